@@ -1,0 +1,175 @@
+package io.mailstream.core.config;
+
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.TreeMap;
+import java.util.regex.Pattern;
+
+/**
+ * The effective configuration: defaults of {@link ConfigKeys}, overridden by a properties file,
+ * overridden by {@code MAILSTREAM_*} environment variables. Immutable; validated on creation so
+ * that a bad value stops start-up with a message naming the key.
+ */
+public final class MailstreamConfig {
+    private static final Pattern TIER_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_-]*");
+    private static final Pattern TIER_KEY = Pattern.compile("tier\\.([^.]+)\\.(.+)");
+
+    private final Map<String, String> values;
+
+    private MailstreamConfig(Map<String, String> values) {
+        this.values = Map.copyOf(values);
+        validate();
+    }
+
+    /** Reads {@code file} (if it exists; a missing default file is fine) and applies {@code env} overrides. */
+    public static MailstreamConfig load(Path file, boolean fileMustExist, Map<String, String> env) {
+        Map<String, String> raw = new LinkedHashMap<>();
+        if (file != null && Files.exists(file)) {
+            Properties props = new Properties();
+            try (Reader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+                props.load(reader);
+            } catch (IOException e) {
+                throw new ConfigException("cannot read configuration file " + file + ": " + e.getMessage());
+            }
+            props.forEach((k, v) -> raw.put(k.toString().trim(), v.toString().trim()));
+        } else if (fileMustExist) {
+            throw new ConfigException("configuration file " + file + " does not exist");
+        }
+        applyEnv(raw, env);
+        return new MailstreamConfig(raw);
+    }
+
+    /** A configuration from explicit values (tests, the demo); environment not consulted. */
+    public static MailstreamConfig of(Map<String, String> values) {
+        return new MailstreamConfig(values);
+    }
+
+    /** A copy with some values replaced. */
+    public MailstreamConfig with(Map<String, String> overrides) {
+        Map<String, String> merged = new LinkedHashMap<>(values);
+        merged.putAll(overrides);
+        return new MailstreamConfig(merged);
+    }
+
+    private static void applyEnv(Map<String, String> raw, Map<String, String> env) {
+        for (ConfigKey<?> key : ConfigKeys.all()) {
+            if (!key.isTierTemplate()) {
+                String v = env.get(ConfigKeys.envName(key.name()));
+                if (v != null) raw.put(key.name(), v);
+            }
+        }
+        // Tier names come from 'tiers' (possibly itself overridden) so tier keys can be overridden too.
+        String tiers = raw.getOrDefault(ConfigKeys.TIERS.name(), "");
+        for (String tier : ConfigKeys.TIERS.parse(ConfigKeys.TIERS.name(), tiers)) {
+            for (ConfigKey<?> key : ConfigKeys.all()) {
+                if (key.isTierTemplate()) {
+                    String v = env.get(ConfigKeys.envName(key.forTier(tier)));
+                    if (v != null) raw.put(key.forTier(tier), v);
+                }
+            }
+        }
+    }
+
+    public <T> T get(ConfigKey<T> key) {
+        if (key.isTierTemplate()) throw new IllegalArgumentException(key.name() + " is per tier: use get(key, tier)");
+        return parse(key, key.name());
+    }
+
+    public <T> T get(ConfigKey<T> key, String tier) {
+        return parse(key, key.forTier(tier));
+    }
+
+    /** Whether the key was set explicitly (file or environment) rather than defaulted. */
+    public boolean isSet(String concreteKey) {
+        String v = values.get(concreteKey);
+        return v != null && !v.isEmpty();
+    }
+
+    private <T> T parse(ConfigKey<T> key, String concrete) {
+        String raw = values.get(concrete);
+        if (raw == null) raw = key.defaultValue();
+        if (raw == null) throw new ConfigException(concrete + " is required (" + key.doc() + ")");
+        return key.parse(concrete, raw);
+    }
+
+    public List<String> tiers() {
+        return get(ConfigKeys.TIERS);
+    }
+
+    public boolean embeddedKafka() {
+        return get(ConfigKeys.KAFKA_BOOTSTRAP_SERVERS).isBlank();
+    }
+
+    public Path dataDir() {
+        return Path.of(get(ConfigKeys.DATA_DIR)).toAbsolutePath();
+    }
+
+    /** Folder of a store tier. */
+    public Path storeDir(String tier) {
+        String dir = get(ConfigKeys.TIER_STORE_DIR, tier);
+        return dir.isBlank() ? dataDir().resolve("store-" + tier) : Path.of(dir).toAbsolutePath();
+    }
+
+    /**
+     * Every effective key (defaults included, tier keys for each configured tier, unknown keys
+     * kept so that typos are visible), with secrets masked.
+     */
+    public Map<String, String> describe() {
+        Map<String, String> out = new TreeMap<>();
+        for (ConfigKey<?> key : ConfigKeys.all()) {
+            if (key.isTierTemplate()) {
+                for (String tier : tiers()) {
+                    put(out, key, key.forTier(tier));
+                }
+            } else {
+                put(out, key, key.name());
+            }
+        }
+        values.forEach((k, v) -> out.putIfAbsent(k, v + "   (unknown key: ignored)"));
+        return out;
+    }
+
+    private void put(Map<String, String> out, ConfigKey<?> key, String concrete) {
+        String v = values.getOrDefault(concrete, key.defaultValue() == null ? "" : key.defaultValue());
+        out.put(concrete, key.secret() && !v.isEmpty() ? "******" : v);
+    }
+
+    private void validate() {
+        for (ConfigKey<?> key : ConfigKeys.all()) {
+            if (!key.isTierTemplate() && values.containsKey(key.name())) {
+                get(key);
+            }
+        }
+        for (String tier : tiers()) {
+            if (!TIER_NAME.matcher(tier).matches()) {
+                throw new ConfigException("tiers: '" + tier + "' is not a valid tier name (letters, digits, '-' and '_')");
+            }
+            if (tier.equals("primary")) {
+                throw new ConfigException("tiers: 'primary' is reserved for the capture source");
+            }
+            ConfigKeys.TierType type = get(ConfigKeys.TIER_TYPE, tier);
+            get(ConfigKeys.TIER_CONTENT, tier);
+            get(ConfigKeys.TIER_SESSIONS, tier);
+            if (type == ConfigKeys.TierType.CYRUS) {
+                String address = get(ConfigKeys.TIER_CYRUS_ADDRESS, tier);
+                if (!address.matches(".+:\\d+")) {
+                    throw new ConfigException(ConfigKeys.TIER_CYRUS_ADDRESS.forTier(tier)
+                            + ": expected host:port of the replica's sync_server, got '" + address + "'");
+                }
+            }
+        }
+        for (String key : values.keySet()) {
+            var m = TIER_KEY.matcher(key);
+            if (m.matches() && !tiers().contains(m.group(1))) {
+                throw new ConfigException(key + ": tier '" + m.group(1) + "' is not listed in 'tiers' (" + String.join(",", tiers()) + ")");
+            }
+        }
+    }
+}

@@ -1,0 +1,66 @@
+package io.mailstream.core.kafka;
+
+import io.mailstream.core.config.ConfigKeys;
+import io.mailstream.core.config.MailstreamConfig;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/** The names and settings of every mailstream topic: the one place topics are defined. */
+public final class Topics {
+    private Topics() {}
+
+    /** Every captured change, keyed by partition key; kept forever: it is the audit history. */
+    public static final String CHANGES = "mailstream.changes";
+    /** Writer schemas keyed by fingerprint (compacted), so old events decode with nothing but the topics. */
+    public static final String SCHEMAS = "mailstream.schemas";
+    /** Primary assignments, epochs and tier roles (compacted). */
+    public static final String CONTROL = "mailstream.control";
+    /** Canonical state per mailbox and per user (compacted). */
+    public static final String STATE = "mailstream.state";
+    /** What each sink has applied (compacted per tier and key). */
+    public static final String PROGRESS = "mailstream.progress";
+    /** Events that never reached a feed, with the reason. */
+    public static final String DLQ = "mailstream.dlq";
+    private static final String FEED_PREFIX = "mailstream.feed.";
+
+    public static String feed(String tier) {
+        return FEED_PREFIX + tier;
+    }
+
+    /** A topic to create: name, partitions, and topic-level configs. */
+    public record TopicSpec(String name, int partitions, short replicationFactor, Map<String, String> configs) {}
+
+    /** Every topic the configuration needs, with partitions and replication from the config. */
+    public static List<TopicSpec> required(MailstreamConfig config) {
+        boolean embedded = config.embeddedKafka();
+        int partitions = orDefault(config, ConfigKeys.KAFKA_TOPIC_PARTITIONS, embedded ? 3 : 12);
+        short rf = (short) orDefault(config, ConfigKeys.KAFKA_TOPIC_REPLICATION_FACTOR, embedded ? 1 : 3);
+        String minIsr = String.valueOf(orDefault(config, ConfigKeys.KAFKA_TOPIC_MIN_INSYNC_REPLICAS, embedded ? 1 : 2));
+        String maxBytes = String.valueOf(config.get(ConfigKeys.KAFKA_MAX_RECORD_BYTES) + 64 * 1024);
+
+        Map<String, String> forever = Map.of("cleanup.policy", "delete", "retention.ms", "-1", "retention.bytes", "-1",
+                "min.insync.replicas", minIsr, "max.message.bytes", maxBytes);
+        Map<String, String> compacted = Map.of("cleanup.policy", "compact", "min.insync.replicas", minIsr,
+                "max.message.bytes", maxBytes);
+        Map<String, String> feed = Map.of("cleanup.policy", "delete", "retention.ms", String.valueOf(30L * 24 * 3600 * 1000),
+                "min.insync.replicas", minIsr, "max.message.bytes", maxBytes);
+
+        List<TopicSpec> specs = new ArrayList<>();
+        specs.add(new TopicSpec(CHANGES, partitions, rf, forever));
+        specs.add(new TopicSpec(SCHEMAS, 1, rf, compacted));
+        specs.add(new TopicSpec(CONTROL, 1, rf, compacted));
+        specs.add(new TopicSpec(STATE, partitions, rf, compacted));
+        specs.add(new TopicSpec(PROGRESS, partitions, rf, compacted));
+        specs.add(new TopicSpec(DLQ, 1, rf, forever));
+        for (String tier : config.tiers()) {
+            specs.add(new TopicSpec(feed(tier), partitions, rf, feed));
+        }
+        return specs;
+    }
+
+    private static int orDefault(MailstreamConfig config, io.mailstream.core.config.ConfigKey<Integer> key, int fallback) {
+        return config.isSet(key.name()) ? config.get(key) : fallback;
+    }
+}
