@@ -1,0 +1,88 @@
+package io.mailstream.core.state;
+
+import io.mailstream.schemas.ChangeEvent;
+import io.mailstream.schemas.Envelope;
+import io.mailstream.schemas.Expunge;
+import io.mailstream.schemas.MailboxRename;
+import io.mailstream.schemas.MailboxState;
+import io.mailstream.schemas.MailboxUpsert;
+import io.mailstream.schemas.MessageRecord;
+import io.mailstream.schemas.RecordsUpsert;
+import io.mailstream.schemas.SieveActivate;
+import io.mailstream.schemas.SieveUpsert;
+import io.mailstream.schemas.Subscribe;
+import io.mailstream.schemas.Unsubscribe;
+import io.mailstream.schemas.UserState;
+import org.junit.jupiter.api.Test;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class StateFoldTest {
+    private long seq;
+
+    private ChangeEvent event(Object payload) {
+        seq++;
+        return ChangeEvent.newBuilder().setEnvelope(Envelope.newBuilder().setEventId("e" + seq).setSourceServerId("p1")
+                .setSite("dc1").setTier("primary").setEpoch(1).setPartitionKey("alice").setMailboxUniqueId("u1")
+                .setCaptureTime(1000 + seq).setSequence(seq).build()).setPayload(payload).build();
+    }
+
+    private static MessageRecord record(long uid, long modseq, String... flags) {
+        return MessageRecord.newBuilder().setUid(uid).setModseq(modseq).setLastUpdated(10).setFlags(List.of(flags))
+                .setInternalDate(9).setSize(100).setGuid("0".repeat(39) + uid).build();
+    }
+
+    private static MailboxUpsert header(String name, long lastUid, long modseq) {
+        return MailboxUpsert.newBuilder().setUniqueId("u1").setName(name).setUidValidity(77).setLastUid(lastUid)
+                .setHighestModseq(modseq).setPartition("default").setAcl("alice\tlrswipkxtecdan\t").setOptions("")
+                .setAnnotations(List.of()).setExtraKeys(Map.of()).build();
+    }
+
+    @Test
+    void recordsBeforeHeaderThenRenameAndExpungeKeepIdentity() {
+        MailboxState s = StateFold.applyToMailbox(null, event(RecordsUpsert.newBuilder().setUniqueId("u1")
+                .setMailboxName("user.alice").setRecords(List.of(record(2, 5), record(1, 4, "\\Seen"))).build()));
+        assertThat(s.getHeader()).isNull();
+        assertThat(s.getRecords()).extracting(MessageRecord::getUid).containsExactly(1L, 2L);
+        s = StateFold.applyToMailbox(s, event(header("user.alice", 2, 5)));
+        s = StateFold.applyToMailbox(s, event(RecordsUpsert.newBuilder().setUniqueId("u1").setMailboxName("user.alice")
+                .setRecords(List.of(record(2, 6, "\\Flagged"))).build()));
+        assertThat(s.getRecords().get(1).getModseq()).isEqualTo(6);
+        assertThat(s.getRecords().get(1).getFlags()).containsExactly("\\Flagged");
+        s = StateFold.applyToMailbox(s, event(MailboxRename.newBuilder().setUniqueId("u1").setOldName("user.alice")
+                .setNewName("user.alice.Old").setPartition("p2").setUidValidity(0).build()));
+        assertThat(s.getHeader().getName()).isEqualTo("user.alice.Old");
+        assertThat(s.getHeader().getUidValidity()).isEqualTo(77);
+        assertThat(s.getHeader().getUniqueId()).isEqualTo("u1");
+        MailboxState expunged = StateFold.applyToMailbox(s, event(Expunge.newBuilder().setUniqueId("u1")
+                .setMailboxName("user.alice.Old").setUids(List.of(1L, 99L)).build()));
+        assertThat(expunged.getRecords().get(0).getFlags()).containsExactly("\\Expunged", "\\Seen");
+        assertThat(expunged.getRecords().get(0).getModseq()).isEqualTo(4);
+        // Idempotent: the same expunge again changes nothing but the last event id.
+        MailboxState again = StateFold.applyToMailbox(expunged, event(Expunge.newBuilder().setUniqueId("u1")
+                .setMailboxName("user.alice.Old").setUids(List.of(1L)).build()));
+        assertThat(again.getRecords()).isEqualTo(expunged.getRecords());
+    }
+
+    @Test
+    void userStateFoldsSubscriptionsAndSieve() {
+        UserState u = StateFold.applyToUser(null, event(Subscribe.newBuilder().setUserId("alice").setMailboxName("user.alice.B").build()));
+        u = StateFold.applyToUser(u, event(Subscribe.newBuilder().setUserId("alice").setMailboxName("user.alice.A").build()));
+        u = StateFold.applyToUser(u, event(Subscribe.newBuilder().setUserId("alice").setMailboxName("user.alice.A").build()));
+        u = StateFold.applyToUser(u, event(Unsubscribe.newBuilder().setUserId("alice").setMailboxName("user.alice.B").build()));
+        assertThat(u.getSubscriptions()).containsExactly("user.alice.A");
+        u = StateFold.applyToUser(u, event(SieveUpsert.newBuilder().setUserId("alice").setFilename("vacation.script")
+                .setLastUpdate(5).setContent(ByteBuffer.wrap("keep;".getBytes(StandardCharsets.US_ASCII))).build()));
+        u = StateFold.applyToUser(u, event(SieveActivate.newBuilder().setUserId("alice").setFilename("vacation.bc").build()));
+        assertThat(u.getActiveSieve()).isEqualTo("vacation");
+        assertThat(u.getSieveScripts()).singleElement().satisfies(s -> {
+            assertThat(s.getFilename()).isEqualTo("vacation.script");
+            assertThat(s.getContentSha1()).isEqualTo("1741a5f56c1cfc0f7ef3d0ad53bceb6518bdfdad");
+        });
+    }
+}
