@@ -29,6 +29,16 @@ public final class Topics {
         return FEED_PREFIX + tier;
     }
 
+    /** Consumer group of a tier's sink; status reads its committed offsets to compute lag. */
+    public static String sinkGroup(String tier) {
+        return "mailstream-sink-" + tier;
+    }
+
+    /** Key of a sink's progress record in {@link #PROGRESS}. */
+    public static String progressKey(String tier, String partitionKey) {
+        return tier + "|" + partitionKey;
+    }
+
     /** A topic to create: name, partitions, and topic-level configs. */
     public record TopicSpec(String name, int partitions, short replicationFactor, Map<String, String> configs) {}
 
