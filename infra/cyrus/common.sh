@@ -15,17 +15,20 @@ instance_dir() {
   printf '%s' "$d"
 }
 
-alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+# A process that exited but was not reaped yet (zombie) counts as gone: in containers the
+# init process may reap orphans late, and kill -0 succeeds on zombies.
+running() { kill -0 "$1" 2>/dev/null && [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]; }
+alive() { [ -f "$1" ] && running "$(cat "$1")"; }
 
 # stop_pidfile NAME PIDFILE [TIMEOUT_S]: SIGTERM, wait, then SIGKILL. Only the pid in the file.
 stop_pidfile() {
   local name=$1 f=$2 timeout=${3:-10} pid i
   [ -f "$f" ] || return 0
   pid=$(cat "$f")
-  if kill -0 "$pid" 2>/dev/null; then
+  if running "$pid"; then
     kill -TERM "$pid"
-    for ((i = 0; i < timeout * 10; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    if kill -0 "$pid" 2>/dev/null; then
+    for ((i = 0; i < timeout * 10; i++)); do running "$pid" || break; sleep 0.1; done
+    if running "$pid"; then
       echo "$name ($pid) still alive after ${timeout}s, SIGKILL" >&2
       kill -KILL "$pid" 2>/dev/null
     fi

@@ -66,7 +66,7 @@ if [ "$ROLE" = replica ] && [ -n "$SYNC_HOST$MS_HOST" ]; then
 fi
 # The longest socket path Cyrus builds is DIR/run/socket/notify (+ suffixes); sun_path is 108 bytes.
 [ ${#DIR} -le 70 ] || die "DIR is ${#DIR} characters; keep it <= 70 for unix socket paths"
-if [ -f "$DIR/master.pid" ] && kill -0 "$(cat "$DIR/master.pid")" 2>/dev/null; then
+if alive "$DIR/master.pid"; then
   die "an instance is running in $DIR; stop-instance.sh it first"
 fi
 SERVERNAME=${SERVERNAME:-$ROLE-$IMAP_PORT.test}
