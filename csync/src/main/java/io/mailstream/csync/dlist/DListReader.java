@@ -31,6 +31,7 @@ public final class DListReader {
     private int pos;
     private int end;
     private long lineBytes;
+    private long bufferStart;
 
     public DListReader(InputStream in, DListLimits limits) {
         this.in = in;
@@ -51,12 +52,14 @@ public final class DListReader {
             byte[] rest = java.util.Arrays.copyOfRange(buf, pos, end);
             base = new SequenceInputStream(new java.io.ByteArrayInputStream(rest), in);
         }
+        bufferStart += pos;
         pos = end = 0;
         in = wrap.apply(base);
     }
 
     /** Drops buffered bytes (STARTTLS: anything pipelined after the command is discarded). */
     public void discardBuffered() {
+        bufferStart += end;
         pos = end = 0;
     }
 
@@ -72,11 +75,17 @@ public final class DListReader {
         return buf[pos] & 0xff;
     }
 
+    /** Bytes consumed so far from the current input (for tests and diagnostics). */
+    public long position() {
+        return bufferStart + pos;
+    }
+
     private boolean fill() throws IOException {
         int n = in.read(buf, 0, buf.length);
         if (n <= 0) {
             return false;
         }
+        bufferStart += end;
         pos = 0;
         end = n;
         return true;
