@@ -1,0 +1,250 @@
+package io.mailstream.streams;
+
+import io.mailstream.core.errors.ErrorPolicy;
+import io.mailstream.core.state.StateFold;
+import io.mailstream.schemas.ChangeEvent;
+import io.mailstream.schemas.ControlEvent;
+import io.mailstream.schemas.DeadLetter;
+import io.mailstream.schemas.DeadLetterReason;
+import io.mailstream.schemas.Envelope;
+import io.mailstream.schemas.MessageContent;
+import io.mailstream.schemas.MessageRecord;
+import io.mailstream.schemas.RecordsUpsert;
+import io.mailstream.schemas.StateRecord;
+import io.mailstream.schemas.codec.AvroCodec;
+import io.mailstream.schemas.codec.EventDecodingException;
+import io.micrometer.core.instrument.MeterRegistry;
+import org.apache.kafka.common.errors.SerializationException;
+import org.apache.kafka.streams.processor.api.Processor;
+import org.apache.kafka.streams.processor.api.ProcessorContext;
+import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.processor.api.RecordMetadata;
+import org.apache.kafka.streams.state.KeyValueStore;
+import org.apache.kafka.streams.state.ReadOnlyKeyValueStore;
+import org.apache.kafka.streams.state.WindowStore;
+import org.apache.kafka.streams.state.WindowStoreIterator;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Every change event, per partition key and in order: decode, fence, drop duplicates, check that
+ * referenced content exists and modseqs move forward, fold into canonical state, fan out to the
+ * tiers' feeds. An event that fails a check goes to the DLQ with its reason and processing goes
+ * on; what an error means is decided by {@link ErrorPolicy} alone.
+ */
+final class ChangeProcessor implements Processor<String, byte[], String, Object> {
+    private static final String ROLE = "streams";
+
+    private final List<TierRoute> tiers;
+    private final AvroCodec<ChangeEvent> changes;
+    private final AvroCodec<ControlEvent> control;
+    private final MeterRegistry meters;
+
+    private ProcessorContext<String, Object> context;
+    private Fencing fencing;
+    private KeyValueStore<String, StateRecord> state;
+    private WindowStore<String, Long> eventIds;
+    private KeyValueStore<String, Long> contentOnKey;
+    private ReadOnlyKeyValueStore<String, byte[]> contentByGuid;
+
+    ChangeProcessor(List<TierRoute> tiers, AvroCodec<ChangeEvent> changes, AvroCodec<ControlEvent> control,
+                    MeterRegistry meters) {
+        this.tiers = tiers;
+        this.changes = changes;
+        this.control = control;
+        this.meters = meters;
+    }
+
+    @Override
+    public void init(ProcessorContext<String, Object> context) {
+        this.context = context;
+        this.fencing = new Fencing(context.getStateStore(MailstreamTopology.CONTROL_STORE), control);
+        this.state = context.getStateStore(MailstreamTopology.STATE_STORE);
+        this.eventIds = context.getStateStore(MailstreamTopology.EVENT_ID_STORE);
+        this.contentOnKey = context.getStateStore(MailstreamTopology.CONTENT_ON_KEY_STORE);
+        this.contentByGuid = context.getStateStore(MailstreamTopology.CONTENT_STORE);
+    }
+
+    @Override
+    public void process(Record<String, byte[]> record) {
+        String eventId = null;
+        try {
+            ChangeEvent event = changes.decode(record.value());
+            eventId = event.getEnvelope().getEventId();
+            apply(record, event);
+        } catch (RuntimeException e) {
+            if (ErrorPolicy.handle(ROLE, e) != ErrorPolicy.Action.DEAD_LETTER) {
+                throw e; // retried by replacing the stream thread, or the application stops
+            }
+            deadLetter(record, e, eventId);
+        }
+    }
+
+    private void apply(Record<String, byte[]> record, ChangeEvent event) {
+        Envelope envelope = event.getEnvelope();
+        String key = record.key();
+        if (!envelope.getPartitionKey().equals(key)) {
+            // Per-key order is only guaranteed for events keyed by their own partition key.
+            throw new Rejection(DeadLetterReason.INVALID, "record key '" + key + "' is not the envelope's partition key '"
+                    + envelope.getPartitionKey() + "'");
+        }
+        fencing.check(envelope);
+        long time = record.timestamp();
+        if (seenBefore(envelope.getEventId(), time)) {
+            dropDuplicate();
+            return;
+        }
+        Object payload = event.getPayload();
+        ContentCopies copies = payload instanceof RecordsUpsert upsert ? contentFor(key, upsert, envelope) : ContentCopies.NONE;
+
+        String stateKey = StateFold.stateKey(event);
+        if (stateKey != null) {
+            StateRecord next = CanonicalState.next(stateKey, state.get(stateKey), event);
+            if (next == null) {
+                remember(envelope.getEventId(), time);
+                dropDuplicate();
+                return;
+            }
+            state.put(stateKey, next);
+            context.forward(new Record<>(stateKey, next, time), MailstreamTopology.STATE_SINK);
+        }
+        boolean isContent = payload instanceof MessageContent;
+        for (TierRoute tier : tiers) {
+            if (!tier.wants(key, envelope.getTier()) || (isContent && !tier.inlineContent())) {
+                continue;
+            }
+            if (tier.inlineContent()) {
+                for (byte[] copy : copies.events()) {
+                    context.forward(new Record<>(key, copy, time), tier.sinkName());
+                }
+            }
+            context.forward(new Record<>(key, record.value(), time), tier.sinkName());
+        }
+        copies.guids().forEach(guid -> contentOnKey.put(contentKey(key, guid), 0L));
+        if (payload instanceof MessageContent content) {
+            index(key, content, record);
+        }
+        remember(envelope.getEventId(), time);
+    }
+
+    /** Content chunks written for another key that this key's inline feeds need before the records. */
+    private record ContentCopies(List<byte[]> events, Set<String> guids) {
+        static final ContentCopies NONE = new ContentCopies(List.of(), Set.of());
+    }
+
+    /**
+     * Checks that every body the records reference was seen (an expunged record needs none) and
+     * collects, for bodies first seen under another partition key, copies of their content events
+     * stamped with this event's envelope, so an inline tier gets them ahead of the records.
+     */
+    private ContentCopies contentFor(String key, RecordsUpsert upsert, Envelope envelope) {
+        Set<String> needed = new LinkedHashSet<>();
+        for (MessageRecord r : upsert.getRecords()) {
+            if (!StateFold.isExpunged(r) && contentOnKey.get(contentKey(key, r.getGuid())) == null) {
+                needed.add(r.getGuid());
+            }
+        }
+        if (needed.isEmpty()) {
+            return ContentCopies.NONE;
+        }
+        List<byte[]> events = new ArrayList<>();
+        for (String guid : needed) {
+            List<ChangeEvent> chunks = chunksOf(guid);
+            if (chunks == null) {
+                throw new Rejection(DeadLetterReason.MISSING_CONTENT, "mailbox " + upsert.getUniqueId() + " ("
+                        + upsert.getMailboxName() + ") references GUID " + guid + " whose content was never seen");
+            }
+            for (ChangeEvent chunk : chunks) {
+                MessageContent content = (MessageContent) chunk.getPayload();
+                Envelope copy = Envelope.newBuilder(envelope).setMailboxUniqueId(null)
+                        .setEventId(envelope.getEventId() + "/content/" + guid + "/" + content.getChunkIndex()).build();
+                events.add(changes.encode(new ChangeEvent(copy, content)));
+            }
+        }
+        return new ContentCopies(events, needed);
+    }
+
+    /** Every chunk of a body from the global content store, in order; null unless all are there. */
+    private List<ChangeEvent> chunksOf(String guid) {
+        byte[] first = contentByGuid.get(MailstreamTopology.chunkKey(guid, 0));
+        if (first == null) {
+            return null;
+        }
+        ChangeEvent head = changes.decode(first);
+        int count = ((MessageContent) head.getPayload()).getChunkCount();
+        List<ChangeEvent> chunks = new ArrayList<>(count);
+        chunks.add(head);
+        for (int i = 1; i < count; i++) {
+            byte[] chunk = contentByGuid.get(MailstreamTopology.chunkKey(guid, i));
+            if (chunk == null) {
+                return null;
+            }
+            chunks.add(changes.decode(chunk));
+        }
+        return chunks;
+    }
+
+    /**
+     * Publishes a chunk to the global content store (for records of other keys) and, once the
+     * last chunk is in, notes that this key's feeds already carry the body.
+     */
+    private void index(String key, MessageContent content, Record<String, byte[]> record) {
+        context.forward(new Record<>(MailstreamTopology.chunkKey(content.getGuid(), content.getChunkIndex()),
+                record.value(), record.timestamp()), MailstreamTopology.CONTENT_SINK);
+        if (content.getChunkIndex() == content.getChunkCount() - 1) {
+            contentOnKey.put(contentKey(key, content.getGuid()), content.getSize());
+        }
+    }
+
+    private static String contentKey(String partitionKey, String guid) {
+        return partitionKey + "|" + guid;
+    }
+
+    private boolean seenBefore(String eventId, long time) {
+        long retention = MailstreamTopology.EVENT_ID_RETENTION.toMillis();
+        try (WindowStoreIterator<Long> hits = eventIds.fetch(eventId, Math.max(0, time - retention), time + retention)) {
+            return hits.hasNext();
+        }
+    }
+
+    private void remember(String eventId, long time) {
+        eventIds.put(eventId, time, time);
+    }
+
+    private void dropDuplicate() {
+        meters.counter(MailstreamTopology.DUPLICATES_METER).increment();
+    }
+
+    private void deadLetter(Record<String, byte[]> record, RuntimeException error, String eventId) {
+        DeadLetterReason reason = reasonOf(error);
+        meters.counter(MailstreamTopology.DEAD_LETTERS_METER, "reason", reason.name()).increment();
+        RecordMetadata source = context.recordMetadata().orElseThrow();
+        DeadLetter letter = DeadLetter.newBuilder()
+                .setReason(reason)
+                .setDetail(String.valueOf(error.getMessage()))
+                .setSourceTopic(source.topic())
+                .setSourcePartition(source.partition())
+                .setSourceOffset(source.offset())
+                .setKey(record.key() == null ? null : ByteBuffer.wrap(record.key().getBytes(StandardCharsets.UTF_8)))
+                .setValue(record.value() == null ? null : ByteBuffer.wrap(record.value()))
+                .setEventId(eventId)
+                .setTime(context.currentSystemTimeMs())
+                .build();
+        context.forward(new Record<>(record.key(), letter, record.timestamp()), MailstreamTopology.DLQ_SINK);
+    }
+
+    private static DeadLetterReason reasonOf(RuntimeException error) {
+        if (error instanceof Rejection rejection) {
+            return rejection.reason();
+        }
+        if (error instanceof EventDecodingException decoding && decoding.problem() == EventDecodingException.Problem.UNKNOWN_SCHEMA) {
+            return DeadLetterReason.UNKNOWN_SCHEMA;
+        }
+        return error instanceof SerializationException ? DeadLetterReason.UNDECODABLE : DeadLetterReason.INVALID;
+    }
+}

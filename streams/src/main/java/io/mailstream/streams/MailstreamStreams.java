@@ -1,0 +1,124 @@
+package io.mailstream.streams;
+
+import io.mailstream.core.config.ConfigKeys;
+import io.mailstream.core.config.MailstreamConfig;
+import io.mailstream.core.errors.ErrorPolicy;
+import io.mailstream.core.kafka.KafkaClients;
+import io.mailstream.core.kafka.KafkaUnavailableException;
+import io.mailstream.core.kafka.TopicAdmin;
+import io.mailstream.core.kafka.Topics;
+import io.mailstream.core.metrics.MailstreamMetrics;
+import io.mailstream.schemas.codec.SchemaTopicRegistry;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * The streams role of a mailstream process: {@link MailstreamTopology} run by Kafka Streams with
+ * exactly-once (v2) processing, so that state, feeds, DLQ and consumed offsets commit together.
+ */
+public final class MailstreamStreams implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(MailstreamStreams.class);
+    private static final String ROLE = "streams";
+
+    private final MailstreamConfig config;
+    private final String bootstrapServers;
+    private final SchemaTopicRegistry schemas;
+    private final KafkaStreams streams;
+
+    private MailstreamStreams(MailstreamConfig config, String bootstrapServers, SchemaTopicRegistry schemas, KafkaStreams streams) {
+        this.config = config;
+        this.bootstrapServers = bootstrapServers;
+        this.schemas = schemas;
+        this.streams = streams;
+    }
+
+    public static MailstreamStreams build(MailstreamConfig config, String bootstrapServers) {
+        return build(config, bootstrapServers, Map.of());
+    }
+
+    /** {@code overrides}: extra Kafka Streams properties, e.g. a shorter commit interval in tests. */
+    public static MailstreamStreams build(MailstreamConfig config, String bootstrapServers, Map<String, ?> overrides) {
+        SchemaTopicRegistry schemas = new SchemaTopicRegistry(KafkaClients.adminProps(bootstrapServers));
+        Properties props = properties(config, bootstrapServers);
+        props.putAll(overrides);
+        KafkaStreams streams = new KafkaStreams(MailstreamTopology.build(config, schemas, MailstreamMetrics.registry()), props);
+        // What a failure means is ErrorPolicy's call: a passing cause gets a fresh thread that
+        // resumes from the last committed transaction; a reason to stop stops this client.
+        streams.setUncaughtExceptionHandler(error -> ErrorPolicy.handle(ROLE, error) == ErrorPolicy.Action.STOP
+                ? StreamThreadExceptionResponse.SHUTDOWN_CLIENT
+                : StreamThreadExceptionResponse.REPLACE_THREAD);
+        return new MailstreamStreams(config, bootstrapServers, schemas, streams);
+    }
+
+    /** Creates missing topics, then starts processing (returns at once; processing runs in the background). */
+    public void start() {
+        TopicAdmin.ensureTopics(config, bootstrapServers);
+        ensureContentTopic();
+        streams.start();
+        LOG.info("streams started: application {}, tiers {}", config.get(ConfigKeys.STREAMS_APPLICATION_ID), config.tiers());
+    }
+
+    public KafkaStreams kafkaStreams() {
+        return streams;
+    }
+
+    @Override
+    public void close() {
+        streams.close(Duration.ofSeconds(30));
+        schemas.close();
+    }
+
+    static Properties properties(MailstreamConfig config, String bootstrapServers) {
+        int maxRecordBytes = config.get(ConfigKeys.KAFKA_MAX_RECORD_BYTES);
+        Properties p = new Properties();
+        p.put(StreamsConfig.APPLICATION_ID_CONFIG, config.get(ConfigKeys.STREAMS_APPLICATION_ID));
+        p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        p.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
+        p.put(StreamsConfig.STATE_DIR_CONFIG, config.dataDir().resolve("streams").toString());
+        p.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, (int) changesSpec(config).replicationFactor());
+        // A dead letter wraps a whole event (a content chunk of up to kafka.max.record.bytes) plus its detail.
+        p.put(StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG), maxRecordBytes + 128 * 1024);
+        return p;
+    }
+
+    private static Topics.TopicSpec changesSpec(MailstreamConfig config) {
+        return Topics.required(config).stream().filter(s -> s.name().equals(Topics.CHANGES)).findFirst().orElseThrow();
+    }
+
+    /** The global content topic is streams' own: compacted, partitioned like mailstream.changes. */
+    private void ensureContentTopic() {
+        Topics.TopicSpec changes = changesSpec(config);
+        NewTopic topic = new NewTopic(MailstreamTopology.CONTENT_TOPIC, changes.partitions(), changes.replicationFactor())
+                .configs(Map.of("cleanup.policy", "compact",
+                        "min.insync.replicas", changes.configs().get("min.insync.replicas"),
+                        "max.message.bytes", changes.configs().get("max.message.bytes")));
+        try (Admin admin = Admin.create(KafkaClients.adminProps(bootstrapServers))) {
+            admin.createTopics(List.of(topic)).all().get(30, TimeUnit.SECONDS);
+            LOG.info("created topic {}", MailstreamTopology.CONTENT_TOPIC);
+        } catch (ExecutionException e) {
+            if (!(e.getCause() instanceof TopicExistsException)) {
+                throw new KafkaUnavailableException("cannot create " + MailstreamTopology.CONTENT_TOPIC + ": " + e.getCause().getMessage(), e);
+            }
+        } catch (TimeoutException e) {
+            throw new KafkaUnavailableException("timed out creating " + MailstreamTopology.CONTENT_TOPIC, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new KafkaUnavailableException("interrupted creating " + MailstreamTopology.CONTENT_TOPIC, e);
+        }
+    }
+}

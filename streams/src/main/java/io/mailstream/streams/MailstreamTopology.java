@@ -1,0 +1,130 @@
+package io.mailstream.streams;
+
+import io.mailstream.core.config.MailstreamConfig;
+import io.mailstream.core.kafka.Topics;
+import io.mailstream.core.metrics.MailstreamMetrics;
+import io.mailstream.schemas.ChangeEvent;
+import io.mailstream.schemas.ControlEvent;
+import io.mailstream.schemas.codec.AvroCodec;
+import io.mailstream.schemas.codec.AvroSerdes;
+import io.mailstream.schemas.codec.SchemaResolver;
+import io.micrometer.core.instrument.MeterRegistry;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.processor.api.Processor;
+import org.apache.kafka.streams.processor.api.ProcessorContext;
+import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.state.KeyValueStore;
+import org.apache.kafka.streams.state.Stores;
+
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * The streams topology: {@code mailstream.changes} -> fencing, validation, canonical state ->
+ * {@code mailstream.state}, {@code mailstream.dlq} and one {@code mailstream.feed.<tier>} per tier.
+ * Two global stores give every task the same view: {@code mailstream.control} (who is primary) and
+ * {@link #CONTENT_TOPIC} (message bodies by GUID, so a record can get a body first seen for
+ * another user).
+ */
+public final class MailstreamTopology {
+    /**
+     * Chunks of every message body seen, key {@code <guid>/<chunkIndex>}, value the content event as
+     * it was in mailstream.changes (compacted). Written by the tasks, read by every task through a
+     * global store: a GUID first seen for one user may be referenced by any other user.
+     */
+    public static final String CONTENT_TOPIC = "mailstream.streams.content";
+
+    static final String CONTROL_STORE = "control";
+    static final String CONTENT_STORE = "content-by-guid";
+    static final String STATE_STORE = "canonical-state";
+    static final String EVENT_ID_STORE = "event-ids";
+    static final String CONTENT_ON_KEY_STORE = "content-on-key";
+    static final String STATE_SINK = "state";
+    static final String DLQ_SINK = "dlq";
+    static final String CONTENT_SINK = "content";
+    static final String DEAD_LETTERS_METER = "mailstream.streams.dead.letters";
+    static final String DUPLICATES_METER = "mailstream.streams.duplicates.dropped";
+    /** How long an event id is remembered: duplicates come from retries and replays within hours, not weeks. */
+    static final Duration EVENT_ID_RETENTION = Duration.ofDays(7);
+
+    private static final String CHANGES_SOURCE = "changes";
+    private static final String PROCESSOR = "fence-validate-fold-fan-out";
+
+    private MailstreamTopology() {}
+
+    /** The topology with schemas shipped in the jar only and the process-wide meter registry (tests). */
+    public static Topology build(MailstreamConfig config) {
+        return build(config, SchemaResolver.none(), MailstreamMetrics.registry());
+    }
+
+    public static Topology build(MailstreamConfig config, SchemaResolver schemas, MeterRegistry meters) {
+        List<TierRoute> tiers = TierRoute.all(config);
+        AvroCodec<ChangeEvent> changes = AvroCodec.changeEvent(schemas);
+        AvroCodec<ControlEvent> control = AvroCodec.controlEvent(schemas);
+
+        Topology topology = new Topology();
+        addGlobalCopy(topology, Topics.CONTROL, CONTROL_STORE);
+        addGlobalCopy(topology, CONTENT_TOPIC, CONTENT_STORE);
+
+        // Values are read as bytes and decoded inside the processor, so an undecodable event is
+        // dead-lettered like any other invalid one instead of failing the consumer.
+        topology.addSource(CHANGES_SOURCE, new StringDeserializer(), new ByteArrayDeserializer(), Topics.CHANGES);
+        topology.addProcessor(PROCESSOR, () -> new ChangeProcessor(tiers, changes, control, meters), CHANGES_SOURCE);
+        topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(STATE_STORE),
+                Serdes.String(), AvroSerdes.stateRecord(schemas)), PROCESSOR);
+        topology.addStateStore(Stores.windowStoreBuilder(Stores.persistentWindowStore(EVENT_ID_STORE,
+                EVENT_ID_RETENTION, EVENT_ID_RETENTION, false), Serdes.String(), Serdes.Long()), PROCESSOR);
+        topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(CONTENT_ON_KEY_STORE),
+                Serdes.String(), Serdes.Long()), PROCESSOR);
+
+        topology.addSink(STATE_SINK, Topics.STATE, new StringSerializer(), AvroSerdes.stateRecord(schemas).serializer(), PROCESSOR);
+        topology.addSink(DLQ_SINK, Topics.DLQ, new StringSerializer(), AvroSerdes.deadLetter(schemas).serializer(), PROCESSOR);
+        topology.addSink(CONTENT_SINK, CONTENT_TOPIC, new StringSerializer(), new ByteArraySerializer(), PROCESSOR);
+        for (TierRoute tier : tiers) {
+            // Feeds carry the events' original bytes: no re-encoding, the writer schema stays the source's.
+            topology.addSink(tier.sinkName(), tier.feedTopic(), new StringSerializer(), new ByteArraySerializer(), PROCESSOR);
+        }
+        return topology;
+    }
+
+    static String chunkKey(String guid, int chunkIndex) {
+        return guid + "/" + chunkIndex;
+    }
+
+    /** A global store holding the topic's latest raw value per key (restored as-is on start-up). */
+    private static void addGlobalCopy(Topology topology, String topic, String storeName) {
+        topology.addGlobalStore(
+                Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(storeName), Serdes.String(), Serdes.ByteArray())
+                        .withLoggingDisabled(),
+                storeName + "-source", new StringDeserializer(), new ByteArrayDeserializer(), topic,
+                storeName + "-copy", () -> new GlobalCopy(storeName));
+    }
+
+    private static final class GlobalCopy implements Processor<String, byte[], Void, Void> {
+        private final String storeName;
+        private KeyValueStore<String, byte[]> store;
+
+        GlobalCopy(String storeName) {
+            this.storeName = storeName;
+        }
+
+        @Override
+        public void init(ProcessorContext<Void, Void> context) {
+            store = context.getStateStore(storeName);
+        }
+
+        @Override
+        public void process(Record<String, byte[]> record) {
+            if (record.value() == null) {
+                store.delete(record.key());
+            } else {
+                store.put(record.key(), record.value());
+            }
+        }
+    }
+}
