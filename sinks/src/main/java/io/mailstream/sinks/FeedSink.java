@@ -1,0 +1,518 @@
+package io.mailstream.sinks;
+
+import io.mailstream.core.config.ConfigKeys;
+import io.mailstream.core.config.MailstreamConfig;
+import io.mailstream.core.errors.Backoff;
+import io.mailstream.core.errors.ErrorPolicy;
+import io.mailstream.core.kafka.KafkaClients;
+import io.mailstream.core.kafka.Topics;
+import io.mailstream.schemas.ChangeEvent;
+import io.mailstream.schemas.DeadLetter;
+import io.mailstream.schemas.DeadLetterReason;
+import io.mailstream.schemas.MailboxUpsert;
+import io.mailstream.schemas.MessageContent;
+import io.mailstream.schemas.RecordsUpsert;
+import io.mailstream.schemas.TierProgress;
+import io.mailstream.schemas.codec.AvroCodec;
+import io.mailstream.schemas.codec.EventDecodingException;
+import io.mailstream.schemas.codec.SchemaTopicRegistry;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The loop every tier sink runs: consumes {@code mailstream.feed.<tier>} (read_committed, manual
+ * commits), queues each partition key's events in order on a lane, applies lanes on
+ * {@code tier.<name>.sessions} worker threads through a {@link TierTarget}, and commits per feed
+ * partition the lowest offset the target has not confirmed yet. A key that is slow or retrying
+ * holds back only its own lane (and the commit point of its partition, which is what makes a
+ * restart resume where the target stopped); polling and other keys go on.
+ *
+ * <p>Threads: one poll thread owns the consumer, the lanes and the offset bookkeeping; workers only
+ * run a lane's batch and hand the lane back through {@link #finished}.
+ */
+final class FeedSink implements SinkHandle {
+    private static final Logger LOG = LoggerFactory.getLogger(FeedSink.class);
+    private static final Duration POLL = Duration.ofMillis(200);
+    /** Most events one apply gets, so that one busy user cannot build an unbounded batch. */
+    private static final int MAX_BATCH_EVENTS = 500;
+    /** Per partition: dispatched but unconfirmed bytes above which fetching that partition pauses. */
+    private static final long MAX_IN_FLIGHT_BYTES = 64L << 20;
+
+    private enum Outcome { DONE, ABANDONED, STOPPED }
+
+    private final String tier;
+    private final String role;
+    private final String topic;
+    private final TierTarget target;
+    private final Consumer<byte[], byte[]> consumer;
+    private final Producer<byte[], byte[]> producer;
+    private final SchemaTopicRegistry schemas;
+    private final AvroCodec<ChangeEvent> events;
+    private final AvroCodec<TierProgress> progress;
+    private final AvroCodec<DeadLetter> deadLetters;
+    private final ExecutorService workers;
+    private final Thread pollThread;
+    private final CountDownLatch stopped = new CountDownLatch(1);
+    private final Counter applied;
+    private final Counter deadLettered;
+    private final Timer applyLatency;
+
+    private final Map<String, Lane> lanes = new HashMap<>();
+    private final Map<TopicPartition, PartitionOffsets> partitions = new HashMap<>();
+    private final LinkedBlockingQueue<Lane> finished = new LinkedBlockingQueue<>();
+    private volatile boolean running = true;
+    private volatile String failure;
+
+    FeedSink(MailstreamConfig config, String bootstrapServers, String tier, TierTarget target, MeterRegistry metrics) {
+        this.tier = tier;
+        this.role = "sink " + tier;
+        this.topic = Topics.feed(tier);
+        this.target = target;
+        int maxRecordBytes = config.get(ConfigKeys.KAFKA_MAX_RECORD_BYTES);
+        Map<String, Object> producerProps = KafkaClients.producerProps(bootstrapServers, null, maxRecordBytes);
+        producerProps.put(ProducerConfig.CLIENT_ID_CONFIG, "mailstream-sink-" + tier);
+        this.schemas = new SchemaTopicRegistry(producerProps);
+        this.events = AvroCodec.changeEvent(schemas);
+        this.progress = AvroCodec.tierProgress(schemas);
+        this.deadLetters = AvroCodec.deadLetter(schemas);
+        this.producer = new KafkaProducer<>(producerProps, new ByteArraySerializer(), new ByteArraySerializer());
+        Map<String, Object> consumerProps = KafkaClients.consumerProps(bootstrapServers, Topics.sinkGroup(tier));
+        consumerProps.put(ConsumerConfig.CLIENT_ID_CONFIG, "mailstream-sink-" + tier);
+        consumerProps.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 1000);
+        this.consumer = new KafkaConsumer<>(consumerProps, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        int sessions = config.get(ConfigKeys.TIER_SESSIONS, tier);
+        AtomicInteger n = new AtomicInteger();
+        this.workers = Executors.newFixedThreadPool(sessions, r -> new Thread(r, "sink-" + tier + "-" + n.incrementAndGet()));
+        this.applied = Counter.builder("mailstream.sink.events.applied").tag("tier", tier)
+                .description("Feed events the target confirmed").register(metrics);
+        this.deadLettered = Counter.builder("mailstream.sink.events.deadlettered").tag("tier", tier)
+                .description("Feed events written to mailstream.dlq instead of being applied").register(metrics);
+        this.applyLatency = Timer.builder("mailstream.sink.apply.latency").tag("tier", tier)
+                .description("Time the target took to apply one key's batch").register(metrics);
+        this.pollThread = new Thread(this::run, "sink-" + tier + "-poll");
+    }
+
+    FeedSink start() {
+        pollThread.start();
+        return this;
+    }
+
+    @Override
+    public String tier() {
+        return tier;
+    }
+
+    @Override
+    public boolean isRunning() {
+        return stopped.getCount() > 0;
+    }
+
+    @Override
+    public Optional<String> failure() {
+        return Optional.ofNullable(failure);
+    }
+
+    @Override
+    public boolean awaitStop(Duration timeout) throws InterruptedException {
+        return stopped.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    @Override
+    public void close() {
+        running = false;
+        if (Thread.currentThread() != pollThread) {
+            try {
+                stopped.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- poll thread
+
+    private void run() {
+        LOG.info("{}: consuming {} as group {}", role, topic, Topics.sinkGroup(tier));
+        try {
+            consumer.subscribe(List.of(topic), new Rebalance());
+            while (running) {
+                for (ConsumerRecord<byte[], byte[]> record : consumer.poll(POLL)) {
+                    accept(record);
+                }
+                drainFinished();
+                dispatch();
+                commit();
+                throttle();
+            }
+        } catch (RuntimeException e) {
+            // The consumer retries transient broker trouble itself; what escapes poll is not transient.
+            ErrorPolicy.handle(role, e);
+            stop(e.toString());
+        } finally {
+            shutdown();
+        }
+    }
+
+    private void accept(ConsumerRecord<byte[], byte[]> record) {
+        TopicPartition tp = new TopicPartition(record.topic(), record.partition());
+        ChangeEvent event;
+        try {
+            event = events.decode(record.value());
+        } catch (EventDecodingException e) {
+            DeadLetterReason reason = e.problem() == EventDecodingException.Problem.UNKNOWN_SCHEMA
+                    ? DeadLetterReason.UNKNOWN_SCHEMA : DeadLetterReason.UNDECODABLE;
+            // Nothing to apply: the offset counts as done once the DLQ holds the bytes, and not before.
+            if (!deadLetterUntilWritten(record, reason, e.getMessage())) {
+                partitions.computeIfAbsent(tp, p -> new PartitionOffsets()).unconfirmed.put(record.offset(), 0L);
+            }
+            return;
+        }
+        FeedEvent fe = new FeedEvent(tp, record.offset(), event, record);
+        partitions.computeIfAbsent(tp, p -> new PartitionOffsets()).track(fe);
+        String key = event.getEnvelope().getPartitionKey();
+        lanes.computeIfAbsent(key, k -> new Lane(k, tp)).pending.add(fe);
+    }
+
+    private void dispatch() {
+        for (Lane lane : lanes.values()) {
+            if (lane.busy || lane.pending.isEmpty()) continue;
+            int ready = target.needsWholeMailboxChanges() ? completeChanges(lane.pending) : lane.pending.size();
+            if (ready == 0) continue;
+            List<FeedEvent> batch = new ArrayList<>(Math.min(ready, MAX_BATCH_EVENTS));
+            while (batch.size() < ready && batch.size() < MAX_BATCH_EVENTS) {
+                batch.add(lane.pending.poll());
+            }
+            lane.inFlight = batch;
+            lane.busy = true;
+            lane.abandoned = false;
+            partitions.get(lane.tp).dispatched(batch);
+            workers.execute(() -> {
+                lane.outcome = applyWithPolicy(lane, batch);
+                finished.add(lane);
+            });
+        }
+    }
+
+    /** How many of the queued events end at a commit point: after it only content and records whose header is still to come. */
+    private static int completeChanges(ArrayDeque<FeedEvent> pending) {
+        int ready = 0;
+        int i = 0;
+        for (FeedEvent fe : pending) {
+            i++;
+            Object payload = fe.event.getPayload();
+            if (!(payload instanceof MessageContent) && !(payload instanceof RecordsUpsert)) ready = i;
+        }
+        return ready;
+    }
+
+    private void drainFinished() {
+        for (Lane lane; (lane = finished.poll()) != null; ) {
+            lane.busy = false;
+            PartitionOffsets offsets = partitions.get(lane.tp);
+            // An abandoned lane's partition was revoked: its events belong to another consumer now.
+            if (offsets != null && !lane.abandoned) {
+                if (lane.outcome == Outcome.DONE) offsets.confirm(lane.inFlight);
+                else offsets.undispatched(lane.inFlight);
+            }
+            lane.inFlight = List.of();
+            if (lane.pending.isEmpty()) lanes.remove(lane.key);
+        }
+    }
+
+    private void commit() {
+        Map<TopicPartition, OffsetAndMetadata> commits = new HashMap<>();
+        partitions.forEach((tp, offsets) -> {
+            long position = offsets.commitPosition(consumer.position(tp));
+            if (position > offsets.committed) commits.put(tp, new OffsetAndMetadata(position));
+        });
+        if (commits.isEmpty()) return;
+        try {
+            consumer.commitSync(commits);
+            commits.forEach((tp, om) -> partitions.get(tp).committed = om.offset());
+        } catch (KafkaException e) {
+            // Not fatal: uncommitted events come again and the target applies them idempotently.
+            ErrorPolicy.handle(role + " commit", e);
+        }
+    }
+
+    /** Pauses partitions whose applies lag far behind fetching, so memory stays bounded. */
+    private void throttle() {
+        List<TopicPartition> pause = new ArrayList<>();
+        List<TopicPartition> resume = new ArrayList<>();
+        partitions.forEach((tp, offsets) -> {
+            boolean full = offsets.inFlightBytes > MAX_IN_FLIGHT_BYTES;
+            if (full && !consumer.paused().contains(tp)) pause.add(tp);
+            if (!full && consumer.paused().contains(tp)) resume.add(tp);
+        });
+        if (!pause.isEmpty()) consumer.pause(pause);
+        if (!resume.isEmpty()) consumer.resume(resume);
+    }
+
+    private void shutdown() {
+        running = false;
+        workers.shutdown();
+        try {
+            if (!workers.awaitTermination(60, TimeUnit.SECONDS)) {
+                LOG.warn("{}: applies still running after 60 s; their events will come again", role);
+                workers.shutdownNow();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        try {
+            drainFinished();
+            commit();
+        } catch (RuntimeException e) {
+            ErrorPolicy.handle(role + " final commit", e);
+        }
+        closeQuietly(consumer);
+        closeQuietly(producer);
+        closeQuietly(schemas);
+        closeQuietly(target);
+        LOG.info("{}: stopped{}", role, failure == null ? "" : ": " + failure);
+        stopped.countDown();
+    }
+
+    private void stop(String reason) {
+        if (failure == null) failure = reason;
+        running = false;
+    }
+
+    private final class Rebalance implements ConsumerRebalanceListener {
+        @Override
+        public void onPartitionsRevoked(Collection<TopicPartition> revoked) {
+            drainFinished();
+            commit();
+            forget(revoked);
+        }
+
+        @Override
+        public void onPartitionsLost(Collection<TopicPartition> lost) {
+            forget(lost);
+        }
+
+        @Override
+        public void onPartitionsAssigned(Collection<TopicPartition> assigned) {}
+
+        /** Another consumer owns these now: drop their queued events and let running applies end without confirming. */
+        private void forget(Collection<TopicPartition> gone) {
+            for (Iterator<Lane> it = lanes.values().iterator(); it.hasNext(); ) {
+                Lane lane = it.next();
+                if (!gone.contains(lane.tp)) continue;
+                lane.pending.clear();
+                if (lane.busy) lane.abandoned = true;
+                else it.remove();
+            }
+            gone.forEach(partitions::remove);
+        }
+    }
+
+    // ---------------------------------------------------------------- worker threads
+
+    /**
+     * Applies a batch until the target confirms it or the policy says otherwise. On DEAD_LETTER the
+     * batch is applied again one event at a time (events are idempotent), so only the culprit is
+     * dead-lettered.
+     */
+    private Outcome applyWithPolicy(Lane lane, List<FeedEvent> batch) {
+        Backoff backoff = new Backoff(Duration.ofMillis(100), Duration.ofSeconds(30));
+        while (true) {
+            if (!running || lane.abandoned) return Outcome.ABANDONED;
+            try {
+                apply(lane.key, batch);
+                return Outcome.DONE;
+            } catch (Exception e) {
+                switch (ErrorPolicy.handle(role, e)) {
+                    case STOP -> {
+                        stop("applying " + lane.key + ": " + e);
+                        return Outcome.STOPPED;
+                    }
+                    case DEAD_LETTER -> {
+                        if (batch.size() > 1) {
+                            for (FeedEvent one : batch) {
+                                Outcome outcome = applyWithPolicy(lane, List.of(one));
+                                if (outcome != Outcome.DONE) return outcome;
+                            }
+                            return Outcome.DONE;
+                        }
+                        FeedEvent culprit = batch.get(0);
+                        try {
+                            deadLetter(culprit.record, culprit.event.getEnvelope().getEventId(), DeadLetterReason.INVALID, e.toString());
+                            return Outcome.DONE;
+                        } catch (RuntimeException dlqDown) {
+                            ErrorPolicy.handle(role + " dlq", dlqDown);
+                        }
+                    }
+                    case RETRY -> { }
+                }
+                if (!backoff.pause()) return Outcome.ABANDONED;
+            }
+        }
+    }
+
+    private void apply(String key, List<FeedEvent> batch) throws Exception {
+        List<ChangeEvent> changes = batch.stream().map(FeedEvent::event).toList();
+        long t0 = System.nanoTime();
+        Applied result = target.apply(key, changes);
+        applyLatency.record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
+        applied.increment(changes.size());
+        publishProgress(key, batch.get(batch.size() - 1), result);
+    }
+
+    /** Progress is informational (status, lag); a lost record is replaced by the next one, so it is not awaited. */
+    private void publishProgress(String key, FeedEvent last, Applied result) {
+        var envelope = last.event.getEnvelope();
+        TierProgress record = TierProgress.newBuilder()
+                .setTier(tier).setPartitionKey(key)
+                .setFeedPartition(last.tp.partition()).setFeedOffset(last.offset + 1)
+                .setLastEventId(envelope.getEventId())
+                .setLastSequence(envelope.getSequence())
+                .setLastCaptureTime(envelope.getCaptureTime())
+                .setAppliedTime(System.currentTimeMillis())
+                .setMailboxSyncCrcs(new HashMap<>(result.mailboxSyncCrcs()))
+                .build();
+        producer.send(new ProducerRecord<>(Topics.PROGRESS, utf8(Topics.progressKey(tier, key)), progress.encode(record)),
+                (meta, error) -> {
+                    if (error != null) ErrorPolicy.handle(role + " progress", error);
+                });
+    }
+
+    /** True once written; false if the sink is stopping first. */
+    private boolean deadLetterUntilWritten(ConsumerRecord<byte[], byte[]> record, DeadLetterReason reason, String detail) {
+        Backoff backoff = new Backoff(Duration.ofMillis(100), Duration.ofSeconds(10));
+        while (running) {
+            try {
+                deadLetter(record, null, reason, detail);
+                return true;
+            } catch (RuntimeException e) {
+                if (ErrorPolicy.handle(role + " dlq", e) == ErrorPolicy.Action.STOP) throw e;
+                if (!backoff.pause()) return false;
+            }
+        }
+        return false;
+    }
+
+    /** Writes the record to the DLQ and waits for the broker's ack: only then may its offset be committed. */
+    private void deadLetter(ConsumerRecord<byte[], byte[]> record, String eventId, DeadLetterReason reason, String detail) {
+        DeadLetter letter = DeadLetter.newBuilder()
+                .setReason(reason).setDetail(role + ": " + detail)
+                .setSourceTopic(record.topic()).setSourcePartition(record.partition()).setSourceOffset(record.offset())
+                .setKey(record.key() == null ? null : ByteBuffer.wrap(record.key()))
+                .setValue(record.value() == null ? null : ByteBuffer.wrap(record.value()))
+                .setEventId(eventId)
+                .setTime(System.currentTimeMillis())
+                .build();
+        try {
+            producer.send(new ProducerRecord<>(Topics.DLQ, record.key(), deadLetters.encode(letter))).get(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new KafkaException("interrupted while writing to " + Topics.DLQ, e);
+        } catch (Exception e) {
+            throw new KafkaException("cannot write to " + Topics.DLQ + ": " + e.getMessage(), e);
+        }
+        deadLettered.increment();
+        LOG.warn("{}: dead-lettered {}-{}@{} ({}): {}", role, record.topic(), record.partition(), record.offset(), reason, detail);
+    }
+
+    private static byte[] utf8(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    private void closeQuietly(AutoCloseable c) {
+        try {
+            c.close();
+        } catch (Exception e) {
+            LOG.warn("{}: closing {}: {}", role, c.getClass().getSimpleName(), e.toString());
+        }
+    }
+
+    // ---------------------------------------------------------------- bookkeeping
+
+    private record FeedEvent(TopicPartition tp, long offset, ChangeEvent event, ConsumerRecord<byte[], byte[]> record) {
+        long bytes() {
+            return record.serializedValueSize();
+        }
+    }
+
+    /** One partition key's queue; at most one batch of it is being applied at any time. */
+    private static final class Lane {
+        final String key;
+        final TopicPartition tp;
+        final ArrayDeque<FeedEvent> pending = new ArrayDeque<>();
+        List<FeedEvent> inFlight = List.of();
+        boolean busy;
+        volatile boolean abandoned;
+        volatile Outcome outcome;
+
+        Lane(String key, TopicPartition tp) {
+            this.key = key;
+            this.tp = tp;
+        }
+    }
+
+    /** Offsets of one feed partition that were fetched but not yet confirmed by the target. */
+    private static final class PartitionOffsets {
+        final TreeMap<Long, Long> unconfirmed = new TreeMap<>(); // offset -> bytes
+        long inFlightBytes;
+        long committed = -1;
+
+        void track(FeedEvent fe) {
+            unconfirmed.put(fe.offset, fe.bytes());
+        }
+
+        void dispatched(List<FeedEvent> batch) {
+            for (FeedEvent fe : batch) inFlightBytes += fe.bytes();
+        }
+
+        void undispatched(List<FeedEvent> batch) {
+            for (FeedEvent fe : batch) inFlightBytes -= fe.bytes();
+        }
+
+        void confirm(List<FeedEvent> batch) {
+            for (FeedEvent fe : batch) {
+                if (unconfirmed.remove(fe.offset) != null) inFlightBytes -= fe.bytes();
+            }
+        }
+
+        /** Everything before the lowest unconfirmed offset is done; with none, everything up to the position. */
+        long commitPosition(long position) {
+            return unconfirmed.isEmpty() ? position : unconfirmed.firstKey();
+        }
+    }
+}

@@ -1,0 +1,39 @@
+package io.mailstream.sinks;
+
+import io.mailstream.core.config.ConfigKeys;
+import io.mailstream.core.config.MailstreamConfig;
+import io.mailstream.core.kafka.TopicAdmin;
+import io.micrometer.core.instrument.MeterRegistry;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+
+/** Starts the sink of a configured tier: the feed loop with the target the tier's type names. */
+public final class Sinks {
+    private Sinks() {}
+
+    /**
+     * Ensures the topics exist and starts consuming {@code mailstream.feed.<tier>}; the sink runs
+     * on its own threads until {@link SinkHandle#close()} or an error the policy stops on.
+     */
+    public static SinkHandle start(MailstreamConfig config, String bootstrapServers, String tier, MeterRegistry metrics) {
+        if (!config.tiers().contains(tier)) {
+            throw new IllegalArgumentException("tier '" + tier + "' is not configured (tiers=" + String.join(",", config.tiers()) + ")");
+        }
+        TierTarget target = switch (config.get(ConfigKeys.TIER_TYPE, tier)) {
+            case STORE -> openStore(config, tier);
+            case CYRUS -> throw new UnsupportedOperationException(
+                    "tier " + tier + ": the Cyrus replica sink is not implemented yet (only type=store tiers can run)");
+        };
+        TopicAdmin.ensureTopics(config, bootstrapServers);
+        return new FeedSink(config, bootstrapServers, tier, target, metrics).start();
+    }
+
+    private static TierTarget openStore(MailstreamConfig config, String tier) {
+        try {
+            return new StoreTarget(config.storeDir(tier));
+        } catch (IOException e) {
+            throw new UncheckedIOException("tier " + tier + ": cannot open the store at " + config.storeDir(tier), e);
+        }
+    }
+}

@@ -1,0 +1,96 @@
+package io.mailstream.sinks;
+
+import io.mailstream.schemas.MailboxState;
+import io.mailstream.schemas.UserState;
+
+import java.io.BufferedInputStream;
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.stream.Stream;
+import java.util.zip.GZIPInputStream;
+
+/**
+ * Read access to an out-of-band store, for the restore path ({@code mailstream rebuild
+ * --from-store}) and audits. Safe while a store sink writes: every file it reads is replaced
+ * atomically, and history is read only up to what was committed.
+ */
+public final class StoreReader {
+    private final StoreLayout layout;
+
+    private StoreReader(StoreLayout layout) {
+        this.layout = layout;
+    }
+
+    /** Opens the store in {@code dir}; fails if it is not one. */
+    public static StoreReader open(Path dir) throws IOException {
+        StoreLayout layout = new StoreLayout(dir.toAbsolutePath());
+        if (!Files.exists(layout.formatFile())) {
+            throw new NoSuchFileException(layout.formatFile().toString(), null, "not a mailstream store");
+        }
+        return new StoreReader(layout);
+    }
+
+    /** Partition keys (userids, or top-level names of shared mailboxes) that have live mailboxes or user state, sorted. */
+    public List<String> users() throws IOException {
+        if (!Files.isDirectory(layout.users())) return List.of();
+        List<String> users = new ArrayList<>();
+        try (Stream<Path> dirs = Files.list(layout.users())) {
+            for (Path dir : dirs.sorted().toList()) {
+                String user = StoreLayout.decode(dir.getFileName().toString());
+                if (userState(user).isPresent() || !mailboxes(user).isEmpty()) users.add(user);
+            }
+        }
+        return users;
+    }
+
+    /** The user's live mailboxes (header known, not deleted) with every header field and record, by name. */
+    public List<MailboxState> mailboxes(String user) throws IOException {
+        Path dir = layout.user(user);
+        List<MailboxState> live = new ArrayList<>();
+        for (String uniqueId : layout.mailboxIds(dir)) {
+            StoreLayout.readState(layout.mailbox(dir, uniqueId)).map(r -> (MailboxState) r.getState())
+                    .filter(m -> !m.getDeleted() && m.getHeader() != null)
+                    .ifPresent(live::add);
+        }
+        live.sort(Comparator.comparing(m -> m.getHeader().getName()));
+        return live;
+    }
+
+    /** Seen, subscriptions, sieve scripts (with content), active script and quotas; empty if none or deleted. */
+    public Optional<UserState> userState(String user) throws IOException {
+        return StoreLayout.readState(layout.userState(layout.user(user)))
+                .map(r -> (UserState) r.getState())
+                .filter(u -> !u.getDeleted());
+    }
+
+    public boolean hasBody(String guid) {
+        return Files.exists(layout.body(guid));
+    }
+
+    /** Opens a body by GUID; {@link NoSuchFileException} if the store does not hold it. */
+    public StoredBody openBody(String guid) throws IOException {
+        Path file = layout.body(guid);
+        long size;
+        try (RandomAccessFile raf = new RandomAccessFile(file.toFile(), "r")) {
+            // gzip's trailer ends with the length mod 2^32 (RFC 1952): exact, as Cyrus bodies are < 4 GiB.
+            raf.seek(raf.length() - 4);
+            size = Integer.toUnsignedLong(Integer.reverseBytes(raf.readInt()));
+        } catch (java.io.FileNotFoundException e) {
+            throw new NoSuchFileException(file.toString(), null, "no body " + guid + " in the store");
+        }
+        return new StoredBody(guid, size, new GZIPInputStream(new BufferedInputStream(Files.newInputStream(file)), 64 * 1024));
+    }
+
+    /** The user's applied events, oldest first, as history lines (JSON; bodies as GUID and size). */
+    public List<String> history(String user) throws IOException {
+        Path dir = layout.user(user);
+        return UserHistory.read(layout.history(dir), AppliedMarks.load(layout.applied(dir)).historyLength());
+    }
+}

@@ -1,0 +1,35 @@
+package io.mailstream.sinks;
+
+import io.mailstream.schemas.ChangeEvent;
+
+import java.util.List;
+
+/**
+ * Where a tier's feed is applied: a Cyrus replica or the out-of-band store. The feed sink calls it
+ * from several worker threads, but never for the same partition key twice at once, and always
+ * with that key's events in feed order.
+ *
+ * <p>Contract: {@link #apply} returns only once every event it was given is durable in the target;
+ * the sink then counts them as confirmed and may commit their offsets. A throw means none of them
+ * is confirmed: the sink classifies the error with {@code ErrorPolicy} (RETRY: the same events
+ * again after a back-off; DEAD_LETTER: the events one by one, the culprit to the DLQ; STOP).
+ * Events may therefore arrive again after a crash or a retry, and must be applied idempotently
+ * (every event asserts state: see design.md).
+ */
+public interface TierTarget extends AutoCloseable {
+
+    /** Applies one partition key's events, in order; what is returned is published as progress. */
+    Applied apply(String partitionKey, List<ChangeEvent> events) throws Exception;
+
+    /**
+     * Whether the sink must hold back a mailbox change until its header (the commit point: capture
+     * sends content, then records, then the MailboxUpsert) has arrived. A Cyrus replica needs the
+     * whole APPLY MAILBOX at once; a target that can keep partial changes durably says false.
+     */
+    default boolean needsWholeMailboxChanges() {
+        return true;
+    }
+
+    @Override
+    default void close() throws Exception {}
+}
