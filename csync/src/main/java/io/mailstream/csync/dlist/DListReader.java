@@ -32,6 +32,7 @@ public final class DListReader {
     private int end;
     private long lineBytes;
     private long bufferStart;
+    private final List<MessageBody> spooledThisLine = new ArrayList<>();
 
     public DListReader(InputStream in, DListLimits limits) {
         this.in = in;
@@ -66,6 +67,18 @@ public final class DListReader {
     /** Starts counting a new line against {@link DListLimits#maxLine()}. */
     public void beginLine() {
         lineBytes = 0;
+        spooledThisLine.clear();
+    }
+
+    /**
+     * Deletes the temp files of bodies spooled since {@link #beginLine()}: a server calls this once
+     * a command is handled (or failed to parse), so nothing leaks on disk.
+     */
+    public void releaseSpooled() {
+        for (MessageBody b : spooledThisLine) {
+            b.close();
+        }
+        spooledThisLine.clear();
     }
 
     public int peek() throws IOException {
@@ -402,7 +415,9 @@ public final class DListReader {
                 Files.deleteIfExists(file);
             }
         }
-        return new DFile(partition, guid, MessageBody.spooled(file, size, HexFormat.of().formatHex(sha1.digest())));
+        MessageBody body = MessageBody.spooled(file, size, HexFormat.of().formatHex(sha1.digest()));
+        spooledThisLine.add(body);
+        return new DFile(partition, guid, body);
     }
 
     /** Bulk read that does not count against the line limit (file-literal data). */
