@@ -1,0 +1,90 @@
+package io.mailstream.streams;
+
+import io.mailstream.schemas.ChangeEvent;
+import io.mailstream.schemas.ControlEvent;
+import io.mailstream.schemas.Envelope;
+import io.mailstream.schemas.MailboxRename;
+import io.mailstream.schemas.MailboxUpsert;
+import io.mailstream.schemas.MessageContent;
+import io.mailstream.schemas.MessageRecord;
+import io.mailstream.schemas.PrimaryAssignment;
+import io.mailstream.schemas.RecordsUpsert;
+import io.mailstream.schemas.Subscribe;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+
+/** Change events as capture writes them, for tests; event ids are {@code <prefix>-<n>}. */
+final class Events {
+    static final String PRIMARY = "primary-1";
+
+    private final String prefix;
+    private int next;
+    private String server = PRIMARY;
+    private long epoch = 1;
+
+    Events(String prefix) {
+        this.prefix = prefix;
+    }
+
+    /** Events from now on come from {@code server} at {@code epoch}. */
+    Events from(String server, long epoch) {
+        this.server = server;
+        this.epoch = epoch;
+        return this;
+    }
+
+    static String mailboxName(String user, String folder) {
+        return "user." + user + (folder.equals("INBOX") ? "" : "." + folder);
+    }
+
+    ChangeEvent mailbox(String user, String uniqueId, String folder, long lastUid, long highestModseq) {
+        return event(user, uniqueId, MailboxUpsert.newBuilder().setUniqueId(uniqueId).setName(mailboxName(user, folder))
+                .setUidValidity(1000).setLastUid(lastUid).setHighestModseq(highestModseq).setPartition("default")
+                .setAcl(user + "\tlrswipkxtecdan\t").setSyncCrc(highestModseq * 31 + lastUid).build());
+    }
+
+    ChangeEvent records(String user, String uniqueId, String folder, MessageRecord... records) {
+        return event(user, uniqueId, RecordsUpsert.newBuilder().setUniqueId(uniqueId).setMailboxName(mailboxName(user, folder))
+                .setRecords(List.of(records)).build());
+    }
+
+    static MessageRecord record(long uid, long modseq, String guid, String... flags) {
+        return MessageRecord.newBuilder().setUid(uid).setModseq(modseq).setLastUpdated(1_700_000_000L + modseq)
+                .setFlags(List.of(flags)).setInternalDate(1_700_000_000L).setSize(body(guid).length).setGuid(guid).build();
+    }
+
+    ChangeEvent content(String user, String guid) {
+        byte[] body = body(guid);
+        return event(user, null, MessageContent.newBuilder().setGuid(guid).setSize(body.length)
+                .setData(ByteBuffer.wrap(body)).build());
+    }
+
+    ChangeEvent rename(String user, String uniqueId, String from, String to) {
+        return event(user, uniqueId, MailboxRename.newBuilder().setUniqueId(uniqueId).setOldName(mailboxName(user, from))
+                .setNewName(mailboxName(user, to)).setPartition("default").build());
+    }
+
+    ChangeEvent subscribe(String user, String folder) {
+        return event(user, null, Subscribe.newBuilder().setUserId(user).setMailboxName(mailboxName(user, folder)).build());
+    }
+
+    static byte[] body(String guid) {
+        return ("Subject: " + guid + "\r\n\r\nbody of " + guid + "\r\n").getBytes(StandardCharsets.UTF_8);
+    }
+
+    static ControlEvent primary(String scope, String server, long epoch) {
+        return ControlEvent.newBuilder().setEventId("control-" + scope + "-" + epoch).setTime(1L)
+                .setPayload(PrimaryAssignment.newBuilder().setScope(scope).setServerId(server).setSite("dc1").setEpoch(epoch).build())
+                .build();
+    }
+
+    private ChangeEvent event(String user, String uniqueId, Object payload) {
+        next++;
+        Envelope envelope = Envelope.newBuilder().setEventId(prefix + "-" + next).setSourceServerId(server).setSite("dc1")
+                .setTier("primary").setEpoch(epoch).setPartitionKey(user).setMailboxUniqueId(uniqueId)
+                .setCaptureTime(1_700_000_000_000L + next).setSequence(next).build();
+        return new ChangeEvent(envelope, payload);
+    }
+}

@@ -1,0 +1,286 @@
+package io.mailstream.streams;
+
+import io.mailstream.core.config.MailstreamConfig;
+import io.mailstream.core.kafka.Topics;
+import io.mailstream.schemas.ChangeEvent;
+import io.mailstream.schemas.ControlEvent;
+import io.mailstream.schemas.DeadLetter;
+import io.mailstream.schemas.DeadLetterReason;
+import io.mailstream.schemas.MailboxState;
+import io.mailstream.schemas.MessageContent;
+import io.mailstream.schemas.StateRecord;
+import io.mailstream.schemas.codec.AvroCodec;
+import io.mailstream.schemas.codec.AvroSerdes;
+import io.mailstream.schemas.codec.SchemaResolver;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.TestInputTopic;
+import org.apache.kafka.streams.TestOutputTopic;
+import org.apache.kafka.streams.TopologyTestDriver;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+
+import static io.mailstream.streams.Events.record;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** Each rule of the topology on TopologyTestDriver: fencing, validation, duplicates, state, fan-out. */
+class MailstreamTopologyTest {
+    private static final AvroCodec<ChangeEvent> CODEC = AvroCodec.changeEvent(SchemaResolver.none());
+    private static final String GUID_A = "a".repeat(40);
+    private static final String GUID_B = "b".repeat(40);
+
+    @TempDir
+    Path stateDir;
+
+    private final SimpleMeterRegistry meters = new SimpleMeterRegistry();
+    private final Events events = new Events("ev");
+    private TopologyTestDriver driver;
+    private TestInputTopic<String, byte[]> changes;
+    private TestInputTopic<String, ControlEvent> control;
+    private TestOutputTopic<String, DeadLetter> dlq;
+    private TestOutputTopic<String, StateRecord> state;
+
+    @BeforeEach
+    void start() {
+        // dc2: everything with bodies; oob: everything, bodies by reference; eu: users starting with 'a', with bodies.
+        MailstreamConfig config = MailstreamConfig.of(Map.of(
+                "tiers", "dc2,oob,eu",
+                "tier.dc2.type", "store", "tier.oob.type", "store", "tier.eu.type", "store",
+                "tier.oob.content", "reference",
+                "tier.eu.users", "/a.*/"));
+        Properties props = new Properties();
+        props.put(StreamsConfig.APPLICATION_ID_CONFIG, "topology-test");
+        props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
+        props.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
+        props.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
+        driver = new TopologyTestDriver(MailstreamTopology.build(config, SchemaResolver.none(), meters), props);
+        changes = driver.createInputTopic(Topics.CHANGES, new StringSerializer(), new ByteArraySerializer());
+        control = driver.createInputTopic(Topics.CONTROL, new StringSerializer(), AvroSerdes.controlEvent().serializer());
+        dlq = driver.createOutputTopic(Topics.DLQ, new StringDeserializer(), AvroSerdes.deadLetter().deserializer());
+        state = driver.createOutputTopic(Topics.STATE, new StringDeserializer(), AvroSerdes.stateRecord().deserializer());
+    }
+
+    @AfterEach
+    void stop() {
+        driver.close();
+    }
+
+    private void pipe(ChangeEvent event) {
+        changes.pipeInput(event.getEnvelope().getPartitionKey(), CODEC.encode(event));
+    }
+
+    /** Event ids on a tier's feed, in order, as "<key>:<eventId>". */
+    private List<String> feed(String tier) {
+        TestOutputTopic<String, byte[]> topic = driver.createOutputTopic(Topics.feed(tier), new StringDeserializer(), new ByteArrayDeserializer());
+        return topic.readKeyValuesToList().stream()
+                .map(kv -> kv.key + ":" + CODEC.decode(kv.value).getEnvelope().getEventId()).toList();
+    }
+
+    private List<ChangeEvent> feedEvents(String tier) {
+        TestOutputTopic<String, byte[]> topic = driver.createOutputTopic(Topics.feed(tier), new StringDeserializer(), new ByteArrayDeserializer());
+        return topic.readValuesToList().stream().map(CODEC::decode).toList();
+    }
+
+    private DeadLetter onlyDeadLetter() {
+        List<DeadLetter> letters = dlq.readValuesToList();
+        assertThat(letters).hasSize(1);
+        return letters.get(0);
+    }
+
+    private double deadLetters(DeadLetterReason reason) {
+        var counter = meters.find(MailstreamTopology.DEAD_LETTERS_METER).tag("reason", reason.name()).counter();
+        return counter == null ? 0 : counter.count();
+    }
+
+    @Test
+    void eventOfAnOlderEpochIsFencedAndCounted() {
+        control.pipeInput("*", Events.primary("*", Events.PRIMARY, 2));
+        ChangeEvent stale = events.from(Events.PRIMARY, 1).subscribe("alice", "INBOX");
+        pipe(stale);
+        ChangeEvent current = events.from(Events.PRIMARY, 2).subscribe("alice", "Work");
+        pipe(current);
+
+        DeadLetter letter = onlyDeadLetter();
+        assertThat(letter.getReason()).isEqualTo(DeadLetterReason.STALE_EPOCH);
+        assertThat(letter.getEventId()).isEqualTo(stale.getEnvelope().getEventId());
+        assertThat(letter.getDetail()).contains("epoch 1").contains("epoch 2");
+        assertThat(letter.getSourceTopic()).isEqualTo(Topics.CHANGES);
+        assertThat(CODEC.decode(letter.getValue().array())).isEqualTo(stale);
+        assertThat(feed("dc2")).containsExactly("alice:" + current.getEnvelope().getEventId());
+        assertThat(deadLetters(DeadLetterReason.STALE_EPOCH)).isEqualTo(1.0);
+    }
+
+    @Test
+    void eventOfAServerThatIsNotPrimaryIsFenced() {
+        control.pipeInput("*", Events.primary("*", Events.PRIMARY, 1));
+        pipe(events.from("primary-2", 1).subscribe("alice", "INBOX"));
+
+        DeadLetter letter = onlyDeadLetter();
+        assertThat(letter.getReason()).isEqualTo(DeadLetterReason.NOT_PRIMARY);
+        assertThat(letter.getDetail()).contains("primary-2").contains(Events.PRIMARY);
+        assertThat(feed("dc2")).isEmpty();
+        assertThat(deadLetters(DeadLetterReason.NOT_PRIMARY)).isEqualTo(1.0);
+    }
+
+    @Test
+    void theMostSpecificScopeWinsAndNoAssignmentAcceptsEverything() {
+        ChangeEvent bootstrap = events.from("anyone", 0).subscribe("alice", "INBOX");
+        pipe(bootstrap); // no control record at all yet: accepted
+
+        control.pipeInput("*", Events.primary("*", Events.PRIMARY, 1));
+        control.pipeInput("alice", Events.primary("alice", "primary-2", 3)); // alice moved to another primary
+        ChangeEvent aliceOnNew = events.from("primary-2", 3).subscribe("alice", "Work");
+        ChangeEvent bobOnNew = events.from("primary-2", 3).subscribe("bob", "Work");
+        ChangeEvent aliceOnOld = events.from(Events.PRIMARY, 1).subscribe("alice", "Old");
+        ChangeEvent bobOnOld = events.from(Events.PRIMARY, 1).subscribe("bob", "INBOX");
+        List.of(aliceOnNew, bobOnNew, aliceOnOld, bobOnOld).forEach(this::pipe);
+
+        assertThat(feed("dc2")).containsExactly("alice:" + bootstrap.getEnvelope().getEventId(),
+                "alice:" + aliceOnNew.getEnvelope().getEventId(), "bob:" + bobOnOld.getEnvelope().getEventId());
+        assertThat(dlq.readValuesToList()).extracting(DeadLetter::getReason)
+                .containsExactly(DeadLetterReason.NOT_PRIMARY, DeadLetterReason.STALE_EPOCH);
+    }
+
+    @Test
+    void backwardsModseqsAreDeadLettered() {
+        pipe(events.content("alice", GUID_A));
+        pipe(events.mailbox("alice", "U1", "INBOX", 1, 10));
+        ChangeEvent olderHeader = events.mailbox("alice", "U1", "INBOX", 1, 5);
+        pipe(olderHeader);
+        pipe(events.records("alice", "U1", "INBOX", record(1, 7, GUID_A)));
+        ChangeEvent olderRecord = events.records("alice", "U1", "INBOX", record(1, 6, GUID_A, "\\Seen"));
+        pipe(olderRecord);
+
+        List<DeadLetter> letters = dlq.readValuesToList();
+        assertThat(letters).extracting(DeadLetter::getReason).containsOnly(DeadLetterReason.MODSEQ_BACKWARDS);
+        assertThat(letters).extracting(DeadLetter::getEventId)
+                .containsExactly(olderHeader.getEnvelope().getEventId(), olderRecord.getEnvelope().getEventId());
+        assertThat(feed("dc2")).hasSize(3);
+        MailboxState mailbox = (MailboxState) driver.<String, StateRecord>getKeyValueStore(MailstreamTopology.STATE_STORE)
+                .get("mailbox:U1").getState();
+        assertThat(mailbox.getHeader().getHighestModseq()).isEqualTo(10);
+        assertThat(mailbox.getRecords()).singleElement().satisfies(r -> {
+            assertThat(r.getModseq()).isEqualTo(7);
+            assertThat(r.getFlags()).isEmpty();
+        });
+    }
+
+    @Test
+    void undecodableEventIsDeadLetteredAndTheNextEventStillFlows() {
+        byte[] garbage = "not avro at all".getBytes(StandardCharsets.UTF_8);
+        changes.pipeInput("alice", garbage);
+        ChangeEvent good = events.subscribe("alice", "INBOX");
+        pipe(good);
+
+        DeadLetter letter = onlyDeadLetter();
+        assertThat(letter.getReason()).isEqualTo(DeadLetterReason.UNDECODABLE);
+        assertThat(letter.getValue().array()).isEqualTo(garbage);
+        assertThat(letter.getEventId()).isNull();
+        assertThat(feed("dc2")).containsExactly("alice:" + good.getEnvelope().getEventId());
+        assertThat(deadLetters(DeadLetterReason.UNDECODABLE)).isEqualTo(1.0);
+    }
+
+    @Test
+    void duplicatesAreDropped() {
+        ChangeEvent subscribe = events.subscribe("alice", "INBOX");
+        pipe(subscribe);
+        pipe(subscribe); // the same event again (same event id)
+        pipe(events.subscribe("alice", "INBOX")); // a new event asserting what is already the state
+        ChangeEvent header = events.mailbox("alice", "U1", "INBOX", 0, 1);
+        pipe(header);
+        pipe(events.mailbox("alice", "U1", "INBOX", 0, 1)); // identical header
+
+        assertThat(feed("dc2")).containsExactly("alice:" + subscribe.getEnvelope().getEventId(),
+                "alice:" + header.getEnvelope().getEventId());
+        assertThat(dlq.readValuesToList()).isEmpty();
+        assertThat(state.readValuesToList()).hasSize(2);
+        assertThat(meters.counter(MailstreamTopology.DUPLICATES_METER).count()).isEqualTo(3.0);
+    }
+
+    @Test
+    void renameKeepsTheUniqueIdAndTheState() {
+        pipe(events.content("alice", GUID_A));
+        pipe(events.mailbox("alice", "U7", "Work", 1, 4));
+        pipe(events.records("alice", "U7", "Work", record(1, 4, GUID_A, "\\Seen")));
+        ChangeEvent rename = events.rename("alice", "U7", "Work", "Archive");
+        pipe(rename);
+
+        List<StateRecord> published = state.readValuesToList();
+        MailboxState after = (MailboxState) published.get(published.size() - 1).getState();
+        assertThat(after.getHeader().getUniqueId()).isEqualTo("U7");
+        assertThat(after.getHeader().getName()).isEqualTo("user.alice.Archive");
+        assertThat(after.getHeader().getHighestModseq()).isEqualTo(4);
+        assertThat(after.getRecords()).singleElement().satisfies(r -> assertThat(r.getGuid()).isEqualTo(GUID_A));
+        assertThat(after.getLastEventId()).isEqualTo(rename.getEnvelope().getEventId());
+        assertThat(driver.getKeyValueStore(MailstreamTopology.STATE_STORE).get("mailbox:U7")).isNotNull();
+        assertThat(feed("dc2")).last().isEqualTo("alice:" + rename.getEnvelope().getEventId());
+    }
+
+    @Test
+    void userFilterSelectsWhichKeysATierGets() {
+        ChangeEvent alice = events.subscribe("alice", "INBOX");
+        ChangeEvent bob = events.subscribe("bob", "INBOX");
+        ChangeEvent anna = events.subscribe("anna", "INBOX");
+        List.of(alice, bob, anna).forEach(this::pipe);
+
+        assertThat(feed("eu")).containsExactly("alice:" + alice.getEnvelope().getEventId(), "anna:" + anna.getEnvelope().getEventId());
+        assertThat(feed("dc2")).hasSize(3);
+    }
+
+    @Test
+    void contentTravelsAheadOfItsRecordsEvenWhenFirstSeenForAnotherUser() {
+        ChangeEvent aliceBody = events.content("alice", GUID_A);
+        ChangeEvent aliceRecords = events.records("alice", "UA", "INBOX", record(1, 2, GUID_A));
+        // bob gets the same message: capture already had the body, so no content event on bob's key
+        ChangeEvent bobRecords = events.records("bob", "UB", "INBOX", record(5, 9, GUID_A));
+        ChangeEvent bobAgain = events.records("bob", "UB", "INBOX", record(5, 10, GUID_A, "\\Seen"));
+        List.of(aliceBody, aliceRecords, bobRecords, bobAgain).forEach(this::pipe);
+
+        List<ChangeEvent> dc2 = feedEvents("dc2");
+        assertThat(dc2).extracting(e -> e.getEnvelope().getPartitionKey() + ":" + e.getPayload().getClass().getSimpleName())
+                .containsExactly("alice:MessageContent", "alice:RecordsUpsert",
+                        "bob:MessageContent", "bob:RecordsUpsert", "bob:RecordsUpsert");
+        ChangeEvent copy = dc2.get(2);
+        assertThat(((MessageContent) copy.getPayload()).getGuid()).isEqualTo(GUID_A);
+        assertThat(((MessageContent) copy.getPayload()).getData().array()).isEqualTo(Events.body(GUID_A));
+        assertThat(copy.getEnvelope().getEventId()).isEqualTo(bobRecords.getEnvelope().getEventId() + "/content/" + GUID_A + "/0");
+        assertThat(dlq.readValuesToList()).isEmpty();
+    }
+
+    @Test
+    void referenceTierGetsRecordsButNoContent() {
+        pipe(events.content("alice", GUID_A));
+        ChangeEvent aliceRecords = events.records("alice", "UA", "INBOX", record(1, 2, GUID_A));
+        ChangeEvent bobRecords = events.records("bob", "UB", "INBOX", record(1, 2, GUID_A));
+        pipe(aliceRecords);
+        pipe(bobRecords);
+
+        assertThat(feed("oob")).containsExactly("alice:" + aliceRecords.getEnvelope().getEventId(),
+                "bob:" + bobRecords.getEnvelope().getEventId());
+    }
+
+    @Test
+    void recordWithoutContentIsDeadLetteredUnlessExpunged() {
+        ChangeEvent missing = events.records("alice", "UA", "INBOX", record(1, 2, GUID_B));
+        ChangeEvent expunged = events.records("alice", "UA", "INBOX", record(2, 3, GUID_B, "\\Expunged"));
+        pipe(missing);
+        pipe(expunged);
+
+        DeadLetter letter = onlyDeadLetter();
+        assertThat(letter.getReason()).isEqualTo(DeadLetterReason.MISSING_CONTENT);
+        assertThat(letter.getDetail()).contains(GUID_B);
+        assertThat(feed("dc2")).containsExactly("alice:" + expunged.getEnvelope().getEventId());
+    }
+}
