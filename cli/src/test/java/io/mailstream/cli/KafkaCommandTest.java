@@ -1,0 +1,74 @@
+package io.mailstream.cli;
+
+import io.mailstream.core.kafka.Topics;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** {@code mailstream kafka} gives a broker that a plain Kafka client can use, and stops it cleanly. */
+class KafkaCommandTest {
+    private static final Pattern ADDRESS = Pattern.compile("embedded Kafka broker at (\\S+)");
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void plainClientsRoundTripARecordThroughTheBrokerItStarts() throws Exception {
+        Cli cli = new Cli(Map.of("MAILSTREAM_DATA_DIR", dir.toString()));
+        CompletableFuture<Integer> exit = CompletableFuture.supplyAsync(() -> cli.run("kafka"));
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (!cli.out().contains("running; Ctrl-C stops it")) {
+            assertThat(exit).as("kafka exited early: %s%s", cli.out(), cli.err()).isNotDone();
+            assertThat(System.nanoTime()).as("broker did not come up: %s", cli.err()).isLessThan(deadline);
+            Thread.sleep(100);
+        }
+        Matcher m = ADDRESS.matcher(cli.out());
+        assertThat(m.find()).isTrue();
+        String bootstrap = m.group(1);
+        assertThat(dir.resolve("kafka")).isDirectory();
+
+        try (var producer = new KafkaProducer<>(Map.<String, Object>of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap),
+                new StringSerializer(), new StringSerializer())) {
+            producer.send(new ProducerRecord<>(Topics.CHANGES, "alice", "hello")).get(30, TimeUnit.SECONDS);
+        }
+        try (var consumer = new KafkaConsumer<>(Map.<String, Object>of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
+                ConsumerConfig.GROUP_ID_CONFIG, "kafka-command-test", ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest"),
+                new StringDeserializer(), new StringDeserializer())) {
+            // The topics were created by the command, not by the client (auto-creation is off).
+            assertThat(consumer.listTopics(Duration.ofSeconds(30)).keySet())
+                    .contains(Topics.CHANGES, Topics.SCHEMAS, Topics.CONTROL, Topics.STATE, Topics.PROGRESS, Topics.DLQ);
+            consumer.subscribe(List.of(Topics.CHANGES));
+            List<String> values = new ArrayList<>();
+            long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (values.isEmpty() && System.nanoTime() < until) {
+                for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(200))) {
+                    values.add(r.key() + "=" + r.value());
+                }
+            }
+            assertThat(values).containsExactly("alice=hello");
+        }
+
+        cli.stop.stop();
+        assertThat(exit.get(60, TimeUnit.SECONDS)).as(cli.err()).isZero();
+        assertThat(cli.out()).contains("mailstream kafka: stopping\nmailstream kafka: stopped\n");
+    }
+}

@@ -1,0 +1,140 @@
+package io.mailstream.cli;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class MainTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void helpListsEverySubcommand() {
+        Cli cli = new Cli(Map.of());
+        assertThat(cli.run("--help")).isZero();
+        for (String sub : new String[] {"run", "kafka", "config", "capture", "streams", "sink", "events", "status",
+                "check", "promote", "reconcile", "rebuild", "audit", "demo"}) {
+            assertThat(cli.out()).containsPattern("(?m)^\\s+" + sub + "\\s");
+        }
+    }
+
+    @Test
+    void noSubcommandIsAUsageError() {
+        Cli cli = new Cli(Map.of());
+        assertThat(cli.run()).isEqualTo(Main.USAGE);
+        assertThat(cli.err()).contains("a subcommand is required");
+    }
+
+    @Test
+    void configPrintsEffectiveKeysFromFileAndEnvironmentWithSecretsMasked() throws Exception {
+        Path file = dir.resolve("m.properties");
+        Files.writeString(file, """
+                capture.auth.password=hunter2
+                site=dc1
+                tiers=dc2
+                tier.dc2.type=cyrus
+                tier.dc2.cyrus.address=127.0.0.1:2006
+                tier.dc2.cyrus.password=s3cret
+                """);
+        Cli cli = new Cli(Map.of("MAILSTREAM_SITE", "dc9"));
+        // --config may also follow the subcommand.
+        assertThat(cli.run("config", "--config", file.toString())).isZero();
+        assertThat(cli.out().lines()).contains(
+                "capture.auth.password = ******",
+                "tier.dc2.cyrus.password = ******",
+                "tier.dc2.cyrus.address = 127.0.0.1:2006",
+                "site = dc9",
+                "kafka.bootstrap.servers = ",
+                "capture.listen = 127.0.0.1:2005");
+        assertThat(cli.out()).doesNotContain("hunter2").doesNotContain("s3cret");
+    }
+
+    @Test
+    void configDocExplainsEveryPrintedKey() {
+        Cli cli = new Cli(Map.of("MAILSTREAM_TIERS", "oob", "MAILSTREAM_TIER_OOB_TYPE", "store"));
+        assertThat(cli.run("config", "--doc")).isZero();
+        assertThat(cli.out()).contains("tier.oob.type = store\n    # cyrus|store, default (required). Kind of tier:");
+        assertThat(cli.out()).contains("kafka.bootstrap.servers = \n    # text, default (empty). Kafka bootstrap servers");
+        long keys = cli.out().lines().filter(l -> l.contains(" = ")).count();
+        long docs = cli.out().lines().filter(l -> l.startsWith("    # ")).count();
+        assertThat(docs).isEqualTo(keys);
+    }
+
+    @Test
+    void missingExplicitConfigFileIsAUsageErrorWithoutStackTrace() {
+        Cli cli = new Cli(Map.of());
+        assertThat(cli.run("--config", dir.resolve("nope.properties").toString(), "config")).isEqualTo(Main.USAGE);
+        assertThat(cli.err()).isEqualTo("mailstream config: configuration error: configuration file "
+                + dir.resolve("nope.properties") + " does not exist\n");
+    }
+
+    @Test
+    void badValueNamesTheKey() {
+        Cli cli = new Cli(Map.of("MAILSTREAM_KAFKA_TOPIC_PARTITIONS", "many"));
+        assertThat(cli.run("config")).isEqualTo(Main.USAGE);
+        assertThat(cli.err()).startsWith("mailstream config: configuration error: kafka.topic.partitions: expected integer")
+                .doesNotContain("\tat ");
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+            "capture                              | see issue 4",
+            "streams                              | see issue 5",
+            "sink --tier dc2                      | see issue 6",
+            "events --user alice --follow         | see issue 4",
+            "status                               | see issue 5",
+            "rebuild --from-store s --to h:2005   | see issue 6",
+            "demo                                 | see issue 6",
+            "check                                | no issue filed yet",
+            "promote                              | no issue filed yet",
+            "reconcile                            | no issue filed yet",
+            "audit                                | no issue filed yet"})
+    void unimplementedSubcommandsSaySoAndExit2(String args, String pending) {
+        Cli cli = new Cli(Map.of("MAILSTREAM_TIERS", "dc2", "MAILSTREAM_TIER_DC2_TYPE", "store",
+                "MAILSTREAM_DATA_DIR", dir.toString()));
+        String name = args.split(" ")[0];
+        assertThat(cli.run(args.split(" "))).isEqualTo(Main.USAGE);
+        assertThat(cli.err()).isEqualTo("mailstream " + name + ": not implemented yet (" + pending + ")\n");
+        assertThat(cli.out()).isEmpty();
+        // Nothing may have been started on the way: no embedded broker was created.
+        assertThat(dir.resolve("kafka")).doesNotExist();
+    }
+
+    @Test
+    void sinkRefusesATierThatIsNotConfigured() {
+        Cli cli = new Cli(Map.of());
+        assertThat(cli.run("sink", "--tier", "dc3")).isEqualTo(Main.USAGE);
+        assertThat(cli.err()).contains("--tier dc3: not a configured tier");
+    }
+
+    @Test
+    void runNamesTheRolesThatAreNotAvailableAndWillNotRunNothing() {
+        Cli cli = new Cli(Map.of("MAILSTREAM_KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:1",
+                "MAILSTREAM_TIERS", "dc2", "MAILSTREAM_TIER_DC2_TYPE", "store"));
+        assertThat(cli.run("run")).isEqualTo(Main.USAGE);
+        assertThat(cli.err()).contains("mailstream run: not available yet, so not started: capture (see issue 4),"
+                + " streams (see issue 5), sink dc2 (see issue 6)");
+        assertThat(cli.err()).contains("nothing to run");
+    }
+
+    @Test
+    void kafkaRefusesAnExternalBroker() {
+        Cli cli = new Cli(Map.of("MAILSTREAM_KAFKA_BOOTSTRAP_SERVERS", "kafka1:9092"));
+        assertThat(cli.run("kafka")).isEqualTo(Main.USAGE);
+        assertThat(cli.err()).contains("runs only the embedded broker; unset it (and MAILSTREAM_KAFKA_BOOTSTRAP_SERVERS)");
+    }
+
+    @Test
+    void embeddedListenAddressMustBeLoopback() {
+        Cli cli = new Cli(Map.of("MAILSTREAM_KAFKA_EMBEDDED_LISTEN", "0.0.0.0:9092", "MAILSTREAM_DATA_DIR", dir.toString()));
+        assertThat(cli.run("kafka")).isEqualTo(Main.USAGE);
+        assertThat(cli.err()).contains("kafka.embedded.listen: expected 127.0.0.1:PORT");
+    }
+}
