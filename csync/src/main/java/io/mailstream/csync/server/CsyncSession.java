@@ -3,6 +3,7 @@ package io.mailstream.csync.server;
 import io.mailstream.csync.dlist.DKeyed;
 import io.mailstream.csync.dlist.DListException;
 import io.mailstream.csync.dlist.DListReader;
+import io.mailstream.csync.dlist.DListTypeException;
 import io.mailstream.csync.dlist.DListWriter;
 import io.mailstream.csync.dlist.Deflate;
 import io.mailstream.csync.model.CsyncCommand;
@@ -274,6 +275,10 @@ final class CsyncSession implements Runnable {
         } catch (CsyncException e) {
             LOG.info("csync session {}: {} {} -> {}", id, verb, keyed.key(), e.getMessage());
             line("NO " + e.error().responseText());
+            return;
+        } catch (DListTypeException e) {
+            LOG.info("csync session {}: {} {} has bad parameters: {}", id, verb, keyed.key(), e.getMessage());
+            line("NO " + CsyncError.PROTOCOL_BAD_PARAMETERS.responseText());
             return;
         } catch (RuntimeException e) {
             LOG.error("csync session {}: handler failed on {} {}", id, verb, keyed.key(), e);
