@@ -74,7 +74,8 @@ public final class ImapClient implements AutoCloseable {
     private ImapClient(Socket socket) throws IOException {
         this.socket = socket;
         this.reader = new ProtocolReader(socket.getInputStream());
-        this.out = socket.getOutputStream();
+        // one flush per command: piecewise writes would stall on Nagle + delayed ACK (~40 ms each)
+        this.out = new java.io.BufferedOutputStream(socket.getOutputStream(), 64 * 1024);
         String greeting = new String(reader.readLine(), StandardCharsets.UTF_8);
         if (!greeting.startsWith("* OK")) throw new ImapException("unexpected greeting: " + greeting);
     }
@@ -84,6 +85,7 @@ public final class ImapClient implements AutoCloseable {
             Socket s = new Socket();
             s.connect(new InetSocketAddress(host, port), 5000);
             s.setSoTimeout(60_000);
+            s.setTcpNoDelay(true);
             return new ImapClient(s);
         } catch (IOException e) {
             throw new UncheckedIOException("IMAP connect " + host + ":" + port, e);

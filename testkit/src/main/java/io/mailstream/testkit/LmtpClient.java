@@ -19,7 +19,8 @@ public final class LmtpClient implements AutoCloseable {
     private LmtpClient(Socket socket) throws IOException {
         this.socket = socket;
         this.reader = new ProtocolReader(socket.getInputStream());
-        this.out = socket.getOutputStream();
+        // one flush per command: piecewise writes would stall on Nagle + delayed ACK (~40 ms each)
+        this.out = new java.io.BufferedOutputStream(socket.getOutputStream(), 64 * 1024);
         expect(reply(), "220", "greeting");
         send("LHLO mailstream.test");
         expect(reply(), "250", "LHLO");
@@ -30,6 +31,7 @@ public final class LmtpClient implements AutoCloseable {
             Socket s = new Socket();
             s.connect(new InetSocketAddress(host, port), 5000);
             s.setSoTimeout(60_000);
+            s.setTcpNoDelay(true);
             return new LmtpClient(s);
         } catch (IOException e) {
             throw new UncheckedIOException("LMTP connect " + host + ":" + port, e);

@@ -23,7 +23,8 @@ public final class ManageSieveClient implements AutoCloseable {
     private ManageSieveClient(Socket socket) throws IOException {
         this.socket = socket;
         this.reader = new ProtocolReader(socket.getInputStream());
-        this.out = socket.getOutputStream();
+        // one flush per command: piecewise writes would stall on Nagle + delayed ACK (~40 ms each)
+        this.out = new java.io.BufferedOutputStream(socket.getOutputStream(), 64 * 1024);
         expectOk(read(), "greeting");
     }
 
@@ -33,6 +34,7 @@ public final class ManageSieveClient implements AutoCloseable {
             Socket s = new Socket();
             s.connect(new InetSocketAddress(host, port), 5000);
             s.setSoTimeout(60_000);
+            s.setTcpNoDelay(true);
             ManageSieveClient c = new ManageSieveClient(s);
             String plain = Base64.getEncoder().encodeToString(("\0" + user + "\0" + password).getBytes(StandardCharsets.UTF_8));
             c.ok("AUTHENTICATE \"PLAIN\" \"" + plain + "\"");

@@ -65,7 +65,7 @@ class ReplicationTest {
                 .containsEntry("sieve " + ImapActionScript.SIEVE_SCRIPT_NAME + " active", "true")
                 .containsEntry("sieve " + ImapActionScript.SIEVE_SCRIPT_NAME, ImapActionScript.SIEVE_SCRIPT);
         assertThat(alice.entries().get("folder INBOX acl")).as(alice.toString()).contains("bob=lrs");
-        assertThat(alice.entries().get("folder INBOX quotaroot user.alice")).as(alice.toString()).endsWith("/100000");
+        assertThat(alice.entries().get("folder INBOX quotaroot INBOX")).as(alice.toString()).endsWith("/100000");
         // sieve filed the "project update" delivery and MOVE added uid 1 of INBOX
         assertThat(alice.entries().keySet().stream().filter(k -> k.startsWith("folder INBOX.Projects uid "))).hasSize(4);
         ImapSnapshot bob = ImapSnapshot.take(replica.endpoint(), "bob");
