@@ -55,20 +55,35 @@ class SchemaTopicRegistryTest {
   }
 
   @Test
-  void aFailedSendIsNotCachedAsRegistered() {
-    MockProducer<String, String> failing =
-        new MockProducer<>(false, null, new StringSerializer(), new StringSerializer());
-    SchemaTopicRegistry registry = new SchemaTopicRegistry(() -> failing, () -> consumer);
+  void aFailedSendIsNotCachedAsRegistered() throws Exception {
+    // MockProducer.flush() completes pending sends successfully; a real flush only waits for the outcome.
+    MockProducer<String, String> manual =
+        new MockProducer<>(false, null, new StringSerializer(), new StringSerializer()) {
+          @Override
+          public synchronized void flush() {}
+        };
+    SchemaTopicRegistry registry = new SchemaTopicRegistry(() -> manual, () -> consumer);
+
+    Thread broker = answerNextSend(() -> manual.errorNext(new KafkaException("not enough replicas")));
+    assertThatThrownBy(() -> registry.register(CONTROL))
+        .isInstanceOf(KafkaException.class).hasMessageContaining("cannot register schema");
+    broker.join();
+
+    broker = answerNextSend(manual::completeNext);
+    registry.register(CONTROL);
+    broker.join();
+    assertThat(manual.history()).hasSize(2);
+  }
+
+  /** Plays the broker for a non-auto-completing MockProducer: answers the next send once it is pending. */
+  private static Thread answerNextSend(java.util.function.BooleanSupplier answer) {
     Thread broker = new Thread(() -> {
-      while (!failing.errorNext(new KafkaException("not enough replicas"))) {
+      while (!answer.getAsBoolean()) {
         Thread.onSpinWait();
       }
     });
     broker.start();
-
-    assertThatThrownBy(() -> registry.register(CONTROL))
-        .isInstanceOf(KafkaException.class).hasMessageContaining("cannot register schema");
-    assertThat(failing.history()).hasSize(1);
+    return broker;
   }
 
   @Test
