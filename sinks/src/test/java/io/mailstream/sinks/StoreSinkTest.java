@@ -1,0 +1,185 @@
+package io.mailstream.sinks;
+
+import io.mailstream.core.config.MailstreamConfig;
+import io.mailstream.core.errors.FencedException;
+import io.mailstream.core.kafka.EmbeddedKafka;
+import io.mailstream.core.kafka.KafkaClients;
+import io.mailstream.core.kafka.TopicAdmin;
+import io.mailstream.core.kafka.Topics;
+import io.mailstream.schemas.ChangeEvent;
+import io.mailstream.schemas.DeadLetter;
+import io.mailstream.schemas.DeadLetterReason;
+import io.mailstream.schemas.TierProgress;
+import io.mailstream.schemas.codec.AvroCodec;
+import io.mailstream.schemas.codec.AvroSerdes;
+import io.mailstream.schemas.codec.SchemaTopicRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/** The store sink on a real (embedded KRaft) broker: the feed, offsets, progress and DLQ are Kafka's. */
+class StoreSinkTest {
+    @TempDir
+    static Path dir;
+    static EmbeddedKafka kafka;
+    static MailstreamConfig config;
+    static final MailScript SCRIPT = MailScript.threeUsers();
+
+    @BeforeAll
+    static void startBroker() {
+        kafka = EmbeddedKafka.start(dir.resolve("kafka"), 0);
+        config = MailstreamConfig.of(Map.of("tiers", "oob,crash", "kafka.max.record.bytes", "1048576",
+                "tier.oob.type", "store", "tier.oob.store.dir", dir.resolve("oob").toString(), "tier.oob.sessions", "3",
+                "tier.crash.type", "store", "tier.crash.store.dir", dir.resolve("crash").toString()));
+        TopicAdmin.ensureTopics(config, kafka.bootstrapServers());
+        produceFeed("oob");
+        produceFeed("crash");
+    }
+
+    @AfterAll
+    static void stopBroker() {
+        if (kafka != null) kafka.close();
+    }
+
+    @Test
+    void theStoreSinkFoldsTheFeedIntoTheStoreAndCommitsAndReportsWhatItApplied() throws Exception {
+        SimpleMeterRegistry metrics = new SimpleMeterRegistry();
+        try (SinkHandle sink = Sinks.start(config, kafka.bootstrapServers(), "oob", metrics)) {
+            awaitCaughtUp("oob");
+            assertThat(sink.isRunning()).isTrue();
+        }
+        StoreAssertions.assertHolds(StoreReader.open(dir.resolve("oob")), SCRIPT);
+        assertThat(metrics.get("mailstream.sink.events.applied").tag("tier", "oob").counter().count())
+                .isEqualTo(SCRIPT.events.size());
+        assertThat(metrics.get("mailstream.sink.apply.latency").timer().count()).isPositive();
+
+        Map<String, TierProgress> progress = new HashMap<>();
+        AvroCodec<TierProgress> codec = AvroCodec.tierProgress(io.mailstream.schemas.codec.SchemaResolver.none());
+        for (var r : readAll(Topics.PROGRESS)) progress.put(new String(r.key(), StandardCharsets.UTF_8), codec.decode(r.value()));
+        for (String user : List.of("alice", "bob", "carol")) {
+            TierProgress p = progress.get(Topics.progressKey("oob", user));
+            assertThat(p).as(user).isNotNull();
+            // alice's last feed event is the late duplicate: progress reports it, with its old sequence.
+            ChangeEvent last = SCRIPT.eventsOf(user).get(SCRIPT.eventsOf(user).size() - 1);
+            assertThat(p.getLastEventId()).isEqualTo(last.getEnvelope().getEventId());
+            assertThat(p.getLastSequence()).isEqualTo(last.getEnvelope().getSequence());
+            assertThat(p.getAppliedTime()).isPositive();
+        }
+
+        List<DeadLetter> letters = readAll(Topics.DLQ).stream().map(r -> AvroSerdes.deadLetter().deserializer().deserialize(Topics.DLQ, r.value())).toList();
+        assertThat(letters).singleElement().satisfies(l -> {
+            assertThat(l.getReason()).isEqualTo(DeadLetterReason.UNDECODABLE);
+            assertThat(l.getSourceTopic()).isEqualTo(Topics.feed("oob"));
+        });
+    }
+
+    @Test
+    void aSinkKilledAfterApplyingButBeforeConfirmingResumesWithoutDuplicates() throws Exception {
+        // The "crash": the target applies the second key's batch to the store, then the sink dies
+        // (STOP) before the apply is confirmed, so its offsets stay uncommitted.
+        StoreTarget store = new StoreTarget(dir.resolve("crash"));
+        AtomicInteger applies = new AtomicInteger();
+        TierTarget dying = (key, events) -> {
+            store.apply(key, events);
+            if (applies.incrementAndGet() == 2) throw new FencedException("injected crash after applying " + key);
+            return Applied.withoutCrcs();
+        };
+        FeedSink crashed = new FeedSink(config, kafka.bootstrapServers(), "crash", dying, new SimpleMeterRegistry()).start();
+        assertThat(crashed.awaitStop(Duration.ofSeconds(30))).isTrue();
+        assertThat(crashed.failure()).hasValueSatisfying(f -> assertThat(f).contains("injected crash"));
+        assertThat(committed("crash")).as("not everything was committed").isNotEqualTo(endOffsets("crash"));
+
+        SimpleMeterRegistry metrics = new SimpleMeterRegistry();
+        try (SinkHandle restarted = Sinks.start(config, kafka.bootstrapServers(), "crash", metrics)) {
+            awaitCaughtUp("crash");
+        }
+        assertThat(metrics.get("mailstream.sink.events.applied").counter().count()).as("events delivered again").isPositive();
+        StoreAssertions.assertHolds(StoreReader.open(dir.resolve("crash")), SCRIPT);
+    }
+
+    private static void produceFeed(String tier) {
+        Map<String, Object> props = KafkaClients.producerProps(kafka.bootstrapServers(), "test-feed-" + tier, 1 << 20);
+        try (SchemaTopicRegistry schemas = new SchemaTopicRegistry(props);
+             var producer = new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer())) {
+            AvroCodec<ChangeEvent> codec = AvroCodec.changeEvent(schemas);
+            producer.initTransactions();
+            producer.beginTransaction();
+            for (ChangeEvent e : SCRIPT.events) {
+                byte[] key = e.getEnvelope().getPartitionKey().getBytes(StandardCharsets.UTF_8);
+                producer.send(new ProducerRecord<>(Topics.feed(tier), key, codec.encode(e)));
+            }
+            if (tier.equals("oob")) {
+                producer.send(new ProducerRecord<>(Topics.feed(tier), "bob".getBytes(StandardCharsets.UTF_8),
+                        "not an event".getBytes(StandardCharsets.UTF_8)));
+            }
+            producer.commitTransaction();
+        }
+    }
+
+    private static void awaitCaughtUp(String tier) {
+        Map<TopicPartition, Long> end = endOffsets(tier);
+        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200))
+                .until(() -> committed(tier).equals(end));
+    }
+
+    private static Map<TopicPartition, Long> committed(String tier) throws Exception {
+        try (Admin admin = Admin.create(KafkaClients.adminProps(kafka.bootstrapServers()))) {
+            Map<TopicPartition, Long> out = new HashMap<>();
+            Map<TopicPartition, OffsetAndMetadata> offsets = admin.listConsumerGroupOffsets(Topics.sinkGroup(tier))
+                    .partitionsToOffsetAndMetadata().get();
+            offsets.forEach((tp, om) -> { if (om != null) out.put(tp, om.offset()); });
+            return out;
+        }
+    }
+
+    private static Map<TopicPartition, Long> endOffsets(String tier) {
+        try (var consumer = new KafkaConsumer<>(KafkaClients.consumerProps(kafka.bootstrapServers(), null),
+                new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+            List<TopicPartition> parts = consumer.partitionsFor(Topics.feed(tier)).stream()
+                    .map(p -> new TopicPartition(p.topic(), p.partition())).toList();
+            Map<TopicPartition, Long> end = new HashMap<>(consumer.endOffsets(parts));
+            end.values().removeIf(offset -> offset == 0); // nothing to commit on an empty partition
+            return end;
+        }
+    }
+
+    private static List<ConsumerRecord<byte[], byte[]>> readAll(String topic) {
+        List<ConsumerRecord<byte[], byte[]>> out = new ArrayList<>();
+        try (var consumer = new KafkaConsumer<>(KafkaClients.consumerProps(kafka.bootstrapServers(), null),
+                new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+            List<TopicPartition> parts = consumer.partitionsFor(topic).stream()
+                    .map(p -> new TopicPartition(topic, p.partition())).toList();
+            consumer.assign(parts);
+            consumer.seekToBeginning(parts);
+            Map<TopicPartition, Long> end = consumer.endOffsets(parts);
+            long deadline = System.currentTimeMillis() + 20_000;
+            while (parts.stream().anyMatch(p -> consumer.position(p) < end.get(p)) && System.currentTimeMillis() < deadline) {
+                consumer.poll(Duration.ofMillis(200)).forEach(out::add);
+            }
+        }
+        return out;
+    }
+}
