@@ -6,7 +6,6 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.Socket;
-import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -37,6 +36,7 @@ public final class CsyncServer implements AutoCloseable {
     private final Thread acceptor;
     private final Set<CsyncSession> sessions = ConcurrentHashMap.newKeySet();
     private final AtomicLong sessionIds = new AtomicLong();
+    private final AtomicLong internalErrors = new AtomicLong();
     private volatile boolean stopping;
 
     private CsyncServer(CsyncServerConfig config) throws IOException {
@@ -108,6 +108,15 @@ public final class CsyncServer implements AutoCloseable {
         }
     }
 
+    /** Sessions that died of an unexpected exception in the protocol code (a bug; 0 in a healthy server). */
+    public long internalErrorCount() {
+        return internalErrors.get();
+    }
+
+    void internalError() {
+        internalErrors.incrementAndGet();
+    }
+
     void ended(CsyncSession session) {
         sessions.remove(session);
     }
@@ -153,7 +162,4 @@ public final class CsyncServer implements AutoCloseable {
         return v != null ? v : "dev";
     }
 
-    static boolean isClosedSocket(IOException e) {
-        return e instanceof SocketException;
-    }
 }

@@ -104,6 +104,7 @@ final class CsyncSession implements Runnable {
             LOG.warn("csync session {} I/O error", id, e);
         } catch (RuntimeException e) {
             LOG.error("csync session {} failed", id, e);
+            server.internalError();
             fatal("internal error");
         } finally {
             end();
