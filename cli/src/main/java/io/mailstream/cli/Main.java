@@ -17,6 +17,12 @@ import java.util.Map;
  * without a stack trace; only unexpected exceptions (bugs) print one.
  */
 public final class Main {
+    static {
+        // Our shutdown hook logs while it stops the roles and the broker; Log4j's own hook would
+        // close logging first (and lose those lines), so logging ends with the JVM instead.
+        System.setProperty("log4j2.shutdownHookEnabled", "false");
+    }
+
     private static final Logger LOG = LoggerFactory.getLogger(Main.class);
 
     public static final int OK = 0;
@@ -28,7 +34,11 @@ public final class Main {
     public static void main(String[] args) {
         PrintWriter out = new PrintWriter(System.out, true, StandardCharsets.UTF_8);
         PrintWriter err = new PrintWriter(System.err, true, StandardCharsets.UTF_8);
-        System.exit(execute(args, System.getenv(), out, err, StopSignal.onJvmShutdown()));
+        int code = execute(args, System.getenv(), out, err, StopSignal.onJvmShutdown());
+        // Autoflush covers println only; System.exit would drop what print() left in the buffer.
+        out.flush();
+        err.flush();
+        System.exit(code);
     }
 
     /** Runs one command line; tests call this with their own streams, environment and stop signal. */

@@ -19,4 +19,35 @@ public interface Role extends AutoCloseable {
     /** Stops and waits for the role's threads; called once, in reverse start order. */
     @Override
     void close() throws Exception;
+
+    /** Starts a role's service and returns what stops it. */
+    @FunctionalInterface
+    interface Starter {
+        AutoCloseable start(RoleContext context) throws Exception;
+    }
+
+    /**
+     * A role from a service that starts with one call and stops on close, e.g.
+     * {@code Role.of("sink " + tier, ctx -> Sinks.start(ctx.config(), ctx.bootstrapServers(), tier, ctx.metrics()))}.
+     */
+    static Role of(String name, Starter starter) {
+        return new Role() {
+            private AutoCloseable running;
+
+            @Override
+            public String name() {
+                return name;
+            }
+
+            @Override
+            public void start(RoleContext context) throws Exception {
+                running = starter.start(context);
+            }
+
+            @Override
+            public void close() throws Exception {
+                if (running != null) running.close();
+            }
+        };
+    }
 }
