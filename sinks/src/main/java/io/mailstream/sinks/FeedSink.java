@@ -9,7 +9,6 @@ import io.mailstream.core.kafka.Topics;
 import io.mailstream.schemas.ChangeEvent;
 import io.mailstream.schemas.DeadLetter;
 import io.mailstream.schemas.DeadLetterReason;
-import io.mailstream.schemas.MailboxUpsert;
 import io.mailstream.schemas.MessageContent;
 import io.mailstream.schemas.RecordsUpsert;
 import io.mailstream.schemas.TierProgress;
@@ -210,14 +209,15 @@ final class FeedSink implements SinkHandle {
     }
 
     private void dispatch() {
+        Map<TopicPartition, Boolean> drained = new HashMap<>();
         for (Lane lane : lanes.values()) {
-            if (lane.busy || lane.pending.isEmpty()) continue;
-            int ready = target.needsWholeMailboxChanges() ? completeChanges(lane.pending) : lane.pending.size();
+            if (lane.busy) continue;
+            boolean wholeChanges = target.needsWholeMailboxChanges()
+                    && !drained.computeIfAbsent(lane.tp, tp -> consumer.currentLag(tp).orElse(0) == 0);
+            int ready = readyCount(lane.pending, wholeChanges);
             if (ready == 0) continue;
-            List<FeedEvent> batch = new ArrayList<>(Math.min(ready, MAX_BATCH_EVENTS));
-            while (batch.size() < ready && batch.size() < MAX_BATCH_EVENTS) {
-                batch.add(lane.pending.poll());
-            }
+            List<FeedEvent> batch = new ArrayList<>(ready);
+            for (int i = 0; i < ready; i++) batch.add(lane.pending.poll());
             lane.inFlight = batch;
             lane.busy = true;
             lane.abandoned = false;
@@ -229,16 +229,39 @@ final class FeedSink implements SinkHandle {
         }
     }
 
-    /** How many of the queued events end at a commit point: after it only content and records whose header is still to come. */
-    private static int completeChanges(ArrayDeque<FeedEvent> pending) {
+    /**
+     * How many queued events the next batch takes: up to about {@link #MAX_BATCH_EVENTS}, ending at a
+     * commit point if {@code wholeChanges} (a change is never cut in two). Whole changes are only
+     * waited for while the partition has more to fetch: capture commits each APPLY in one
+     * transaction, so at the end of a read_committed partition nothing more of a change can come
+     * (what is there is, say, a redelivered duplicate) and holding it back would stall the commit.
+     */
+    private static int readyCount(ArrayDeque<FeedEvent> pending, boolean wholeChanges) {
         int ready = 0;
         int i = 0;
         for (FeedEvent fe : pending) {
             i++;
-            Object payload = fe.event.getPayload();
-            if (!(payload instanceof MessageContent) && !(payload instanceof RecordsUpsert)) ready = i;
+            if (!wholeChanges || fe.isCommitPoint()) {
+                ready = i;
+                if (ready >= MAX_BATCH_EVENTS) break;
+            }
         }
         return ready;
+    }
+
+    /** The batch cut into the smallest pieces the target accepts: single events, or whole mailbox changes. */
+    private List<List<FeedEvent>> pieces(List<FeedEvent> batch) {
+        List<List<FeedEvent>> pieces = new ArrayList<>();
+        List<FeedEvent> piece = new ArrayList<>();
+        for (FeedEvent fe : batch) {
+            piece.add(fe);
+            if (!target.needsWholeMailboxChanges() || fe.isCommitPoint()) {
+                pieces.add(piece);
+                piece = new ArrayList<>();
+            }
+        }
+        if (!piece.isEmpty()) pieces.add(piece);
+        return pieces;
     }
 
     private void drainFinished() {
@@ -347,7 +370,7 @@ final class FeedSink implements SinkHandle {
 
     /**
      * Applies a batch until the target confirms it or the policy says otherwise. On DEAD_LETTER the
-     * batch is applied again one event at a time (events are idempotent), so only the culprit is
+     * batch is applied again piece by piece (events are idempotent), so only the culprit is
      * dead-lettered.
      */
     private Outcome applyWithPolicy(Lane lane, List<FeedEvent> batch) {
@@ -364,16 +387,19 @@ final class FeedSink implements SinkHandle {
                         return Outcome.STOPPED;
                     }
                     case DEAD_LETTER -> {
-                        if (batch.size() > 1) {
-                            for (FeedEvent one : batch) {
-                                Outcome outcome = applyWithPolicy(lane, List.of(one));
+                        List<List<FeedEvent>> pieces = pieces(batch);
+                        if (pieces.size() > 1) {
+                            for (List<FeedEvent> piece : pieces) {
+                                Outcome outcome = applyWithPolicy(lane, piece);
                                 if (outcome != Outcome.DONE) return outcome;
                             }
                             return Outcome.DONE;
                         }
-                        FeedEvent culprit = batch.get(0);
                         try {
-                            deadLetter(culprit.record, culprit.event.getEnvelope().getEventId(), DeadLetterReason.INVALID, e.toString());
+                            // The culprit: one event, or one mailbox change the target takes only whole.
+                            for (FeedEvent culprit : batch) {
+                                deadLetter(culprit.record, culprit.event.getEnvelope().getEventId(), DeadLetterReason.INVALID, e.toString());
+                            }
                             return Outcome.DONE;
                         } catch (RuntimeException dlqDown) {
                             ErrorPolicy.handle(role + " dlq", dlqDown);
@@ -467,6 +493,12 @@ final class FeedSink implements SinkHandle {
     private record FeedEvent(TopicPartition tp, long offset, ChangeEvent event, ConsumerRecord<byte[], byte[]> record) {
         long bytes() {
             return record.serializedValueSize();
+        }
+
+        /** Not part of an unfinished mailbox change: capture sends content, then records, then the header that commits them. */
+        boolean isCommitPoint() {
+            Object payload = event.getPayload();
+            return !(payload instanceof MessageContent) && !(payload instanceof RecordsUpsert);
         }
     }
 

@@ -40,8 +40,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-/** The store sink on a real (embedded KRaft) broker: the feed, offsets, progress and DLQ are Kafka's. */
-class StoreSinkTest {
+/** The feed loop and the store sink on a real (embedded KRaft) broker: the feed, offsets, progress and DLQ are Kafka's. */
+class SinksOnBrokerTest {
     @TempDir
     static Path dir;
     static EmbeddedKafka kafka;
@@ -51,12 +51,14 @@ class StoreSinkTest {
     @BeforeAll
     static void startBroker() {
         kafka = EmbeddedKafka.start(dir.resolve("kafka"), 0);
-        config = MailstreamConfig.of(Map.of("tiers", "oob,crash", "kafka.max.record.bytes", "1048576",
+        config = MailstreamConfig.of(Map.of("tiers", "oob,crash,loop", "kafka.max.record.bytes", "1048576",
                 "tier.oob.type", "store", "tier.oob.store.dir", dir.resolve("oob").toString(), "tier.oob.sessions", "3",
-                "tier.crash.type", "store", "tier.crash.store.dir", dir.resolve("crash").toString()));
+                "tier.crash.type", "store", "tier.crash.store.dir", dir.resolve("crash").toString(),
+                "tier.loop.type", "store", "tier.loop.sessions", "3"));
         TopicAdmin.ensureTopics(config, kafka.bootstrapServers());
         produceFeed("oob");
         produceFeed("crash");
+        produceFeed("loop");
     }
 
     @AfterAll
@@ -89,11 +91,109 @@ class StoreSinkTest {
             assertThat(p.getAppliedTime()).isPositive();
         }
 
-        List<DeadLetter> letters = readAll(Topics.DLQ).stream().map(r -> AvroSerdes.deadLetter().deserializer().deserialize(Topics.DLQ, r.value())).toList();
-        assertThat(letters).singleElement().satisfies(l -> {
-            assertThat(l.getReason()).isEqualTo(DeadLetterReason.UNDECODABLE);
-            assertThat(l.getSourceTopic()).isEqualTo(Topics.feed("oob"));
-        });
+        assertThat(deadLetters("oob")).singleElement()
+                .satisfies(l -> assertThat(l.getReason()).isEqualTo(DeadLetterReason.UNDECODABLE));
+    }
+
+    /**
+     * The loop's contract for any target (the Cyrus replica sink's too): each key in feed order,
+     * one apply per key at a time, batches end at a mailbox change's header, a stuck key does not
+     * hold up the others, RETRY loses nothing, DEAD_LETTER parks only the culprit change.
+     */
+    @Test
+    void theFeedLoopAppliesKeysInOrderInParallelAndParksOnlyTheCulprit() throws Exception {
+        ChangeEvent poison = SCRIPT.eventsOf("bob").stream()
+                .filter(e -> e.getPayload() instanceof io.mailstream.schemas.MailboxUpsert).skip(1).findFirst().orElseThrow();
+        RecordingTarget target = new RecordingTarget(poison.getEnvelope().getEventId());
+        FeedSink sink = new FeedSink(config, kafka.bootstrapServers(), "loop", target, new SimpleMeterRegistry()).start();
+        try {
+            await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+                assertThat(target.applied("carol")).hasSameSizeAs(SCRIPT.eventsOf("carol"));
+                assertThat(target.applied("bob")).hasSizeGreaterThan(SCRIPT.eventsOf("bob").size() - 8);
+            });
+            assertThat(target.applied("alice")).as("alice is stuck in her first apply").isEmpty();
+            target.aliceMayGo.countDown();
+            awaitCaughtUp("loop");
+        } finally {
+            target.aliceMayGo.countDown();
+            sink.close();
+        }
+        assertThat(target.overlaps).as("two applies of one key at once").hasValue(0);
+        // Only at the end of a partition may a batch end inside a change: there, alice's late duplicate chunk.
+        assertThat(target.cutChanges).as("batches ending inside a mailbox change")
+                .isSubsetOf(SCRIPT.events.get(SCRIPT.events.size() - 2));
+        assertThat(target.applied("alice")).containsExactlyElementsOf(SCRIPT.eventsOf("alice"));
+        assertThat(target.applied("carol")).as("after the retry").containsExactlyElementsOf(SCRIPT.eventsOf("carol"));
+        List<ChangeEvent> bob = SCRIPT.eventsOf("bob");
+        int header = bob.indexOf(poison);
+        int start = header;
+        while (start > 0 && !isCommitPoint(bob.get(start - 1))) start--;
+        List<ChangeEvent> culprit = bob.subList(start, header + 1);
+        assertThat(culprit).as("content, record and header of one delivery").hasSizeGreaterThan(2);
+        List<ChangeEvent> rest = new ArrayList<>(bob);
+        rest.removeAll(culprit);
+        assertThat(target.applied("bob")).containsExactlyElementsOf(rest);
+        assertThat(deadLetters("loop")).extracting(DeadLetter::getEventId)
+                .containsExactlyElementsOf(StoreAssertions.eventIds(culprit));
+
+        AvroCodec<TierProgress> codec = AvroCodec.tierProgress(io.mailstream.schemas.codec.SchemaResolver.none());
+        List<TierProgress> bobProgress = readAll(Topics.PROGRESS).stream()
+                .filter(r -> new String(r.key(), StandardCharsets.UTF_8).equals(Topics.progressKey("loop", "bob")))
+                .map(r -> codec.decode(r.value())).toList();
+        assertThat(bobProgress).anySatisfy(p -> assertThat(p.getMailboxSyncCrcs()).containsEntry("bob-work", 7L));
+    }
+
+    private static boolean isCommitPoint(ChangeEvent e) {
+        return !(e.getPayload() instanceof io.mailstream.schemas.MessageContent)
+                && !(e.getPayload() instanceof io.mailstream.schemas.RecordsUpsert);
+    }
+
+    /** Records applies; alice's first apply waits for a latch, carol's first fails once (RETRY), one of bob's is poison. */
+    private static final class RecordingTarget implements TierTarget {
+        final Map<String, List<ChangeEvent>> applied = new java.util.concurrent.ConcurrentHashMap<>();
+        final java.util.Set<String> active = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        final AtomicInteger overlaps = new AtomicInteger();
+        final List<ChangeEvent> cutChanges = new java.util.concurrent.CopyOnWriteArrayList<>();
+        final java.util.concurrent.CountDownLatch aliceMayGo = new java.util.concurrent.CountDownLatch(1);
+        final String poisonEventId;
+        volatile boolean carolFailed;
+
+        RecordingTarget(String poisonEventId) {
+            this.poisonEventId = poisonEventId;
+        }
+
+        List<ChangeEvent> applied(String key) {
+            return applied.getOrDefault(key, List.of());
+        }
+
+        @Override
+        public Applied apply(String key, List<ChangeEvent> events) throws Exception {
+            if (!active.add(key)) overlaps.incrementAndGet();
+            try {
+                if (key.equals("alice")) aliceMayGo.await();
+                if (key.equals("carol") && !carolFailed) {
+                    carolFailed = true;
+                    throw new java.io.IOException("replica restarting");
+                }
+                if (events.stream().anyMatch(e -> e.getEnvelope().getEventId().equals(poisonEventId))) {
+                    throw new io.mailstream.core.errors.InvalidEventException("the replica rejects this mailbox");
+                }
+                ChangeEvent last = events.get(events.size() - 1);
+                if (!isCommitPoint(last)) cutChanges.add(last);
+                applied.computeIfAbsent(key, k -> new java.util.concurrent.CopyOnWriteArrayList<>()).addAll(events);
+                Map<String, Long> crcs = new HashMap<>();
+                events.forEach(e -> { if (e.getEnvelope().getMailboxUniqueId() != null) crcs.put(e.getEnvelope().getMailboxUniqueId(), 7L); });
+                return new Applied(crcs);
+            } finally {
+                active.remove(key);
+            }
+        }
+    }
+
+    private static List<DeadLetter> deadLetters(String tier) {
+        return readAll(Topics.DLQ).stream()
+                .map(r -> AvroSerdes.deadLetter().deserializer().deserialize(Topics.DLQ, r.value()))
+                .filter(l -> l.getSourceTopic().equals(Topics.feed(tier))).toList();
     }
 
     @Test
