@@ -3,6 +3,7 @@ package io.mailstream.streams;
 import io.mailstream.schemas.ChangeEvent;
 import io.mailstream.schemas.ControlEvent;
 import io.mailstream.schemas.Envelope;
+import io.mailstream.schemas.Expunge;
 import io.mailstream.schemas.MailboxRename;
 import io.mailstream.schemas.MailboxUpsert;
 import io.mailstream.schemas.MessageContent;
@@ -64,6 +65,11 @@ final class Events {
     ChangeEvent rename(String user, String uniqueId, String from, String to) {
         return event(user, uniqueId, MailboxRename.newBuilder().setUniqueId(uniqueId).setOldName(mailboxName(user, from))
                 .setNewName(mailboxName(user, to)).setPartition("default").build());
+    }
+
+    ChangeEvent expunge(String user, String uniqueId, String folder, Long... uids) {
+        return event(user, uniqueId, Expunge.newBuilder().setUniqueId(uniqueId).setMailboxName(mailboxName(user, folder))
+                .setUids(List.of(uids)).build());
     }
 
     ChangeEvent subscribe(String user, String folder) {

@@ -1,0 +1,30 @@
+package io.mailstream.streams;
+
+import io.mailstream.core.config.ConfigKeys;
+import io.mailstream.core.config.MailstreamConfig;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.StreamsConfig;
+
+import java.nio.file.Path;
+import java.util.Map;
+
+/**
+ * The streams application alone in a JVM, so that a test can kill it abruptly (SIGKILL): no
+ * close, no flush, no commit. Argument: the configuration file. Prints RUNNING once processing.
+ */
+public final class StreamsChild {
+    public static void main(String[] args) throws InterruptedException {
+        MailstreamConfig config = MailstreamConfig.load(Path.of(args[0]), true, Map.of());
+        MailstreamStreams app = MailstreamStreams.build(config, config.get(ConfigKeys.KAFKA_BOOTSTRAP_SERVERS), Map.of(
+                StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 100,
+                StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, 0,
+                StreamsConfig.NUM_STREAM_THREADS_CONFIG, 1));
+        app.kafkaStreams().setStateListener((now, before) -> {
+            if (now == KafkaStreams.State.RUNNING) {
+                System.out.println("RUNNING");
+            }
+        });
+        app.start();
+        Thread.currentThread().join(); // until killed
+    }
+}
