@@ -3,6 +3,7 @@ package io.mailstream.sinks;
 import io.mailstream.core.config.ConfigKeys;
 import io.mailstream.core.config.MailstreamConfig;
 import io.mailstream.core.kafka.TopicAdmin;
+import io.mailstream.core.metrics.MailstreamMetrics;
 import io.micrometer.core.instrument.MeterRegistry;
 
 import java.io.IOException;
@@ -12,6 +13,11 @@ import java.io.UncheckedIOException;
 public final class Sinks {
     private Sinks() {}
 
+    /** {@link #start(MailstreamConfig, String, String, MeterRegistry)} recording into the process's shared registry. */
+    public static SinkHandle start(MailstreamConfig config, String bootstrapServers, String tier) {
+        return start(config, bootstrapServers, tier, MailstreamMetrics.registry());
+    }
+
     /**
      * Ensures the topics exist and starts consuming {@code mailstream.feed.<tier>}; the sink runs
      * on its own threads until {@link SinkHandle#close()} or an error the policy stops on.
@@ -20,13 +26,23 @@ public final class Sinks {
         if (!config.tiers().contains(tier)) {
             throw new IllegalArgumentException("tier '" + tier + "' is not configured (tiers=" + String.join(",", config.tiers()) + ")");
         }
-        TierTarget target = switch (config.get(ConfigKeys.TIER_TYPE, tier)) {
-            case STORE -> openStore(config, tier);
-            case CYRUS -> throw new UnsupportedOperationException(
+        ConfigKeys.TierType type = config.get(ConfigKeys.TIER_TYPE, tier);
+        if (type == ConfigKeys.TierType.CYRUS) {
+            throw new UnsupportedOperationException(
                     "tier " + tier + ": the Cyrus replica sink is not implemented yet (only type=store tiers can run)");
-        };
+        }
         TopicAdmin.ensureTopics(config, bootstrapServers);
-        return new FeedSink(config, bootstrapServers, tier, target, metrics).start();
+        TierTarget target = openStore(config, tier);
+        try {
+            return new FeedSink(config, bootstrapServers, tier, target, metrics).start();
+        } catch (RuntimeException e) {
+            try {
+                target.close();
+            } catch (Exception suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            throw e;
+        }
     }
 
     private static TierTarget openStore(MailstreamConfig config, String tier) {

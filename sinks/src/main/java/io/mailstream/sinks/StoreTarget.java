@@ -12,9 +12,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.OverlappingFileLockException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
@@ -42,11 +45,13 @@ final class StoreTarget implements TierTarget {
 
     private final StoreLayout layout;
     private final BodyStore bodies;
+    private final FileChannel lock;
 
     StoreTarget(Path root) throws IOException {
         this.layout = new StoreLayout(root);
         this.bodies = new BodyStore(layout);
         DurableFiles.createDirectories(root);
+        this.lock = lockAgainstSecondWriter(root);
         if (!Files.exists(layout.formatFile())) {
             DurableFiles.createDirectories(layout.tmp());
             DurableFiles.write(layout.tmp(), layout.formatFile(), out -> out.write((StoreLayout.FORMAT + "\n").getBytes(StandardCharsets.UTF_8)));
@@ -59,6 +64,23 @@ final class StoreTarget implements TierTarget {
         DurableFiles.deleteTree(layout.tmp());
         DurableFiles.createDirectories(layout.tmp());
         LOG.info("out-of-band store at {}", root);
+    }
+
+    /** Two sinks writing one store would interleave user folders and empty each other's tmp. */
+    private static FileChannel lockAgainstSecondWriter(Path root) throws IOException {
+        FileChannel channel = FileChannel.open(root.resolve("LOCK"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+        try {
+            if (channel.tryLock() != null) return channel;
+        } catch (OverlappingFileLockException held) {
+            // held by this JVM: fall through
+        }
+        channel.close();
+        throw new IOException("the store at " + root + " is in use by another sink (" + root.resolve("LOCK") + " is locked)");
+    }
+
+    @Override
+    public void close() throws IOException {
+        lock.close(); // releases the lock
     }
 
     /** Chunks are kept on disk as they come and records may precede their header in a MailboxState. */

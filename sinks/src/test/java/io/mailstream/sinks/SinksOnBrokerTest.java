@@ -202,10 +202,18 @@ class SinksOnBrokerTest {
         // (STOP) before the apply is confirmed, so its offsets stay uncommitted.
         StoreTarget store = new StoreTarget(dir.resolve("crash"));
         AtomicInteger applies = new AtomicInteger();
-        TierTarget dying = (key, events) -> {
-            store.apply(key, events);
-            if (applies.incrementAndGet() == 2) throw new FencedException("injected crash after applying " + key);
-            return Applied.withoutCrcs();
+        TierTarget dying = new TierTarget() {
+            @Override
+            public Applied apply(String key, List<ChangeEvent> events) throws Exception {
+                store.apply(key, events);
+                if (applies.incrementAndGet() == 2) throw new FencedException("injected crash after applying " + key);
+                return Applied.withoutCrcs();
+            }
+
+            @Override
+            public void close() throws Exception {
+                store.close();
+            }
         };
         FeedSink crashed = new FeedSink(config, kafka.bootstrapServers(), "crash", dying, new SimpleMeterRegistry()).start();
         assertThat(crashed.awaitStop(Duration.ofSeconds(30))).isTrue();

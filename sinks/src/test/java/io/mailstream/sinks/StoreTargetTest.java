@@ -29,7 +29,9 @@ class StoreTargetTest {
     @Test
     void layoutHoldsFoldedStateBodiesAndHistory() throws Exception {
         MailScript script = MailScript.threeUsers();
-        applyAll(new StoreTarget(store), script, 7);
+        try (StoreTarget target = new StoreTarget(store)) {
+            applyAll(target, script, 7);
+        }
 
         StoreAssertions.assertHolds(StoreReader.open(store), script);
         String guid = script.bodies.keySet().iterator().next();
@@ -53,13 +55,14 @@ class StoreTargetTest {
         byte[] body = script.message(700_000);
         String wrongGuid = MailScript.sha1("something else".getBytes());
         List<ChangeEvent> chunks = script.content("alice", body, wrongGuid);
-        StoreTarget target = new StoreTarget(store);
-        target.apply("alice", chunks.subList(0, 2));
-        assertThatThrownBy(() -> target.apply("alice", chunks.subList(2, 3)))
-                .isInstanceOf(InvalidEventException.class).hasMessageContaining("not stored");
-        assertThatThrownBy(() -> target.apply("alice", List.of(script.event("alice",
-                new MessageContent(MailScript.sha1(body), 5L, "default", 0, 1, ByteBuffer.wrap(body))))))
-                .as("right bytes, wrong size").isInstanceOf(InvalidEventException.class);
+        try (StoreTarget target = new StoreTarget(store)) {
+            target.apply("alice", chunks.subList(0, 2));
+            assertThatThrownBy(() -> target.apply("alice", chunks.subList(2, 3)))
+                    .isInstanceOf(InvalidEventException.class).hasMessageContaining("not stored");
+            assertThatThrownBy(() -> target.apply("alice", List.of(script.event("alice",
+                    new MessageContent(MailScript.sha1(body), 5L, "default", 0, 1, ByteBuffer.wrap(body))))))
+                    .as("right bytes, wrong size").isInstanceOf(InvalidEventException.class);
+        }
 
         assertThat(files(store.resolve("bodies"))).isEmpty();
         assertThat(files(store.resolve("tmp"))).isEmpty();
@@ -70,11 +73,15 @@ class StoreTargetTest {
     @Test
     void reapplyingEventsChangesNothingAndAddsNoHistory() throws Exception {
         MailScript script = MailScript.threeUsers();
-        StoreTarget target = new StoreTarget(store);
-        applyAll(target, script, 5);
-        Map<Path, byte[]> before = snapshot(store);
-        applyAll(target, script, 3);
-        applyAll(new StoreTarget(store), script, 100);
+        Map<Path, byte[]> before;
+        try (StoreTarget target = new StoreTarget(store)) {
+            applyAll(target, script, 5);
+            before = snapshot(store);
+            applyAll(target, script, 3);
+        }
+        try (StoreTarget restarted = new StoreTarget(store)) {
+            applyAll(restarted, script, 100);
+        }
         assertThat(snapshot(store)).containsExactlyInAnyOrderEntriesOf(before);
     }
 
@@ -82,20 +89,23 @@ class StoreTargetTest {
     void anApplyCutShortByACrashIsCompletedByItsReplayWithoutDuplicates() throws Exception {
         MailScript script = MailScript.threeUsers();
         List<ChangeEvent> alice = script.eventsOf("alice");
-        StoreTarget target = new StoreTarget(store);
-        target.apply("alice", alice.subList(0, 10));
         Path applied = store.resolve("users/alice/applied.properties");
-        byte[] marksBefore = Files.readAllBytes(applied);
-        target.apply("alice", alice.subList(10, 20));
+        byte[] marksBefore;
+        try (StoreTarget target = new StoreTarget(store)) {
+            target.apply("alice", alice.subList(0, 10));
+            marksBefore = Files.readAllBytes(applied);
+            target.apply("alice", alice.subList(10, 20));
+        }
         // The crash: state files and history of the second apply are on disk, its marks are not, and a
         // temp file of an interrupted write lies in tmp.
         Files.write(applied, marksBefore);
         Files.writeString(store.resolve("users/alice/history.jsonl"), "{\"appliedTime\":1,\"ev", java.nio.file.StandardOpenOption.APPEND);
         Path leftover = Files.writeString(store.resolve("tmp/user.avro.123.tmp"), "half a file");
 
-        StoreTarget restarted = new StoreTarget(store);
-        assertThat(leftover).doesNotExist();
-        restarted.apply("alice", alice.subList(10, alice.size()));
+        try (StoreTarget restarted = new StoreTarget(store)) {
+            assertThat(leftover).doesNotExist();
+            restarted.apply("alice", alice.subList(10, alice.size()));
+        }
         StoreAssertions.assertUser(StoreReader.open(store), script, "alice");
     }
 
@@ -103,11 +113,13 @@ class StoreTargetTest {
     void historyIsAppendOnlyAndEachEventIsInItOnce() throws Exception {
         MailScript script = MailScript.threeUsers();
         List<ChangeEvent> bob = script.eventsOf("bob");
-        StoreTarget target = new StoreTarget(store);
-        target.apply("bob", bob.subList(0, 8));
-        byte[] first = Files.readAllBytes(store.resolve("users/bob/history.jsonl"));
-        target.apply("bob", bob.subList(4, 12)); // overlaps: at-least-once redelivery
-        target.apply("bob", bob.subList(12, bob.size()));
+        byte[] first;
+        try (StoreTarget target = new StoreTarget(store)) {
+            target.apply("bob", bob.subList(0, 8));
+            first = Files.readAllBytes(store.resolve("users/bob/history.jsonl"));
+            target.apply("bob", bob.subList(4, 12)); // overlaps: at-least-once redelivery
+            target.apply("bob", bob.subList(12, bob.size()));
+        }
         byte[] all = Files.readAllBytes(store.resolve("users/bob/history.jsonl"));
         assertThat(all).startsWith(first);
         assertThat(StoreAssertions.historyEventIds(StoreReader.open(store), "bob"))
@@ -119,9 +131,13 @@ class StoreTargetTest {
         MailScript script = new MailScript();
         script.deliver("dave", "dave-inbox", "user.dave", 1_100_000); // five chunks
         List<ChangeEvent> events = script.eventsOf("dave");
-        new StoreTarget(store).apply("dave", events.subList(0, 2));
+        try (StoreTarget target = new StoreTarget(store)) {
+            target.apply("dave", events.subList(0, 2));
+        }
         assertThat(files(store.resolve("users/dave/incoming"))).hasSize(2);
-        new StoreTarget(store).apply("dave", events.subList(2, events.size()));
+        try (StoreTarget restarted = new StoreTarget(store)) {
+            restarted.apply("dave", events.subList(2, events.size()));
+        }
 
         StoreReader reader = StoreReader.open(store);
         String guid = script.bodies.keySet().iterator().next();
@@ -132,6 +148,14 @@ class StoreTargetTest {
         assertThat(files(store.resolve("users/dave/incoming"))).isEmpty();
         MailboxState inbox = reader.mailboxes("dave").get(0);
         assertThat(inbox.getRecords()).extracting(r -> r.getGuid()).containsExactly(guid);
+    }
+
+    @Test
+    void aSecondWriterIsRefused() throws Exception {
+        try (StoreTarget first = new StoreTarget(store)) {
+            assertThatThrownBy(() -> new StoreTarget(store)).isInstanceOf(IOException.class).hasMessageContaining("in use");
+        }
+        new StoreTarget(store).close();
     }
 
     @Test
