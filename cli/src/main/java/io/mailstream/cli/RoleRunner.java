@@ -25,11 +25,13 @@ final class RoleRunner {
 
     private final String command;
     private final PrintWriter out;
+    private final PrintWriter err;
     private final StopSignal stop;
 
-    RoleRunner(String command, PrintWriter out, StopSignal stop) {
+    RoleRunner(String command, PrintWriter out, PrintWriter err, StopSignal stop) {
         this.command = command;
         this.out = out;
+        this.err = err;
         this.stop = stop;
     }
 
@@ -64,14 +66,13 @@ final class RoleRunner {
             out.println(command + ": stopping");
         } finally {
             closeAll(started);
+            if (failure.get() != null) err.println(command + ": " + failure.get());
+            out.println(command + ": stopped");
+            out.flush();
+            // Last: after this the JVM may halt (Ctrl-C), so everything must be printed by now.
             stop.cleanedUp();
         }
-        out.println(command + ": stopped");
-        if (failure.get() != null) {
-            out.println(command + ": " + failure.get());
-            return Main.FAILURE;
-        }
-        return Main.OK;
+        return failure.get() != null ? Main.FAILURE : Main.OK;
     }
 
     private void closeAll(Deque<AutoCloseable> started) {

@@ -33,7 +33,7 @@ abstract class Subcommand implements Callable<Integer> {
 
     /** Starts Kafka (embedded if configured), the topics and {@code roles}; blocks until Ctrl-C. */
     protected int runUntilStopped(MailstreamConfig config, List<Role> roles) throws Exception {
-        return new RoleRunner(displayName(), out(), root.stopSignal()).run(config, roles);
+        return new RoleRunner(displayName(), out(), err(), root.stopSignal()).run(config, roles);
     }
 
     /** For subcommands a later issue implements ({@code issue} null when none is filed yet). */

@@ -1,5 +1,6 @@
 package io.mailstream.cli;
 
+import io.mailstream.core.config.MailstreamConfig;
 import io.mailstream.core.kafka.Topics;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -12,12 +13,15 @@ import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -47,6 +51,34 @@ class EmbeddedBrokerCommandsTest {
         }
         cli.stop.stop();
         assertThat(exit.get(60, TimeUnit.SECONDS)).as(cli.err()).isZero();
+    }
+
+    @Test
+    void aRoleThatFailsStopsEverythingInReverseOrderAndExits1() throws Exception {
+        List<String> events = new CopyOnWriteArrayList<>();
+        Role healthy = Role.of("healthy", ctx -> {
+            events.add("healthy started on " + ctx.bootstrapServers());
+            return () -> events.add("healthy closed");
+        });
+        Role[] failing = new Role[1];
+        failing[0] = Role.of("failing", ctx -> {
+            events.add("failing started");
+            // Fails after start, from its own thread, as a consumer loop would.
+            new Thread(() -> ctx.fail(failing[0], new IllegalStateException("lost its target"))).start();
+            return () -> events.add("failing closed");
+        });
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        RoleRunner runner = new RoleRunner("mailstream test", new PrintWriter(out, true),
+                new PrintWriter(err, true), StopSignal.manual());
+        int code = runner.run(MailstreamConfig.of(Map.of("data.dir", dir.toString())),
+                List.of(healthy, failing[0]));
+        assertThat(code).isEqualTo(Main.FAILURE);
+        assertThat(events).hasSize(4);
+        assertThat(events.get(0)).startsWith("healthy started on 127.0.0.1:");
+        assertThat(events.subList(1, 4)).containsExactly("failing started", "failing closed", "healthy closed");
+        assertThat(err.toString()).isEqualTo("mailstream test: failing failed: lost its target\n");
+        assertThat(out.toString()).contains("started healthy", "started failing", "mailstream test: stopped");
     }
 
     @Test
