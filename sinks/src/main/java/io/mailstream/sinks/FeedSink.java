@@ -87,6 +87,7 @@ final class FeedSink implements SinkHandle {
     private final AvroCodec<DeadLetter> deadLetters;
     private final ExecutorService workers;
     private final Thread pollThread;
+    private final CountDownLatch stopping = new CountDownLatch(1);
     private final CountDownLatch stopped = new CountDownLatch(1);
     private final Counter applied;
     private final Counter deadLettered;
@@ -155,6 +156,7 @@ final class FeedSink implements SinkHandle {
     @Override
     public void close() {
         running = false;
+        stopping.countDown();
         if (Thread.currentThread() != pollThread) {
             try {
                 stopped.await();
@@ -335,6 +337,17 @@ final class FeedSink implements SinkHandle {
     private void stop(String reason) {
         if (failure == null) failure = reason;
         running = false;
+        stopping.countDown();
+    }
+
+    /** Waits out a back-off, cut short by a stop; false if the sink is stopping. */
+    private boolean pause(Backoff backoff) {
+        try {
+            return !stopping.await(backoff.next().toMillis(), TimeUnit.MILLISECONDS) && running;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
     }
 
     private final class Rebalance implements ConsumerRebalanceListener {
@@ -407,7 +420,7 @@ final class FeedSink implements SinkHandle {
                     }
                     case RETRY -> { }
                 }
-                if (!backoff.pause()) return Outcome.ABANDONED;
+                if (!pause(backoff)) return Outcome.ABANDONED;
             }
         }
     }
@@ -448,7 +461,7 @@ final class FeedSink implements SinkHandle {
                 return true;
             } catch (RuntimeException e) {
                 if (ErrorPolicy.handle(role + " dlq", e) == ErrorPolicy.Action.STOP) throw e;
-                if (!backoff.pause()) return false;
+                if (!pause(backoff)) return false;
             }
         }
         return false;
