@@ -9,6 +9,7 @@ import io.mailstream.core.kafka.TopicAdmin;
 import io.mailstream.core.kafka.Topics;
 import io.mailstream.core.metrics.MailstreamMetrics;
 import io.mailstream.schemas.codec.SchemaTopicRegistry;
+import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.producer.ProducerConfig;
@@ -53,7 +54,7 @@ public final class MailstreamStreams implements AutoCloseable {
 
     /** {@code overrides}: extra Kafka Streams properties, e.g. a shorter commit interval in tests. */
     public static MailstreamStreams build(MailstreamConfig config, String bootstrapServers, Map<String, ?> overrides) {
-        SchemaTopicRegistry schemas = new SchemaTopicRegistry(KafkaClients.adminProps(bootstrapServers));
+        SchemaTopicRegistry schemas = new SchemaTopicRegistry(Map.of(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers));
         Properties props = properties(config, bootstrapServers);
         props.putAll(overrides);
         KafkaStreams streams = new KafkaStreams(MailstreamTopology.build(config, schemas, MailstreamMetrics.registry()), props);

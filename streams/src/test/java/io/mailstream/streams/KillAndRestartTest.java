@@ -10,11 +10,15 @@ import io.mailstream.schemas.ChangeEvent;
 import io.mailstream.schemas.MailboxState;
 import io.mailstream.schemas.MessageContent;
 import io.mailstream.schemas.StateRecord;
+import io.mailstream.schemas.TierProgress;
 import io.mailstream.schemas.UserState;
 import io.mailstream.schemas.codec.AvroCodec;
+import io.mailstream.schemas.codec.AvroSerdes;
 import io.mailstream.schemas.codec.SchemaResolver;
+import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
@@ -35,6 +39,7 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -113,11 +118,48 @@ class KillAndRestartTest {
                 assertThat(published).hasSize(USERS * 3);
                 assertThat(published).isEqualTo(recompute(readAll(bootstrap, Topics.CHANGES)));
                 assertConcreteState(published);
+                assertStatusReport(config, bootstrap, published);
             } finally {
                 second.destroyForcibly().waitFor();
             }
         }
         LOG.info("kill-and-restart test took {} ms", millisSince(t0));
+    }
+
+    /**
+     * dc2's sink has consumed everything and reports one right and one wrong SYNC_CRC, two seconds
+     * of capture time behind; oob's sink has not started.
+     */
+    private static void assertStatusReport(MailstreamConfig config, String bootstrap, Map<String, StateRecord> state) throws Exception {
+        try (Admin admin = Admin.create(KafkaClients.adminProps(bootstrap));
+             KafkaConsumer<String, byte[]> feed = committedReader(bootstrap, Topics.feed("dc2"));
+             KafkaProducer<String, TierProgress> producer = new KafkaProducer<>(KafkaClients.producerProps(bootstrap, null, 1 << 20),
+                     new StringSerializer(), AvroSerdes.tierProgress().serializer())) {
+            Map<TopicPartition, OffsetAndMetadata> consumed = new HashMap<>();
+            feed.endOffsets(feed.assignment()).forEach((p, end) -> consumed.put(p, new OffsetAndMetadata(end)));
+            admin.alterConsumerGroupOffsets(Topics.sinkGroup("dc2"), consumed).all().get();
+            long inboxCrc = ((MailboxState) state.get("mailbox:user07-inbox").getState()).getHeader().getSyncCrc();
+            long newestCapture = 1_700_000_000_000L + 200; // Events stamps capture time 1.7e12 + sequence
+            producer.send(new ProducerRecord<>(Topics.PROGRESS, Topics.progressKey("dc2", "user07"), TierProgress.newBuilder()
+                    .setTier("dc2").setPartitionKey("user07").setFeedPartition(0).setFeedOffset(0).setLastEventId("user07-198")
+                    .setLastSequence(198).setLastCaptureTime(newestCapture - 2_000).setAppliedTime(1)
+                    .setMailboxSyncCrcs(Map.of("user07-inbox", inboxCrc, "user08-inbox", 42L)).build())).get();
+        }
+
+        StatusReport report = StatusReport.compute(config, bootstrap);
+        StatusReport.TierStatus dc2 = report.tiers().get(0);
+        assertThat(dc2.tier()).isEqualTo("dc2");
+        assertThat(dc2.eventsBehind()).isZero();
+        assertThat(dc2.secondsBehind()).hasValue(2.0);
+        assertThat(dc2.differingMailboxes()).singleElement().asString().startsWith("user08-inbox (user.user08): canonical ");
+        assertThat(dc2.unreportedMailboxes()).isEqualTo(USERS * 2 - 2);
+        StatusReport.TierStatus oob = report.tiers().get(1);
+        assertThat(oob.eventsBehind()).isGreaterThanOrEqualTo(10 * (200 - MESSAGES));
+        assertThat(oob.secondsBehind()).isEmpty();
+        assertThat(oob.unreportedMailboxes()).isEqualTo(20);
+        assertThat(report.render()).contains("tier dc2: 0 events behind, 2.0 s behind, 1 mailboxes differ in SYNC_CRC")
+                .contains("differs: user08-inbox").contains("tier oob: ").contains("no progress reported yet");
+        LOG.info("status report:\n{}", report.render());
     }
 
     /** Values known from the workload, so the test fails even if the fold itself were wrong. */
