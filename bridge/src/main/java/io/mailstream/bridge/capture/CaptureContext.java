@@ -1,0 +1,20 @@
+package io.mailstream.bridge.capture;
+
+import io.mailstream.csync.model.Guid;
+import io.mailstream.csync.model.Mailbox;
+import io.mailstream.csync.model.MessageFile;
+
+import java.util.Optional;
+import java.util.Set;
+
+/** What the translation needs to know beyond the command: capture's shadow and the session's staged bodies. */
+public interface CaptureContext {
+    /** Header of the mailbox the shadow holds under that name (before the command applies). */
+    Optional<Mailbox> mailbox(String name);
+
+    /** GUIDs of every record the shadow holds under that partition key: their bodies are already on its partition. */
+    Set<Guid> heldGuids(String partitionKey);
+
+    /** A body staged in this session by APPLY MESSAGE. */
+    Optional<MessageFile> staged(Guid guid);
+}
