@@ -4,10 +4,8 @@ import io.mailstream.core.errors.InvalidEventException;
 import io.mailstream.schemas.MessageContent;
 
 import java.io.ByteArrayInputStream;
-import java.io.FilterOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -77,12 +75,8 @@ final class BodyStore {
         DurableFiles.write(layout.tmp(), layout.body(guid), out -> {
             MessageDigest sha1 = sha1();
             long length = 0;
-            GZIPOutputStream gzip = new GZIPOutputStream(new FilterOutputStream(out) {
-                @Override
-                public void write(byte[] b, int off, int len) throws IOException {
-                    out.write(b, off, len); // FilterOutputStream would write byte by byte
-                }
-            }, 64 * 1024);
+            // finish(), not close(): DurableFiles fsyncs the file before closing it.
+            GZIPOutputStream gzip = new GZIPOutputStream(out, 64 * 1024);
             byte[] buffer = new byte[64 * 1024];
             for (Part part : parts) {
                 try (InputStream in = part.open()) {

@@ -2,6 +2,7 @@ package io.mailstream.sinks;
 
 import io.mailstream.core.config.MailstreamConfig;
 import io.mailstream.core.errors.FencedException;
+import io.mailstream.core.errors.InvalidEventException;
 import io.mailstream.core.kafka.EmbeddedKafka;
 import io.mailstream.core.kafka.KafkaClients;
 import io.mailstream.core.kafka.TopicAdmin;
@@ -9,9 +10,13 @@ import io.mailstream.core.kafka.Topics;
 import io.mailstream.schemas.ChangeEvent;
 import io.mailstream.schemas.DeadLetter;
 import io.mailstream.schemas.DeadLetterReason;
+import io.mailstream.schemas.MailboxUpsert;
+import io.mailstream.schemas.MessageContent;
+import io.mailstream.schemas.RecordsUpsert;
 import io.mailstream.schemas.TierProgress;
 import io.mailstream.schemas.codec.AvroCodec;
 import io.mailstream.schemas.codec.AvroSerdes;
+import io.mailstream.schemas.codec.SchemaResolver;
 import io.mailstream.schemas.codec.SchemaTopicRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.apache.kafka.clients.admin.Admin;
@@ -28,6 +33,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -35,6 +41,10 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -79,7 +89,7 @@ class SinksOnBrokerTest {
         assertThat(metrics.get("mailstream.sink.apply.latency").timer().count()).isPositive();
 
         Map<String, TierProgress> progress = new HashMap<>();
-        AvroCodec<TierProgress> codec = AvroCodec.tierProgress(io.mailstream.schemas.codec.SchemaResolver.none());
+        AvroCodec<TierProgress> codec = AvroCodec.tierProgress(SchemaResolver.none());
         for (var r : readAll(Topics.PROGRESS)) progress.put(new String(r.key(), StandardCharsets.UTF_8), codec.decode(r.value()));
         for (String user : List.of("alice", "bob", "carol")) {
             TierProgress p = progress.get(Topics.progressKey("oob", user));
@@ -103,7 +113,7 @@ class SinksOnBrokerTest {
     @Test
     void theFeedLoopAppliesKeysInOrderInParallelAndParksOnlyTheCulprit() throws Exception {
         ChangeEvent poison = SCRIPT.eventsOf("bob").stream()
-                .filter(e -> e.getPayload() instanceof io.mailstream.schemas.MailboxUpsert).skip(1).findFirst().orElseThrow();
+                .filter(e -> e.getPayload() instanceof MailboxUpsert).skip(1).findFirst().orElseThrow();
         RecordingTarget target = new RecordingTarget(poison.getEnvelope().getEventId());
         FeedSink sink = new FeedSink(config, kafka.bootstrapServers(), "loop", target, new SimpleMeterRegistry()).start();
         try {
@@ -136,7 +146,7 @@ class SinksOnBrokerTest {
         assertThat(deadLetters("loop")).extracting(DeadLetter::getEventId)
                 .containsExactlyElementsOf(StoreAssertions.eventIds(culprit));
 
-        AvroCodec<TierProgress> codec = AvroCodec.tierProgress(io.mailstream.schemas.codec.SchemaResolver.none());
+        AvroCodec<TierProgress> codec = AvroCodec.tierProgress(SchemaResolver.none());
         List<TierProgress> bobProgress = readAll(Topics.PROGRESS).stream()
                 .filter(r -> new String(r.key(), StandardCharsets.UTF_8).equals(Topics.progressKey("loop", "bob")))
                 .map(r -> codec.decode(r.value())).toList();
@@ -144,17 +154,17 @@ class SinksOnBrokerTest {
     }
 
     private static boolean isCommitPoint(ChangeEvent e) {
-        return !(e.getPayload() instanceof io.mailstream.schemas.MessageContent)
-                && !(e.getPayload() instanceof io.mailstream.schemas.RecordsUpsert);
+        return !(e.getPayload() instanceof MessageContent)
+                && !(e.getPayload() instanceof RecordsUpsert);
     }
 
     /** Records applies; alice's first apply waits for a latch, carol's first fails once (RETRY), one of bob's is poison. */
     private static final class RecordingTarget implements TierTarget {
-        final Map<String, List<ChangeEvent>> applied = new java.util.concurrent.ConcurrentHashMap<>();
-        final java.util.Set<String> active = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        final Map<String, List<ChangeEvent>> applied = new ConcurrentHashMap<>();
+        final Set<String> active = ConcurrentHashMap.newKeySet();
         final AtomicInteger overlaps = new AtomicInteger();
-        final List<ChangeEvent> cutChanges = new java.util.concurrent.CopyOnWriteArrayList<>();
-        final java.util.concurrent.CountDownLatch aliceMayGo = new java.util.concurrent.CountDownLatch(1);
+        final List<ChangeEvent> cutChanges = new CopyOnWriteArrayList<>();
+        final CountDownLatch aliceMayGo = new CountDownLatch(1);
         final String poisonEventId;
         volatile boolean carolFailed;
 
@@ -173,14 +183,14 @@ class SinksOnBrokerTest {
                 if (key.equals("alice")) aliceMayGo.await();
                 if (key.equals("carol") && !carolFailed) {
                     carolFailed = true;
-                    throw new java.io.IOException("replica restarting");
+                    throw new IOException("replica restarting");
                 }
                 if (events.stream().anyMatch(e -> e.getEnvelope().getEventId().equals(poisonEventId))) {
-                    throw new io.mailstream.core.errors.InvalidEventException("the replica rejects this mailbox");
+                    throw new InvalidEventException("the replica rejects this mailbox");
                 }
                 ChangeEvent last = events.get(events.size() - 1);
                 if (!isCommitPoint(last)) cutChanges.add(last);
-                applied.computeIfAbsent(key, k -> new java.util.concurrent.CopyOnWriteArrayList<>()).addAll(events);
+                applied.computeIfAbsent(key, k -> new CopyOnWriteArrayList<>()).addAll(events);
                 Map<String, Long> crcs = new HashMap<>();
                 events.forEach(e -> { if (e.getEnvelope().getMailboxUniqueId() != null) crcs.put(e.getEnvelope().getMailboxUniqueId(), 7L); });
                 return new Applied(crcs);
