@@ -1,0 +1,73 @@
+package io.mailstream.bridge.apply;
+
+import io.mailstream.csync.dlist.MessageBody;
+import io.mailstream.csync.model.Guid;
+import io.mailstream.schemas.MessageContent;
+import io.mailstream.schemas.content.ContentAssembler;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Message bodies from a feed's {@link MessageContent} chunks, reassembled and verified into files
+ * named by GUID, kept until the mailbox that needs them has been pushed. A file appears only when
+ * whole and verified, so what is in the folder survives a restart as valid content. One spool per
+ * partition key: its chunks arrive in order on one lane.
+ */
+public final class MessageSpool implements BodySource, AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(MessageSpool.class);
+
+    private final Path dir;
+    private final Map<String, ContentAssembler> assembling = new HashMap<>();
+
+    public MessageSpool(Path dir) throws IOException {
+        this.dir = Files.createDirectories(dir);
+    }
+
+    /** Takes one chunk. A chunk of a body already spooled (a redelivery) is ignored. */
+    public void accept(MessageContent chunk) throws IOException {
+        String guid = chunk.getGuid();
+        Path file = dir.resolve(guid);
+        if (Files.exists(file) && !assembling.containsKey(guid)) return;
+        ContentAssembler assembler = assembling.get(guid);
+        if (assembler == null) {
+            if (chunk.getChunkIndex() != 0) {
+                // The earlier chunks were consumed before a restart but never made a whole file.
+                LOG.warn("chunk {} of {} without its predecessors: ignored", chunk.getChunkIndex(), guid);
+                return;
+            }
+            assembler = ContentAssembler.toFile(file);
+            assembling.put(guid, assembler);
+        }
+        try {
+            if (assembler.accept(chunk)) assembling.remove(guid);
+        } catch (IOException | RuntimeException e) {
+            assembling.remove(guid);
+            throw e;
+        }
+    }
+
+    @Override
+    public Optional<MessageBody> open(Guid guid) throws IOException {
+        Path file = dir.resolve(guid.hex());
+        return Files.exists(file) ? Optional.of(MessageBody.ofFile(file)) : Optional.empty();
+    }
+
+    /** Forgets a body once the replica holds it. */
+    public void release(String guid) throws IOException {
+        Files.deleteIfExists(dir.resolve(guid));
+    }
+
+    /** Drops unfinished assemblies; whole bodies stay for the next start. */
+    @Override
+    public void close() throws IOException {
+        for (ContentAssembler a : assembling.values()) a.close();
+        assembling.clear();
+    }
+}
