@@ -2,6 +2,7 @@ package io.mailstream.streams;
 
 import io.mailstream.core.config.ConfigKeys;
 import io.mailstream.core.config.MailstreamConfig;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
 
@@ -18,7 +19,11 @@ public final class StreamsChild {
         MailstreamStreams app = MailstreamStreams.build(config, config.get(ConfigKeys.KAFKA_BOOTSTRAP_SERVERS), Map.of(
                 StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 100,
                 StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, 0,
-                StreamsConfig.NUM_STREAM_THREADS_CONFIG, 1));
+                StreamsConfig.NUM_STREAM_THREADS_CONFIG, 1,
+                // The broker's minimum: a killed instance stays in the group until its session
+                // expires, and the restarted one cannot take over its tasks before that.
+                StreamsConfig.consumerPrefix(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG), 6_000,
+                StreamsConfig.consumerPrefix(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG), 1_000));
         app.kafkaStreams().setStateListener((now, before) -> {
             if (now == KafkaStreams.State.RUNNING) {
                 System.out.println("RUNNING");
