@@ -33,7 +33,7 @@ public final class SieveEntry extends KvBacked {
                 new DKvList.Entry("CONTENT", DAtom.of(content)))));
     }
 
-    /** The {@code * SIEVE} listing form; GUID omitted so that the master compares by date. */
+    /** The {@code * SIEVE} listing form without GUID (then the master compares by date); see {@link #withGuid}. */
     public static SieveEntry listing(String fileName, long lastUpdate, boolean active) {
         return from(DKvList.of(List.of(
                 new DKvList.Entry("FILENAME", DAtom.of(fileName)),

@@ -237,7 +237,10 @@ public final class InMemoryReplica implements CsyncHandlerFactory {
         }
         if (!sieveMailbox) {
             sieveScripts.getOrDefault(userId, new TreeMap<>()).forEach((file, s) ->
-                    out.add(new CsyncReply.SieveReply(SieveEntry.listing(file, s.lastUpdate(), false))));
+                    // Real 3.6.1 lists the SHA-1 of the script text as GUID (not the #sieve message's GUID),
+                    // so the master compares by content rather than by date.
+                    out.add(new CsyncReply.SieveReply(SieveEntry.listing(file, s.lastUpdate(), false)
+                            .withGuid(Guid.sha1(s.content())))));
             String active = activeSieve.get(userId);
             if (active != null) {
                 out.add(new CsyncReply.SieveReply(SieveEntry.listing(active + ".bc", 0, true).withGuid(Guid.NULL)));
