@@ -12,6 +12,8 @@ import io.mailstream.csync.model.CsyncReply;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLSocket;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -94,6 +96,9 @@ public final class CsyncClient implements AutoCloseable {
         reader = new DListReader(socket.getInputStream(), config.limits());
         setOutput(socket.getOutputStream());
         readBanner();
+        if (config.tls() != null) {
+            startTls();
+        }
         authenticate();
         if (config.compress() && capabilities.contains("COMPRESS")) {
             sendLine("COMPRESS DEFLATE");
@@ -113,6 +118,29 @@ public final class CsyncClient implements AutoCloseable {
         }
         LOG.info("csync session to {}:{} open (compression {}, enabled {})", config.host(), config.port(),
                 capabilities.contains("COMPRESS") && config.compress(), enabled);
+    }
+
+    /** STARTTLS, handshake, then the server sends its banner again (spec 1.6). */
+    private void startTls() throws IOException {
+        if (!capabilities.contains("STARTTLS")) {
+            throw new CsyncProtocolException("TLS required but " + config.host() + ":" + config.port()
+                    + " does not offer STARTTLS");
+        }
+        sendLine("STARTTLS");
+        String reply = reader.readLine();
+        if (!reply.startsWith("OK")) {
+            throw new CsyncProtocolException("STARTTLS refused: " + reply);
+        }
+        SSLSocket ssl = (SSLSocket) config.tls().getSocketFactory().createSocket(socket, config.host(), config.port(), true);
+        ssl.setUseClientMode(true);
+        SSLParameters params = ssl.getSSLParameters();
+        params.setEndpointIdentificationAlgorithm("HTTPS");
+        ssl.setSSLParameters(params);
+        ssl.startHandshake();
+        socket = ssl;
+        reader = new DListReader(ssl.getInputStream(), config.limits());
+        setOutput(ssl.getOutputStream());
+        readBanner();
     }
 
     private void setOutput(OutputStream raw) {
