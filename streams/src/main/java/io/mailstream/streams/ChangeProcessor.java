@@ -18,7 +18,10 @@ import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
-import org.apache.kafka.streams.processor.api.RecordMetadata;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.streams.KeyValue;
+import org.apache.kafka.streams.processor.PunctuationType;
+import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.KeyValueStore;
 import org.apache.kafka.streams.state.ReadOnlyKeyValueStore;
 import org.apache.kafka.streams.state.WindowStore;
@@ -39,6 +42,7 @@ import java.util.Set;
  */
 final class ChangeProcessor implements Processor<String, byte[], String, Object> {
     private static final String ROLE = "streams";
+    private static final char PARK_SEPARATOR = '\u0000';
 
     private final List<TierRoute> tiers;
     private final AvroCodec<ChangeEvent> changes;
@@ -51,6 +55,8 @@ final class ChangeProcessor implements Processor<String, byte[], String, Object>
     private WindowStore<String, Long> eventIds;
     private KeyValueStore<String, Long> contentOnKey;
     private ReadOnlyKeyValueStore<String, byte[]> contentByGuid;
+    private KeyValueStore<String, byte[]> parked;
+    private KeyValueStore<String, Long> parkedKeys;
 
     ChangeProcessor(List<TierRoute> tiers, AvroCodec<ChangeEvent> changes, AvroCodec<ControlEvent> control,
                     MeterRegistry meters) {
@@ -68,24 +74,96 @@ final class ChangeProcessor implements Processor<String, byte[], String, Object>
         this.eventIds = context.getStateStore(MailstreamTopology.EVENT_ID_STORE);
         this.contentOnKey = context.getStateStore(MailstreamTopology.CONTENT_ON_KEY_STORE);
         this.contentByGuid = context.getStateStore(MailstreamTopology.CONTENT_STORE);
+        this.parked = context.getStateStore(MailstreamTopology.PARKED_STORE);
+        this.parkedKeys = context.getStateStore(MailstreamTopology.PARKED_KEYS_STORE);
+        context.schedule(MailstreamTopology.PARKED_RETRY_INTERVAL, PunctuationType.WALL_CLOCK_TIME, this::retryParked);
     }
 
     @Override
     public void process(Record<String, byte[]> record) {
-        String eventId = null;
-        try {
-            ChangeEvent event = changes.decode(record.value());
-            eventId = event.getEnvelope().getEventId();
-            apply(record, event);
-        } catch (RuntimeException e) {
-            if (ErrorPolicy.handle(ROLE, e) != ErrorPolicy.Action.DEAD_LETTER) {
-                throw e; // retried by replacing the stream thread, or the application stops
-            }
-            deadLetter(record, e, eventId);
+        Incoming event = Incoming.of(record, context.recordMetadata().orElseThrow());
+        if (parkedKeys.get(keyOf(event)) != null || !handle(event, false)) {
+            park(event); // behind a parked event of its key, or itself waiting for content
         }
     }
 
-    private void apply(Record<String, byte[]> record, ChangeEvent event) {
+    /**
+     * Processes one event; false when it must wait for a body not indexed yet. With
+     * {@code giveUp} a missing body is final and the event is dead-lettered.
+     */
+    private boolean handle(Incoming incoming, boolean giveUp) {
+        String eventId = null;
+        try {
+            ChangeEvent event = changes.decode(incoming.value());
+            eventId = event.getEnvelope().getEventId();
+            apply(incoming, event);
+        } catch (RuntimeException e) {
+            if (!giveUp && e instanceof Rejection r && r.reason() == DeadLetterReason.MISSING_CONTENT) {
+                return false;
+            }
+            if (ErrorPolicy.handle(ROLE, e) != ErrorPolicy.Action.DEAD_LETTER) {
+                throw e; // retried by replacing the stream thread, or the application stops
+            }
+            deadLetter(incoming, e, eventId);
+        }
+        return true;
+    }
+
+    /*
+     * Parking. A body first seen under another key reaches the global GUID store only once that
+     * key's task has committed it, which can be after a record of this key referencing it is
+     * processed (different partitions have no order between them). So a record whose body is
+     * unknown waits, with every later event of its key behind it to keep the key's order, and is
+     * retried every PARKED_RETRY_INTERVAL; only after PARKED_GRACE without the body is it
+     * dead-lettered as MISSING_CONTENT. Other keys are not held up.
+     */
+
+    private void park(Incoming event) {
+        String key = keyOf(event);
+        if (parkedKeys.get(key) == null) {
+            parkedKeys.put(key, context.currentSystemTimeMs());
+        }
+        parked.put(parkedKey(key, event.offset()), event.toBytes());
+    }
+
+    private void retryParked(long now) {
+        List<KeyValue<String, Long>> keys = new ArrayList<>();
+        try (KeyValueIterator<String, Long> all = parkedKeys.all()) {
+            all.forEachRemaining(keys::add);
+        }
+        for (KeyValue<String, Long> key : keys) {
+            List<KeyValue<String, byte[]>> queue = new ArrayList<>();
+            try (KeyValueIterator<String, byte[]> events = parked.prefixScan(key.key + PARK_SEPARATOR, new StringSerializer())) {
+                events.forEachRemaining(queue::add);
+            }
+            boolean giveUp = now - key.value >= MailstreamTopology.PARKED_GRACE.toMillis();
+            int done = 0;
+            for (KeyValue<String, byte[]> entry : queue) {
+                // Only the head has waited the whole grace; an event behind it gets its own.
+                if (!handle(Incoming.fromBytes(entry.value), giveUp && done == 0)) {
+                    break;
+                }
+                parked.delete(entry.key);
+                done++;
+            }
+            if (done == queue.size()) {
+                parkedKeys.delete(key.key);
+            } else if (done > 0) {
+                parkedKeys.put(key.key, now);
+            }
+        }
+    }
+
+    private static String keyOf(Incoming event) {
+        return event.key() == null ? "" : event.key();
+    }
+
+    /** Offsets order a partition, hence a key; zero-padded so that the store's byte order is theirs. */
+    private static String parkedKey(String key, long offset) {
+        return key + PARK_SEPARATOR + String.format("%019d", offset);
+    }
+
+    private void apply(Incoming record, ChangeEvent event) {
         Envelope envelope = event.getEnvelope();
         String key = record.key();
         if (!envelope.getPartitionKey().equals(key)) {
@@ -193,7 +271,7 @@ final class ChangeProcessor implements Processor<String, byte[], String, Object>
      * Publishes a chunk to the global content store (for records of other keys) and, once the
      * last chunk is in, notes that this key's feeds already carry the body.
      */
-    private void index(String key, MessageContent content, Record<String, byte[]> record) {
+    private void index(String key, MessageContent content, Incoming record) {
         context.forward(new Record<>(MailstreamTopology.chunkKey(content.getGuid(), content.getChunkIndex()),
                 record.value(), record.timestamp()), MailstreamTopology.CONTENT_SINK);
         if (content.getChunkIndex() == content.getChunkCount() - 1) {
@@ -220,16 +298,15 @@ final class ChangeProcessor implements Processor<String, byte[], String, Object>
         meters.counter(MailstreamTopology.DUPLICATES_METER).increment();
     }
 
-    private void deadLetter(Record<String, byte[]> record, RuntimeException error, String eventId) {
+    private void deadLetter(Incoming record, RuntimeException error, String eventId) {
         DeadLetterReason reason = reasonOf(error);
         meters.counter(MailstreamTopology.DEAD_LETTERS_METER, "reason", reason.name()).increment();
-        RecordMetadata source = context.recordMetadata().orElseThrow();
         DeadLetter letter = DeadLetter.newBuilder()
                 .setReason(reason)
                 .setDetail(String.valueOf(error.getMessage()))
-                .setSourceTopic(source.topic())
-                .setSourcePartition(source.partition())
-                .setSourceOffset(source.offset())
+                .setSourceTopic(record.topic())
+                .setSourcePartition(record.partition())
+                .setSourceOffset(record.offset())
                 .setKey(record.key() == null ? null : ByteBuffer.wrap(record.key().getBytes(StandardCharsets.UTF_8)))
                 .setValue(record.value() == null ? null : ByteBuffer.wrap(record.value()))
                 .setEventId(eventId)

@@ -44,6 +44,8 @@ public final class MailstreamTopology {
     static final String STATE_STORE = "canonical-state";
     static final String EVENT_ID_STORE = "event-ids";
     static final String CONTENT_ON_KEY_STORE = "content-on-key";
+    static final String PARKED_STORE = "parked-events";
+    static final String PARKED_KEYS_STORE = "parked-keys";
     static final String STATE_SINK = "state";
     static final String DLQ_SINK = "dlq";
     static final String CONTENT_SINK = "content";
@@ -51,6 +53,10 @@ public final class MailstreamTopology {
     static final String DUPLICATES_METER = "mailstream.streams.duplicates.dropped";
     /** How long an event id is remembered: duplicates come from retries and replays within hours, not weeks. */
     static final Duration EVENT_ID_RETENTION = Duration.ofDays(7);
+    /** How often events waiting for a body first seen under another key are retried. */
+    static final Duration PARKED_RETRY_INTERVAL = Duration.ofSeconds(1);
+    /** How long such an event waits for its body before it is dead-lettered as MISSING_CONTENT. */
+    static final Duration PARKED_GRACE = Duration.ofSeconds(30);
 
     private static final String CHANGES_SOURCE = "changes";
     private static final String PROCESSOR = "fence-validate-fold-fan-out";
@@ -80,6 +86,11 @@ public final class MailstreamTopology {
         topology.addStateStore(Stores.windowStoreBuilder(Stores.persistentWindowStore(EVENT_ID_STORE,
                 EVENT_ID_RETENTION, EVENT_ID_RETENTION, false), Serdes.String(), Serdes.Long()), PROCESSOR);
         topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(CONTENT_ON_KEY_STORE),
+                Serdes.String(), Serdes.Long()), PROCESSOR);
+
+        topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(PARKED_STORE),
+                Serdes.String(), Serdes.ByteArray()), PROCESSOR);
+        topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(PARKED_KEYS_STORE),
                 Serdes.String(), Serdes.Long()), PROCESSOR);
 
         topology.addSink(STATE_SINK, Topics.STATE, new StringSerializer(), AvroSerdes.stateRecord(schemas).serializer(), PROCESSOR);

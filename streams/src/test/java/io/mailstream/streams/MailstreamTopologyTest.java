@@ -272,15 +272,42 @@ class MailstreamTopologyTest {
     }
 
     @Test
-    void recordWithoutContentIsDeadLetteredUnlessExpunged() {
+    void recordWaitsForContentFirstSeenLaterUnderAnotherKeyWithoutHoldingUpOtherKeys() {
+        ChangeEvent bobRecords = events.records("bob", "UB", "INBOX", record(1, 2, GUID_A));
+        ChangeEvent bobNext = events.subscribe("bob", "INBOX");
+        ChangeEvent carol = events.subscribe("carol", "INBOX");
+        pipe(bobRecords); // alice's task has not indexed the body yet
+        pipe(bobNext);
+        pipe(carol);
+        assertThat(feed("dc2")).containsExactly("carol:" + carol.getEnvelope().getEventId());
+
+        ChangeEvent aliceBody = events.content("alice", GUID_A);
+        pipe(aliceBody);
+        driver.advanceWallClockTime(MailstreamTopology.PARKED_RETRY_INTERVAL);
+
+        assertThat(feed("dc2")).containsExactly("alice:" + aliceBody.getEnvelope().getEventId(),
+                "bob:" + bobRecords.getEnvelope().getEventId() + "/content/" + GUID_A + "/0",
+                "bob:" + bobRecords.getEnvelope().getEventId(), "bob:" + bobNext.getEnvelope().getEventId());
+        assertThat(dlq.readValuesToList()).isEmpty();
+    }
+
+    @Test
+    void recordWhoseContentNeverComesIsDeadLetteredAfterTheGraceUnlessExpunged() {
         ChangeEvent missing = events.records("alice", "UA", "INBOX", record(1, 2, GUID_B));
         ChangeEvent expunged = events.records("alice", "UA", "INBOX", record(2, 3, GUID_B, "\\Expunged"));
         pipe(missing);
         pipe(expunged);
+        driver.advanceWallClockTime(MailstreamTopology.PARKED_RETRY_INTERVAL);
+        assertThat(dlq.readValuesToList()).isEmpty();
+        assertThat(feed("dc2")).isEmpty();
+
+        driver.advanceWallClockTime(MailstreamTopology.PARKED_GRACE);
 
         DeadLetter letter = onlyDeadLetter();
         assertThat(letter.getReason()).isEqualTo(DeadLetterReason.MISSING_CONTENT);
         assertThat(letter.getDetail()).contains(GUID_B);
+        assertThat(letter.getSourceOffset()).isZero();
         assertThat(feed("dc2")).containsExactly("alice:" + expunged.getEnvelope().getEventId());
+        assertThat(driver.getKeyValueStore(MailstreamTopology.PARKED_KEYS_STORE).approximateNumEntries()).isZero();
     }
 }

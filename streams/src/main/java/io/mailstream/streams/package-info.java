@@ -1,0 +1,23 @@
+/**
+ * The streams role: one Kafka Streams application (exactly_once_v2) between
+ * {@code mailstream.changes} and everything downstream of it.
+ *
+ * <p>Public surface: {@link io.mailstream.streams.MailstreamStreams} (run it),
+ * {@link io.mailstream.streams.MailstreamTopology} (the topology, e.g. for TopologyTestDriver) and
+ * {@link io.mailstream.streams.StatusReport} (what {@code mailstream status} prints).
+ *
+ * <p>Per event, in partition-key order: decode (undecodable: DLQ UNDECODABLE / UNKNOWN_SCHEMA),
+ * fence against the global copy of {@code mailstream.control} (DLQ STALE_EPOCH / NOT_PRIMARY),
+ * drop a repeated event id, require the content of every non-expunged record (DLQ
+ * MISSING_CONTENT), require modseqs to move forward (DLQ MODSEQ_BACKWARDS), fold into the
+ * canonical state with core's StateFold (an event that changes nothing is dropped as a duplicate),
+ * publish the new state to {@code mailstream.state}, then write the event to each tier's feed
+ * that wants its key; inline tiers first get a copy of any body that was first seen under
+ * another key. State, feeds, DLQ and the consumed offset commit in one transaction.
+ *
+ * <p>Known limit: the GUID index is a global store fed by the tasks themselves, so a record of
+ * one key can be processed before the body seen under another key is committed and indexed (a
+ * window of about one commit interval live, longer while catching up on a backlog); such a
+ * record is dead-lettered as MISSING_CONTENT and must be replayed.
+ */
+package io.mailstream.streams;
