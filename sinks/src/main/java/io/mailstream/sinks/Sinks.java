@@ -27,12 +27,8 @@ public final class Sinks {
             throw new IllegalArgumentException("tier '" + tier + "' is not configured (tiers=" + String.join(",", config.tiers()) + ")");
         }
         ConfigKeys.TierType type = config.get(ConfigKeys.TIER_TYPE, tier);
-        if (type == ConfigKeys.TierType.CYRUS) {
-            throw new UnsupportedOperationException(
-                    "tier " + tier + ": the Cyrus replica sink is not implemented yet (only type=store tiers can run)");
-        }
         TopicAdmin.ensureTopics(config, bootstrapServers);
-        TierTarget target = openStore(config, tier);
+        TierTarget target = type == ConfigKeys.TierType.CYRUS ? CyrusTarget.open(config, bootstrapServers, tier) : openStore(config, tier);
         try {
             return new FeedSink(config, bootstrapServers, tier, target, metrics).start();
         } catch (RuntimeException e) {

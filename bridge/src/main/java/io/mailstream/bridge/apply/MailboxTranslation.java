@@ -66,17 +66,6 @@ public final class MailboxTranslation {
                 r.getSize(), Guid.of(r.getGuid()), r.getAnnotations().stream().map(MailboxTranslation::toAnnotation).toList());
     }
 
-    /** The event-side record of a replica's csync record, for comparing and merging during a repair. */
-    public static io.mailstream.schemas.MessageRecord fromRecord(MessageRecord r) {
-        return io.mailstream.schemas.MessageRecord.newBuilder()
-                .setUid(r.uid()).setModseq(r.modSeq()).setLastUpdated(r.lastUpdated()).setFlags(r.flags())
-                .setInternalDate(r.internalDate()).setSize(r.size()).setGuid(r.guid().hex())
-                .setAnnotations(r.annotations().stream().map(a -> io.mailstream.schemas.Annotation.newBuilder()
-                        .setEntry(a.entry()).setUserId(a.userId()).setModseq(a.modSeq())
-                        .setValue(ByteBuffer.wrap(a.value())).build()).toList())
-                .build();
-    }
-
     static Annotation toAnnotation(io.mailstream.schemas.Annotation a) {
         return Annotation.of(a.getEntry(), a.getUserId(), a.getModseq(), bytes(a.getValue()));
     }

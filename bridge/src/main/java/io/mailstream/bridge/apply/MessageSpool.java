@@ -13,6 +13,9 @@ import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
 
 /**
  * Message bodies from a feed's {@link MessageContent} chunks, reassembled and verified into files
@@ -57,6 +60,14 @@ public final class MessageSpool implements BodySource, AutoCloseable {
     public Optional<MessageBody> open(Guid guid) throws IOException {
         Path file = dir.resolve(guid.hex());
         return Files.exists(file) ? Optional.of(MessageBody.ofFile(file)) : Optional.empty();
+    }
+
+    /** GUIDs of the whole bodies in the spool. */
+    public Set<String> spooled() throws IOException {
+        try (Stream<Path> files = Files.list(dir)) {
+            return files.map(f -> f.getFileName().toString()).filter(n -> n.length() == 40 && !assembling.containsKey(n))
+                    .collect(Collectors.toSet());
+        }
     }
 
     /** Forgets a body once the replica holds it. */

@@ -19,6 +19,8 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.function.Consumer;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
@@ -72,6 +74,18 @@ public final class ReplicaWriter {
     /** Asserts a user's quotas, subscriptions, sieve scripts and seen entries (as {@code sync_client -u} does). */
     public void pushUserState(UserState user) throws IOException, CsyncException {
         for (CsyncCommand c : EventCommands.forUser(user, user(user.getUserId()))) apply(c);
+    }
+
+    /**
+     * Pushes a whole user from complete folded state (a store, canonical state): every mailbox,
+     * parents first, then quotas, subscriptions, sieve and seen. {@code done} hears of each mailbox.
+     */
+    public void pushUser(List<MailboxState> mailboxes, Optional<UserState> user, BodySource bodies, Consumer<Pushed> done) throws Exception {
+        List<MailboxState> ordered = mailboxes.stream().filter(m -> m.getHeader() != null && !m.getDeleted())
+                .sorted(Comparator.comparing(m -> m.getHeader().getName())).toList();
+        List<String> names = ordered.stream().map(m -> m.getHeader().getName()).toList();
+        for (MailboxState m : ordered) done.accept(push(m, names, bodies, id -> Optional.of(m)));
+        if (user.isPresent()) pushUserState(user.get());
     }
 
     /**
