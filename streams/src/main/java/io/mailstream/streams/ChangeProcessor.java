@@ -30,15 +30,18 @@ import org.apache.kafka.streams.state.WindowStoreIterator;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
  * Every change event, per partition key and in order: decode, fence, drop duplicates, check that
  * referenced content exists and modseqs move forward, fold into canonical state, fan out to the
  * tiers' feeds. An event that fails a check goes to the DLQ with its reason and processing goes
- * on; what an error means is decided by {@link ErrorPolicy} alone.
+ * on; what an error means is decided by {@link ErrorPolicy} alone. A record whose body is not
+ * indexed yet is parked (see below) rather than rejected.
  */
 final class ChangeProcessor implements Processor<String, byte[], String, Object> {
     private static final String ROLE = "streams";
@@ -203,7 +206,7 @@ final class ChangeProcessor implements Processor<String, byte[], String, Object>
             }
             context.forward(new Record<>(key, record.value(), time), tier.sinkName());
         }
-        copies.guids().forEach(guid -> contentOnKey.put(contentKey(key, guid), 0L));
+        copies.sizeByGuid().forEach((guid, size) -> contentOnKey.put(contentKey(key, guid), size));
         if (payload instanceof MessageContent content) {
             index(key, content, record);
         }
@@ -211,8 +214,8 @@ final class ChangeProcessor implements Processor<String, byte[], String, Object>
     }
 
     /** Content chunks written for another key that this key's inline feeds need before the records. */
-    private record ContentCopies(List<byte[]> events, Set<String> guids) {
-        static final ContentCopies NONE = new ContentCopies(List.of(), Set.of());
+    private record ContentCopies(List<byte[]> events, Map<String, Long> sizeByGuid) {
+        static final ContentCopies NONE = new ContentCopies(List.of(), Map.of());
     }
 
     /**
@@ -231,6 +234,7 @@ final class ChangeProcessor implements Processor<String, byte[], String, Object>
             return ContentCopies.NONE;
         }
         List<byte[]> events = new ArrayList<>();
+        Map<String, Long> sizeByGuid = new LinkedHashMap<>();
         for (String guid : needed) {
             List<ChangeEvent> chunks = chunksOf(guid);
             if (chunks == null) {
@@ -242,9 +246,10 @@ final class ChangeProcessor implements Processor<String, byte[], String, Object>
                 Envelope copy = Envelope.newBuilder(envelope).setMailboxUniqueId(null)
                         .setEventId(envelope.getEventId() + "/content/" + guid + "/" + content.getChunkIndex()).build();
                 events.add(changes.encode(new ChangeEvent(copy, content)));
+                sizeByGuid.put(guid, content.getSize());
             }
         }
-        return new ContentCopies(events, needed);
+        return new ContentCopies(events, sizeByGuid);
     }
 
     /** Every chunk of a body from the global content store, in order; null unless all are there. */

@@ -15,9 +15,11 @@
  * that wants its key; inline tiers first get a copy of any body that was first seen under
  * another key. State, feeds, DLQ and the consumed offset commit in one transaction.
  *
- * <p>Known limit: the GUID index is a global store fed by the tasks themselves, so a record of
- * one key can be processed before the body seen under another key is committed and indexed (a
- * window of about one commit interval live, longer while catching up on a backlog); such a
- * record is dead-lettered as MISSING_CONTENT and must be replayed.
+ * <p>Bodies seen under another key: the GUID index is a global store fed by the tasks themselves,
+ * so a record of one key can be processed before the body seen under another key is committed and
+ * indexed (about one commit interval live, longer while catching up on a backlog). Such a record
+ * and everything after it on its key are parked and retried every second; only after 30 s without
+ * the body is it dead-lettered as MISSING_CONTENT. Known limit: if the other key's task is more
+ * than 30 s behind, that dead letter is a false alarm and must be replayed.
  */
 package io.mailstream.streams;
