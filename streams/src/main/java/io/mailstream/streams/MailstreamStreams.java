@@ -58,12 +58,19 @@ public final class MailstreamStreams implements AutoCloseable {
         Properties props = properties(config, bootstrapServers);
         props.putAll(overrides);
         KafkaStreams streams = new KafkaStreams(MailstreamTopology.build(config, schemas, MailstreamMetrics.registry()), props);
-        // What a failure means is ErrorPolicy's call: a passing cause gets a fresh thread that
-        // resumes from the last committed transaction; a reason to stop stops this client.
-        streams.setUncaughtExceptionHandler(error -> ErrorPolicy.handle(ROLE, error) == ErrorPolicy.Action.STOP
-                ? StreamThreadExceptionResponse.SHUTDOWN_CLIENT
-                : StreamThreadExceptionResponse.REPLACE_THREAD);
+        streams.setUncaughtExceptionHandler(MailstreamStreams::onThreadFailure);
         return new MailstreamStreams(config, bootstrapServers, schemas, streams);
+    }
+
+    /**
+     * What a failure means is ErrorPolicy's call: a passing cause gets a fresh thread that resumes
+     * from the last committed transaction; a reason to stop stops this client. (Single bad events
+     * never get here: the processor dead-letters them.)
+     */
+    static StreamThreadExceptionResponse onThreadFailure(Throwable error) {
+        return ErrorPolicy.handle(ROLE, error) == ErrorPolicy.Action.STOP
+                ? StreamThreadExceptionResponse.SHUTDOWN_CLIENT
+                : StreamThreadExceptionResponse.REPLACE_THREAD;
     }
 
     /** Creates missing topics, then starts processing (returns at once; processing runs in the background). */

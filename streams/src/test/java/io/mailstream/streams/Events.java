@@ -24,9 +24,16 @@ final class Events {
     private int next;
     private String server = PRIMARY;
     private long epoch = 1;
+    private String tier = "primary";
 
     Events(String prefix) {
         this.prefix = prefix;
+    }
+
+    /** Events from now on come from a tier that was promoted to source. */
+    Events fromTier(String tier) {
+        this.tier = tier;
+        return this;
     }
 
     /** Events from now on come from {@code server} at {@code epoch}. */
@@ -89,7 +96,7 @@ final class Events {
     private ChangeEvent event(String user, String uniqueId, Object payload) {
         next++;
         Envelope envelope = Envelope.newBuilder().setEventId(prefix + "-" + next).setSourceServerId(server).setSite("dc1")
-                .setTier("primary").setEpoch(epoch).setPartitionKey(user).setMailboxUniqueId(uniqueId)
+                .setTier(tier).setEpoch(epoch).setPartitionKey(user).setMailboxUniqueId(uniqueId)
                 .setCaptureTime(1_700_000_000_000L + next).setSequence(next).build();
         return new ChangeEvent(envelope, payload);
     }

@@ -1,6 +1,7 @@
 package io.mailstream.streams;
 
 import io.mailstream.core.config.MailstreamConfig;
+import io.mailstream.core.errors.FencedException;
 import io.mailstream.core.kafka.Topics;
 import io.mailstream.schemas.ChangeEvent;
 import io.mailstream.schemas.ControlEvent;
@@ -17,10 +18,13 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
 import org.apache.kafka.streams.TopologyTestDriver;
+import org.apache.kafka.streams.errors.StreamsException;
+import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -309,5 +313,22 @@ class MailstreamTopologyTest {
         assertThat(letter.getSourceOffset()).isZero();
         assertThat(feed("dc2")).containsExactly("alice:" + expunged.getEnvelope().getEventId());
         assertThat(driver.getKeyValueStore(MailstreamTopology.PARKED_KEYS_STORE).approximateNumEntries()).isZero();
+    }
+
+    @Test
+    void aTierNeverGetsBackTheEventsItIsTheSourceOf() {
+        ChangeEvent fromDc2 = events.fromTier("dc2").subscribe("alice", "INBOX");
+        pipe(fromDc2);
+
+        assertThat(feed("dc2")).isEmpty();
+        assertThat(feed("oob")).containsExactly("alice:" + fromDc2.getEnvelope().getEventId());
+    }
+
+    @Test
+    void threadFailuresFollowTheErrorPolicy() {
+        assertThat(MailstreamStreams.onThreadFailure(new FencedException("a newer instance took over")))
+                .isEqualTo(StreamThreadExceptionResponse.SHUTDOWN_CLIENT);
+        assertThat(MailstreamStreams.onThreadFailure(new StreamsException(new TimeoutException("broker away"))))
+                .isEqualTo(StreamThreadExceptionResponse.REPLACE_THREAD);
     }
 }
