@@ -1,0 +1,270 @@
+package io.mailstream.producers.capture;
+
+import io.mailstream.bridge.capture.CaptureContext;
+import io.mailstream.bridge.capture.CaptureSource;
+import io.mailstream.bridge.capture.CaptureTranslator;
+import io.mailstream.bridge.capture.PartitionKeys;
+import io.mailstream.core.config.ConfigException;
+import io.mailstream.core.config.ConfigKeys;
+import io.mailstream.core.config.MailstreamConfig;
+import io.mailstream.core.control.ControlTopic;
+import io.mailstream.core.kafka.KafkaClients;
+import io.mailstream.csync.model.CsyncCommand;
+import io.mailstream.csync.model.CsyncCommand.ApplyMailbox;
+import io.mailstream.csync.model.CsyncError;
+import io.mailstream.csync.model.CsyncException;
+import io.mailstream.csync.model.Guid;
+import io.mailstream.csync.model.Mailbox;
+import io.mailstream.csync.model.MessageFile;
+import io.mailstream.csync.server.Authenticator;
+import io.mailstream.csync.server.CsyncServer;
+import io.mailstream.csync.server.CsyncServerConfig;
+import io.mailstream.csync.server.CsyncSessionHandler;
+import io.mailstream.csync.server.SessionInfo;
+import io.mailstream.schemas.PrimaryAssignment;
+import io.mailstream.schemas.codec.SchemaTopicRegistry;
+import io.micrometer.core.instrument.MeterRegistry;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
+
+/**
+ * The capture endpoint (issue 4): plays a Cyrus replica on {@code capture.listen} for the
+ * primary's {@code mailstream} sync channel and turns every APPLY into change events.
+ *
+ * <p>Per APPLY, in this order: validate against the shadow (refuse as a replica would, before
+ * Kafka sees anything); publish the events in one transaction and wait for the commit; record
+ * the command in the shadow and its journal; only then answer OK. A failure before the commit
+ * answers NO and Cyrus keeps the change in its sync log. APPLYs of all sessions are serialised:
+ * one primary has one channel, and a strict order is what makes the shadow and the events agree.
+ */
+public final class Capture implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Capture.class);
+    /** Records per RecordsUpsert event: a full resend of a big mailbox becomes many moderate events. */
+    private static final int RECORDS_PER_EVENT = 2000;
+
+    private final Shadow shadow;
+    private final ShadowStore store;
+    private final ChangePublisher publisher;
+    private final CaptureTranslator translator;
+    private final SchemaTopicRegistry schemas;
+    private final Path stagingDir;
+    private final MeterRegistry metrics;
+    private final AtomicInteger sessions = new AtomicInteger();
+    private final CsyncServer server;
+    /** APPLY FORCE ({@code sync_client -O}) is process-wide on a Cyrus replica too (spec 3.2). */
+    private volatile boolean force;
+
+    private Capture(MailstreamConfig config, String bootstrapServers, MeterRegistry metrics, Consumer<Throwable> onFenced)
+            throws IOException, CsyncException {
+        String serverId = config.get(ConfigKeys.CAPTURE_SERVER_ID);
+        String password = config.get(ConfigKeys.CAPTURE_AUTH_PASSWORD);
+        if (password.isEmpty()) {
+            throw new ConfigException(ConfigKeys.CAPTURE_AUTH_PASSWORD.name() + " is empty: set the password the"
+                    + " primary's mailstream_sync_password sends");
+        }
+        InetSocketAddress listen = parseListen(config.get(ConfigKeys.CAPTURE_LISTEN));
+        int maxRecordBytes = config.get(ConfigKeys.KAFKA_MAX_RECORD_BYTES);
+        this.metrics = metrics;
+        this.schemas = new SchemaTopicRegistry(KafkaClients.adminProps(bootstrapServers));
+        Path dir = config.dataDir().resolve("capture").resolve(serverId);
+        this.stagingDir = dir.resolve("staging");
+        deleteTree(stagingDir); // bodies of sessions that died with the last process
+        ShadowStore.Loaded loaded = ShadowStore.open(dir.resolve("shadow"));
+        this.store = loaded.store();
+        if (loaded.shadow().isPresent()) {
+            this.shadow = loaded.shadow().get();
+        } else {
+            ShadowRebuild.Result rebuilt = ShadowRebuild.fromKafka(bootstrapServers, schemas, serverId);
+            LOG.info("capture {}: no usable shadow under {}; rebuilt {} mailboxes from Kafka ({} left out for Cyrus"
+                    + " to resend), sequences continue after {}", serverId, dir, rebuilt.mailboxes(), rebuilt.skipped(),
+                    rebuilt.lastSequence());
+            this.shadow = rebuilt.shadow();
+            store.reset(shadow, rebuilt.lastSequence());
+        }
+        String site = config.get(ConfigKeys.SITE);
+        CaptureSource source = new CaptureSource(serverId, site, epoch(bootstrapServers, serverId, site));
+        this.translator = new CaptureTranslator(RECORDS_PER_EVENT, maxRecordBytes, config.get(ConfigKeys.CONTENT_CHUNK_BYTES));
+        this.publisher = new ChangePublisher(bootstrapServers, "mailstream-capture-" + serverId, maxRecordBytes, schemas,
+                source, metrics, onFenced);
+        publisher.start();
+        metrics.gauge("mailstream.capture.sessions", sessions);
+        this.server = CsyncServer.start(CsyncServerConfig.builder(
+                        Authenticator.single(config.get(ConfigKeys.CAPTURE_AUTH_USER), password), this::openSession)
+                .bind(listen).serverName("mailstream-capture-" + serverId).sieveMailbox(true).build());
+        LOG.info("capture {} listening on {}:{} (epoch {})", serverId, listen.getHostString(), server.getPort(), source.epoch());
+    }
+
+    /**
+     * Starts capture: loads or rebuilds the shadow, takes the epoch, fences older captures with
+     * the same server id, and listens. {@code onFenced} hears when a newer capture took over.
+     */
+    public static Capture start(MailstreamConfig config, String bootstrapServers, MeterRegistry metrics,
+                                Consumer<Throwable> onFenced) throws IOException {
+        try {
+            return new Capture(config, bootstrapServers, metrics, onFenced);
+        } catch (CsyncException e) {
+            throw new IOException("capture cannot start: " + e.getMessage(), e);
+        }
+    }
+
+    public int port() {
+        return server.getPort();
+    }
+
+    public boolean isFenced() {
+        return publisher.isFenced();
+    }
+
+    /** Every mailbox header as GET MAILBOXES would answer it (our own SYNC_CRCs), for checks and tests. */
+    public synchronized List<Mailbox> mailboxes() {
+        return shadow.mailboxes();
+    }
+
+    /**
+     * The epoch of scope {@code *} from mailstream.control. With no assignment yet this server
+     * becomes the primary at epoch 1: a first capture on a fresh cluster needs no manual step.
+     */
+    private long epoch(String bootstrapServers, String serverId, String site) {
+        ControlTopic control = new ControlTopic(bootstrapServers, schemas);
+        PrimaryAssignment a = control.primary(ControlTopic.ALL_KEYS).orElseGet(() -> control.assignPrimary(
+                ControlTopic.ALL_KEYS, serverId, site, CaptureSource.TIER, "capture " + serverId,
+                "first capture start: no primary was assigned"));
+        if (!a.getServerId().equals(serverId)) {
+            LOG.warn("mailstream.control names {} as primary (epoch {}), not this capture {}: streams will drop its events",
+                    a.getServerId(), a.getEpoch(), serverId);
+        }
+        return a.getEpoch();
+    }
+
+    private CsyncSessionHandler openSession(SessionInfo info) {
+        sessions.incrementAndGet();
+        return new CaptureSession(this, info, stagingDir.resolve(Long.toString(info.sessionId())));
+    }
+
+    void sessionClosed() {
+        sessions.decrementAndGet();
+    }
+
+    void setForce() {
+        force = true;
+    }
+
+    void count(String command) {
+        metrics.counter("mailstream.capture.applies", "command", command).increment();
+    }
+
+    /** Runs {@code read} on the shadow with APPLYs held off. */
+    synchronized <T> T read(ShadowRead<T> read) throws CsyncException {
+        return read.from(shadow);
+    }
+
+    @FunctionalInterface
+    interface ShadowRead<T> {
+        T from(Shadow shadow) throws CsyncException;
+    }
+
+    /** GUIDs the partitions of these mailboxes already hold (RESERVE). */
+    synchronized Set<Guid> heldGuids(List<String> mboxNames) {
+        Set<Guid> held = new HashSet<>();
+        mboxNames.stream().map(PartitionKeys::ofMailbox).distinct().forEach(k -> held.addAll(shadow.heldGuids(k)));
+        return held;
+    }
+
+    /** Validate, publish, record, in that order; returns normally only once Kafka holds the change. */
+    synchronized void commit(CsyncCommand command, CaptureSession session) throws CsyncException {
+        count(command.toDKeyed().key());
+        shadow.check(command, force, session::isStaged);
+        if (command instanceof ApplyMailbox a && !shadow.crcsMatchAfter(a.mailbox())) {
+            mismatch(a.mailbox());
+        }
+        CaptureContext context = new CaptureContext() {
+            public Optional<Mailbox> mailbox(String name) {
+                return shadow.mailbox(name);
+            }
+
+            public Set<Guid> heldGuids(String partitionKey) {
+                return shadow.heldGuids(partitionKey);
+            }
+
+            public Optional<MessageFile> staged(Guid guid) {
+                return session.staged(guid);
+            }
+        };
+        publisher.publish(out -> translator.translate(command, context, out), store::nextSequence);
+        shadow.apply(command);
+        try {
+            store.append(command, shadow);
+        } catch (IOException e) {
+            // Kafka has the change; without the journal a restart would resend it (harmless), but a
+            // failing disk must not go unnoticed.
+            LOG.error("cannot journal an APPLY that Kafka already holds", e);
+            throw new CsyncException(CsyncError.IOERROR, "capture journal: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Our records would not give the master's CRCs, so our copy of the mailbox is wrong. A known
+     * mailbox is dropped (GET then omits it and Cyrus resends it whole, spec 4.10) and Cyrus
+     * retries; a mailbox we did not have is taken as sent, since there is nothing to resync from.
+     */
+    private void mismatch(Mailbox m) throws CsyncException {
+        if (shadow.mailbox(m.name()).isEmpty()) {
+            LOG.warn("{}: the CRCs of the records Cyrus sent are not its SYNC_CRC/SYNC_CRC_ANNOT {}/{}; taking them as sent",
+                    m.name(), m.syncCrc(), m.syncCrcAnnot());
+            return;
+        }
+        shadow.forget(m.name());
+        try {
+            store.appendForget(m.name());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        LOG.warn("{}: capture's records disagree with the primary's CRCs; dropped it so Cyrus resends it whole", m.name());
+        throw new CsyncException(CsyncError.SYNC_CHECKSUM, "CRC mismatch on " + m.name());
+    }
+
+    @Override
+    public void close() throws IOException {
+        server.close();
+        synchronized (this) {
+            publisher.close();
+            store.snapshot(shadow);
+            store.close();
+        }
+        schemas.close();
+        deleteTree(stagingDir);
+    }
+
+    private static InetSocketAddress parseListen(String value) {
+        int colon = value.lastIndexOf(':');
+        try {
+            return new InetSocketAddress(value.substring(0, colon), Integer.parseInt(value.substring(colon + 1)));
+        } catch (RuntimeException e) {
+            throw new ConfigException(ConfigKeys.CAPTURE_LISTEN.name() + " '" + value + "': expected HOST:PORT, e.g. 127.0.0.1:2005");
+        }
+    }
+
+    static void deleteTree(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (var paths = Files.walk(dir)) {
+            for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        }
+    }
+}
