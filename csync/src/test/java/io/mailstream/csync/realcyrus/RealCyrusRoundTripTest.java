@@ -20,7 +20,6 @@ import io.mailstream.testkit.ImapClient;
 import io.mailstream.testkit.ImapSnapshot;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
@@ -193,10 +192,6 @@ class RealCyrusRoundTripTest {
      */
     @Test
     @Order(2)
-    @Disabled("open bug: 3.6.1 sync_client logs 'IOERROR: received bad response: command=<ENABLED> response=<>"
-            + " errmsg=<ENABLED (SIEVE-MAILBOX)>' on our APPLY CAPABILITIES answer (byte-identical to real Cyrus's"
-            + " in the lab transcripts, yet real Cyrus gets no error), so every later reply is read one command late;"
-            + " here GET USER then looks empty and the user is re-uploaded")
     void aFullUserSyncByTheRealClientFindsNothingToApply() {
         handlerCalls.clear();
         CyrusInstance.ProcessResult r = primary.runTool("sync_client", "-n", CyrusInstance.MAILSTREAM_CHANNEL, "-v", "-u", "alice", "bob");
