@@ -18,13 +18,8 @@ import io.mailstream.testkit.ImapClient;
 import io.mailstream.testkit.ImapSnapshot;
 import io.mailstream.testkit.LmtpClient;
 import io.mailstream.testkit.MessageFactory;
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -38,7 +33,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -213,27 +207,7 @@ class CyrusSinkTest {
     }
 
     private static void awaitCaughtUp(String tier) {
-        await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(500)).until(() -> committed(tier).equals(endOffsets(tier)));
-    }
-
-    private static Map<TopicPartition, Long> committed(String tier) throws Exception {
-        try (Admin admin = Admin.create(KafkaClients.adminProps(kafka.bootstrapServers()))) {
-            Map<TopicPartition, Long> out = new HashMap<>();
-            Map<TopicPartition, OffsetAndMetadata> offsets = admin.listConsumerGroupOffsets(Topics.sinkGroup(tier))
-                    .partitionsToOffsetAndMetadata().get();
-            offsets.forEach((tp, om) -> { if (om != null) out.put(tp, om.offset()); });
-            return out;
-        }
-    }
-
-    private static Map<TopicPartition, Long> endOffsets(String tier) {
-        try (var consumer = new KafkaConsumer<>(KafkaClients.consumerProps(kafka.bootstrapServers(), null),
-                new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
-            List<TopicPartition> parts = consumer.partitionsFor(Topics.feed(tier)).stream()
-                    .map(p -> new TopicPartition(p.topic(), p.partition())).toList();
-            Map<TopicPartition, Long> end = new HashMap<>(consumer.endOffsets(parts));
-            end.values().removeIf(offset -> offset == 0);
-            return end;
-        }
+        await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(500))
+                .until(() -> FeedOffsets.committed(kafka.bootstrapServers(), tier).equals(FeedOffsets.end(kafka.bootstrapServers(), tier)));
     }
 }

@@ -19,10 +19,8 @@ import io.mailstream.schemas.codec.AvroSerdes;
 import io.mailstream.schemas.codec.SchemaResolver;
 import io.mailstream.schemas.codec.SchemaTopicRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
@@ -264,24 +262,11 @@ class SinksOnBrokerTest {
     }
 
     private static Map<TopicPartition, Long> committed(String tier) throws Exception {
-        try (Admin admin = Admin.create(KafkaClients.adminProps(kafka.bootstrapServers()))) {
-            Map<TopicPartition, Long> out = new HashMap<>();
-            Map<TopicPartition, OffsetAndMetadata> offsets = admin.listConsumerGroupOffsets(Topics.sinkGroup(tier))
-                    .partitionsToOffsetAndMetadata().get();
-            offsets.forEach((tp, om) -> { if (om != null) out.put(tp, om.offset()); });
-            return out;
-        }
+        return FeedOffsets.committed(kafka.bootstrapServers(), tier);
     }
 
     private static Map<TopicPartition, Long> endOffsets(String tier) {
-        try (var consumer = new KafkaConsumer<>(KafkaClients.consumerProps(kafka.bootstrapServers(), null),
-                new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
-            List<TopicPartition> parts = consumer.partitionsFor(Topics.feed(tier)).stream()
-                    .map(p -> new TopicPartition(p.topic(), p.partition())).toList();
-            Map<TopicPartition, Long> end = new HashMap<>(consumer.endOffsets(parts));
-            end.values().removeIf(offset -> offset == 0); // nothing to commit on an empty partition
-            return end;
-        }
+        return FeedOffsets.end(kafka.bootstrapServers(), tier);
     }
 
     private static List<ConsumerRecord<byte[], byte[]>> readAll(String topic) {
