@@ -5,6 +5,7 @@ import io.mailstream.core.kafka.KafkaUnavailableException;
 import org.apache.kafka.common.errors.AuthenticationException;
 import org.apache.kafka.common.errors.AuthorizationException;
 import org.apache.kafka.common.errors.InvalidPidMappingException;
+import org.apache.kafka.common.errors.InvalidProducerEpochException;
 import org.apache.kafka.common.errors.OutOfOrderSequenceException;
 import org.apache.kafka.common.errors.ProducerFencedException;
 import org.apache.kafka.common.errors.RetriableException;
@@ -40,7 +41,10 @@ public final class ErrorPolicy {
 
     public static Action classify(Throwable error) {
         for (Throwable t = error; t != null; t = t.getCause()) {
-            if (t instanceof ProducerFencedException || t instanceof InvalidPidMappingException
+            // Kafka 4's transactions (KIP-890) report a newer instance with our transactional id
+            // as InvalidProducerEpochException on send/commit, not only ProducerFencedException.
+            if (t instanceof ProducerFencedException || t instanceof InvalidProducerEpochException
+                    || t instanceof InvalidPidMappingException
                     || t instanceof OutOfOrderSequenceException
                     || t instanceof AuthenticationException || t instanceof AuthorizationException
                     || t instanceof UnsupportedVersionException || t instanceof ConfigException
