@@ -186,6 +186,15 @@ public final class Capture implements AutoCloseable {
     /** Validate, publish, record, in that order; returns normally only once Kafka holds the change. */
     synchronized void commit(CsyncCommand command, CaptureSession session) throws CsyncException {
         count(command.toDKeyed().key());
+        try {
+            validateAndPublish(command, session);
+        } catch (CsyncException e) {
+            metrics.counter("mailstream.capture.refused", "code", e.error().name()).increment();
+            throw e;
+        }
+    }
+
+    private void validateAndPublish(CsyncCommand command, CaptureSession session) throws CsyncException {
         shadow.check(command, force, session::isStaged);
         if (command instanceof ApplyMailbox a && !shadow.crcsMatchAfter(a.mailbox())) {
             mismatch(a.mailbox());

@@ -2,7 +2,6 @@ package io.mailstream.producers.capture;
 
 import io.mailstream.csync.dlist.MessageBody;
 import io.mailstream.csync.model.Annotation;
-import io.mailstream.csync.model.CsyncCommand;
 import io.mailstream.csync.model.CsyncCommand.*;
 import io.mailstream.csync.model.CsyncError;
 import io.mailstream.csync.model.CsyncException;

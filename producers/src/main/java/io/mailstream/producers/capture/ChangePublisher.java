@@ -145,6 +145,8 @@ final class ChangePublisher implements AutoCloseable {
 
     private KafkaProducer<String, ChangeEvent> producer() throws CsyncException {
         if (fenced != null) {
+            // sync_client reconnects and retries at once, forever: slow that loop down.
+            pause(Duration.ofSeconds(1));
             throw new CsyncException(CsyncError.AGAIN, "capture was fenced by another capture with the same server id: "
                     + fenced.getMessage());
         }
@@ -161,6 +163,14 @@ final class ChangePublisher implements AutoCloseable {
             producer = p;
         }
         return producer;
+    }
+
+    private static void pause(Duration d) {
+        try {
+            Thread.sleep(d.toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     private void closeProducer() {

@@ -1,6 +1,5 @@
 package io.mailstream.producers.capture;
 
-import io.mailstream.csync.dlist.DKeyed;
 import io.mailstream.csync.dlist.DListLimits;
 import io.mailstream.csync.dlist.DListReader;
 import io.mailstream.csync.dlist.DListWriter;

@@ -44,6 +44,8 @@ final class CaptureLab implements AutoCloseable {
     final int capturePort;
     EmbeddedKafka kafka;
     final CyrusInstance cyrus;
+    /** What captures started with {@link #startCapture} record into. */
+    final SimpleMeterRegistry metrics = new SimpleMeterRegistry();
 
     CaptureLab(Path dir, Map<String, String> users) throws IOException {
         CyrusInstance.requireCyrus();
@@ -57,7 +59,22 @@ final class CaptureLab implements AutoCloseable {
     }
 
     MailstreamConfig config(Path dataDir) {
-        return MailstreamConfig.of(Map.ofEntries(
+        return MailstreamConfig.of(settings(dataDir));
+    }
+
+    /** The same settings as a properties file, for a capture in a child JVM. */
+    Path configFile(Path dataDir) throws IOException {
+        java.util.Properties props = new java.util.Properties();
+        props.putAll(settings(dataDir));
+        Path file = dir.resolve("capture.properties");
+        try (var out = Files.newBufferedWriter(file)) {
+            props.store(out, null);
+        }
+        return file;
+    }
+
+    private Map<String, String> settings(Path dataDir) {
+        return Map.ofEntries(
                 Map.entry("data.dir", dataDir.toString()),
                 Map.entry("kafka.topic.partitions", "3"),
                 Map.entry("kafka.topic.replication.factor", "1"),
@@ -67,11 +84,11 @@ final class CaptureLab implements AutoCloseable {
                 Map.entry("capture.server.id", SERVER_ID),
                 Map.entry("capture.auth.user", "admin"),
                 Map.entry("capture.auth.password", "adminpw"),
-                Map.entry("content.chunk.bytes", "262144")));
+                Map.entry("content.chunk.bytes", "262144"));
     }
 
     Capture startCapture(Path dataDir) throws IOException {
-        return Capture.start(config(dataDir), kafka.bootstrapServers(), new SimpleMeterRegistry(), e -> { });
+        return Capture.start(config(dataDir), kafka.bootstrapServers(), metrics, e -> { });
     }
 
     /**

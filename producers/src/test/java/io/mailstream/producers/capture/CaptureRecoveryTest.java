@@ -1,0 +1,245 @@
+package io.mailstream.producers.capture;
+
+import io.mailstream.csync.model.Mailbox;
+import io.mailstream.schemas.ChangeEvent;
+import io.mailstream.schemas.MessageContent;
+import io.mailstream.schemas.MessageRecord;
+import io.mailstream.schemas.RecordsUpsert;
+import io.mailstream.schemas.content.MessageChunker;
+import io.mailstream.testkit.ImapClient;
+import io.mailstream.testkit.MessageFactory;
+import org.apache.kafka.common.TopicPartition;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+import static io.mailstream.producers.capture.CaptureActionScriptTest.payloads;
+import static io.mailstream.producers.capture.CaptureActionScriptTest.recordsOf;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/** Capture against crashes and outages, with a real Cyrus primary and a real embedded broker. */
+class CaptureRecoveryTest {
+    private static final Logger LOG = LoggerFactory.getLogger(CaptureRecoveryTest.class);
+
+    @TempDir
+    Path tmp;
+
+    private static Map<String, String> users(int n) {
+        Map<String, String> users = new LinkedHashMap<>();
+        for (int i = 0; i < n; i++) {
+            users.put("u" + i, "pw" + i);
+        }
+        return users;
+    }
+
+    private static void createInboxes(CaptureLab lab, Set<String> users) {
+        try (ImapClient admin = lab.cyrus.endpoint().imapAdmin()) {
+            users.forEach(u -> admin.create("user." + u));
+        }
+    }
+
+    /** Appends message {@code index} to the user's INBOX; returns "user/uid/guid". */
+    private static String append(CaptureLab lab, MessageFactory messages, String user, int index) {
+        byte[] body = messages.message(index, 800 + index * 37 % 3000, "x@example.org", user + "@example.org", "m" + index);
+        try (ImapClient c = lab.cyrus.endpoint().imap(user)) {
+            long uid = c.append("INBOX", List.of(), messages.date(index), body);
+            return user + "/" + uid + "/" + MessageChunker.sha1Hex(body);
+        }
+    }
+
+    /** user/uid/guid of every live record the primary holds in these users' INBOXes, from its own index. */
+    private static Set<String> primaryMessages(CaptureLab lab, Set<String> users) {
+        Set<String> out = new HashSet<>();
+        for (String u : users) {
+            for (io.mailstream.csync.model.MessageRecord r : lab.primaryFullMailbox("user." + u).records()) {
+                if (!r.isExpunged()) {
+                    out.add(u + "/" + r.uid() + "/" + r.guid().hex());
+                }
+            }
+        }
+        return out;
+    }
+
+    /** user/uid/guid of every record in mailstream.changes; duplicates must agree on everything. */
+    private static Set<String> capturedMessages(List<ChangeEvent> events, Set<String> users) {
+        Map<String, MessageRecord> byUid = new HashMap<>();
+        Set<String> out = new HashSet<>();
+        for (String u : users) {
+            for (MessageRecord r : recordsOf(events, "user." + u)) {
+                MessageRecord earlier = byUid.putIfAbsent(u + "/" + r.getUid(), r);
+                if (earlier != null) {
+                    assertThat(r).as("duplicate of " + u + " UID " + r.getUid()).isEqualTo(earlier);
+                }
+                out.add(u + "/" + r.getUid() + "/" + r.getGuid());
+            }
+        }
+        Set<String> bodies = payloads(events, MessageContent.class).stream().map(MessageContent::getGuid).collect(Collectors.toSet());
+        out.forEach(m -> assertThat(bodies).as("body of " + m).contains(m.substring(m.lastIndexOf('/') + 1)));
+        return out;
+    }
+
+    /** What was appended is on the primary, and exactly that is in mailstream.changes. */
+    private static void assertEveryMessageCaptured(CaptureLab lab, Set<String> users, Set<String> appended) {
+        Set<String> onPrimary = primaryMessages(lab, users);
+        assertThat(onPrimary).isEqualTo(appended);
+        assertThat(capturedMessages(lab.events(), users)).isEqualTo(onPrimary);
+    }
+
+    @Test
+    void killedTwiceWhileMailArrivesLosesNothing() throws Exception {
+        Map<String, String> users = users(10);
+        try (CaptureLab lab = new CaptureLab(tmp, users)) {
+            createInboxes(lab, users.keySet());
+            Path configFile = lab.configFile(tmp.resolve("data"));
+            lab.startSyncClient();
+            MessageFactory messages = new MessageFactory(11);
+            Set<String> appended = new HashSet<>();
+            Process capture = startChild(configFile, "1");
+            List<String> names = List.copyOf(users.keySet());
+            for (int i = 0; i < 200; i++) {
+                appended.add(append(lab, messages, names.get(i % names.size()), i));
+                if (i == 60 || i == 130) {
+                    capture.destroyForcibly().waitFor(); // SIGKILL: no close, no snapshot, maybe mid-transaction
+                    LOG.info("killed capture after message {}", i);
+                } else if (i == 90 || i == 160) {
+                    capture = startChild(configFile, Integer.toString(i));
+                }
+            }
+            try {
+                lab.awaitDrained();
+            } finally {
+                capture.destroyForcibly().waitFor();
+            }
+            lab.cyrus.stopSyncClient(CaptureLab.CHANNEL);
+            assertEveryMessageCaptured(lab, users.keySet(), appended);
+        }
+    }
+
+    @Test
+    void brokerDownMeansNoThenEverythingArrives() throws Exception {
+        Map<String, String> users = users(2);
+        try (CaptureLab lab = new CaptureLab(tmp, users); Capture capture = lab.startCapture(tmp.resolve("data"))) {
+            createInboxes(lab, users.keySet());
+            lab.startSyncClient();
+            lab.awaitDrained();
+            MessageFactory messages = new MessageFactory(5);
+            Set<String> appended = new HashSet<>();
+            appended.add(append(lab, messages, "u0", 0));
+            lab.awaitDrained();
+
+            lab.kafka.close();
+            for (int i = 1; i <= 6; i++) {
+                appended.add(append(lab, messages, "u" + (i % 2), i));
+            }
+            // Capture answers NO while Kafka is away, so the change stays in Cyrus's sync log.
+            await().atMost(Duration.ofSeconds(60))
+                    .until(() -> lab.metrics.counter("mailstream.capture.refused", "code", "AGAIN").count() > 0);
+            assertThat(lab.cyrus.isSyncLogDrained(CaptureLab.CHANNEL)).isFalse();
+
+            lab.kafka = io.mailstream.core.kafka.EmbeddedKafka.start(tmp.resolve("kafka"), 0);
+            lab.awaitDrained();
+            lab.cyrus.stopSyncClient(CaptureLab.CHANNEL);
+            assertEveryMessageCaptured(lab, users.keySet(), appended);
+        }
+    }
+
+    @Test
+    void lostShadowIsRebuiltFromKafkaWithoutAFullResend() throws Exception {
+        Map<String, String> users = users(2);
+        Path data = tmp.resolve("data");
+        try (CaptureLab lab = new CaptureLab(tmp, users)) {
+            createInboxes(lab, users.keySet());
+            MessageFactory messages = new MessageFactory(3);
+            lab.startSyncClient();
+            try (Capture capture = lab.startCapture(data)) {
+                for (int i = 0; i < 8; i++) {
+                    append(lab, messages, "u" + (i % 2), i);
+                }
+                try (ImapClient c = lab.cyrus.endpoint().imap("u0")) {
+                    c.select("INBOX");
+                    c.uidStore("1", true, "\\Flagged");
+                }
+                lab.awaitDrained();
+                // Closing capture says BYE, and sync_client then exits (under DAEMON master restarts it).
+                lab.cyrus.stopSyncClient(CaptureLab.CHANNEL);
+            }
+            Path shadowDir = data.resolve("capture").resolve(CaptureLab.SERVER_ID).resolve("shadow");
+            Capture.deleteTree(shadowDir);
+            Map<TopicPartition, Long> before = lab.endOffsets();
+            try (Capture capture = lab.startCapture(data)) {
+                // The rebuilt shadow answers Cyrus as the old one did: same CRCs as the primary.
+                List<Mailbox> shadow = capture.mailboxes();
+                Map<String, Mailbox> primary = lab.primaryMailboxes(List.of("user.u0", "user.u1"));
+                assertThat(shadow).extracting(Mailbox::name).containsExactlyInAnyOrder("user.u0", "user.u1");
+                for (Mailbox m : shadow) {
+                    assertThat(m.syncCrc()).as(m.name()).isEqualTo(primary.get(m.name()).syncCrc());
+                    assertThat(m.highestModSeq()).as(m.name()).isEqualTo(primary.get(m.name()).highestModSeq());
+                }
+                // A full user sync (no-op) and one new message: only the new message travels.
+                lab.startSyncClient();
+                lab.cyrus.runTool("cyr_synclog", "-u", "u0");
+                lab.awaitDrained();
+                String fresh = append(lab, messages, "u0", 100);
+                lab.awaitDrained();
+                List<ChangeEvent> after = lab.eventsSince(before);
+                String freshGuid = fresh.substring(fresh.lastIndexOf('/') + 1);
+                assertThat(payloads(after, MessageContent.class)).extracting(MessageContent::getGuid).containsOnly(freshGuid);
+                assertThat(payloads(after, RecordsUpsert.class)).flatExtracting(RecordsUpsert::getRecords)
+                        .extracting(MessageRecord::getGuid).containsOnly(freshGuid);
+                lab.cyrus.stopSyncClient(CaptureLab.CHANNEL);
+            }
+        }
+    }
+
+    @Test
+    void secondCaptureWithTheSameServerIdFencesTheFirst() throws Exception {
+        Map<String, String> users = users(1);
+        try (CaptureLab lab = new CaptureLab(tmp, users)) {
+            Set<Throwable> fencedBy = new HashSet<>();
+            try (Capture first = Capture.start(lab.config(tmp.resolve("first")), lab.kafka.bootstrapServers(),
+                    new io.micrometer.core.instrument.simple.SimpleMeterRegistry(), fencedBy::add)) {
+                createInboxes(lab, users.keySet());
+                lab.startSyncClient();
+                lab.awaitDrained();
+                assertThat(first.isFenced()).isFalse();
+                try (Capture second = Capture.start(lab.config(tmp.resolve("second")).with(Map.of("capture.listen", "127.0.0.1:0")),
+                        lab.kafka.bootstrapServers(), new io.micrometer.core.instrument.simple.SimpleMeterRegistry(), e -> { })) {
+                    Map<TopicPartition, Long> before = lab.endOffsets();
+                    append(lab, new MessageFactory(1), "u0", 0);
+                    await().atMost(Duration.ofSeconds(30)).until(first::isFenced);
+                    assertThat(fencedBy).isNotEmpty();
+                    // The first refuses from now on: Cyrus keeps the change, nothing reached Kafka.
+                    await().during(Duration.ofSeconds(2)).until(() -> !lab.cyrus.isSyncLogDrained(CaptureLab.CHANNEL));
+                    assertThat(lab.eventsSince(before)).isEmpty();
+                    assertThat(second.isFenced()).isFalse();
+                }
+                lab.cyrus.killSyncClient(CaptureLab.CHANNEL);
+            }
+        }
+    }
+
+    private Process startChild(Path configFile, String name) throws IOException {
+        String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+        Path log = Path.of("target", "capture-child-" + name + ".log").toAbsolutePath();
+        Process child = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx256m", "-cp", classpath, CaptureChild.class.getName(), configFile.toString())
+                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        await().atMost(Duration.ofSeconds(60)).until(() -> Files.readString(log).contains("READY") || !child.isAlive());
+        assertThat(child.isAlive()).as("capture child started, see " + log).isTrue();
+        return child;
+    }
+}
