@@ -1,6 +1,7 @@
 package io.mailstream.cli;
 
 import io.mailstream.core.config.MailstreamConfig;
+import io.mailstream.producers.capture.Capture;
 import picocli.CommandLine.Command;
 
 import java.util.List;
@@ -14,8 +15,14 @@ final class CaptureCommand extends Subcommand {
         return runUntilStopped(config, List.of(role(config)));
     }
 
-    /** Capture as both {@code capture} and {@code run} start it. */
+    /**
+     * Capture as both {@code capture} and {@code run} start it. Being fenced by a newer capture
+     * with the same server id fails the role, so the process stops and says why.
+     */
     static Role role(MailstreamConfig config) {
-        throw new NotImplementedException("capture", 4);
+        Role[] self = new Role[1];
+        self[0] = Role.of("capture", ctx -> Capture.start(ctx.config(), ctx.bootstrapServers(), ctx.metrics(),
+                fenced -> ctx.fail(self[0], fenced)));
+        return self[0];
     }
 }
