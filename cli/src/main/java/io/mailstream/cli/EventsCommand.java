@@ -1,9 +1,7 @@
 package io.mailstream.cli;
 
 import io.mailstream.core.config.ConfigException;
-import io.mailstream.core.config.ConfigKeys;
 import io.mailstream.core.config.MailstreamConfig;
-import io.mailstream.core.kafka.EmbeddedKafka;
 import io.mailstream.core.kafka.KafkaClients;
 import io.mailstream.core.kafka.Topics;
 import io.mailstream.schemas.ChangeEvent;
@@ -52,7 +50,7 @@ final class EventsCommand extends Subcommand {
     @Override
     public Integer call() {
         MailstreamConfig config = config();
-        String bootstrap = bootstrapServers(config);
+        String bootstrap = KafkaAddress.of(config);
         PrintWriter out = out();
         try (SchemaTopicRegistry schemas = new SchemaTopicRegistry(KafkaClients.adminProps(bootstrap));
              KafkaConsumer<String, ChangeEvent> consumer = new KafkaConsumer<>(KafkaClients.consumerProps(bootstrap, null),
@@ -102,15 +100,5 @@ final class EventsCommand extends Subcommand {
         if (payload instanceof MailboxDelete d) return Stream.of(d.getName());
         if (payload instanceof MailboxRename r) return Stream.of(r.getOldName(), r.getNewName());
         return Stream.empty();
-    }
-
-    /** The configured brokers, or the address of this data.dir's embedded broker (which must be running). */
-    private static String bootstrapServers(MailstreamConfig config) {
-        if (!config.embeddedKafka()) {
-            return config.get(ConfigKeys.KAFKA_BOOTSTRAP_SERVERS);
-        }
-        return EmbeddedKafka.bootstrapServersOf(RoleRunner.embeddedDir(config)).orElseThrow(() -> new ConfigException(
-                "no embedded Kafka broker under " + RoleRunner.embeddedDir(config) + ": run 'mailstream kafka' (or"
-                        + " 'mailstream run') first, or set " + ConfigKeys.KAFKA_BOOTSTRAP_SERVERS.name()));
     }
 }

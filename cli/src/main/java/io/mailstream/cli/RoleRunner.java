@@ -35,6 +35,11 @@ final class RoleRunner {
         this.stop = stop;
     }
 
+    /** Where the embedded broker of a configuration keeps its log. */
+    static java.nio.file.Path embeddedDir(MailstreamConfig config) {
+        return config.dataDir().resolve("kafka");
+    }
+
     /** Runs until stopped; returns the exit code (1 if a role failed). */
     int run(MailstreamConfig config, List<Role> roles) throws Exception {
         AtomicReference<String> failure = new AtomicReference<>();
@@ -42,7 +47,7 @@ final class RoleRunner {
         try {
             String bootstrap;
             if (config.embeddedKafka()) {
-                EmbeddedKafka kafka = EmbeddedKafka.start(config.dataDir().resolve("kafka"), embeddedPort(config));
+                EmbeddedKafka kafka = EmbeddedKafka.start(embeddedDir(config), embeddedPort(config));
                 started.push(kafka);
                 bootstrap = kafka.bootstrapServers();
                 out.println(command + ": embedded Kafka broker at " + bootstrap + " (data in " + kafka.dataDir() + ")");

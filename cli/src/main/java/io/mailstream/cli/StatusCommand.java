@@ -1,5 +1,7 @@
 package io.mailstream.cli;
 
+import io.mailstream.core.config.MailstreamConfig;
+import io.mailstream.streams.StatusReport;
 import picocli.CommandLine.Command;
 
 @Command(name = "status", description = "Show, per tier, how far behind the canonical state it is (events and"
@@ -7,6 +9,10 @@ import picocli.CommandLine.Command;
 final class StatusCommand extends Subcommand {
     @Override
     public Integer call() {
-        throw notImplemented(5);
+        MailstreamConfig config = config();
+        StatusReport report = StatusReport.compute(config, KafkaAddress.of(config));
+        out().print(report.render());
+        out().flush();
+        return 0;
     }
 }

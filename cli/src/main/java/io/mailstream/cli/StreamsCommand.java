@@ -1,6 +1,7 @@
 package io.mailstream.cli;
 
 import io.mailstream.core.config.MailstreamConfig;
+import io.mailstream.streams.MailstreamStreams;
 import picocli.CommandLine.Command;
 
 import java.util.List;
@@ -16,6 +17,10 @@ final class StreamsCommand extends Subcommand {
 
     /** Streams as both {@code streams} and {@code run} start it. */
     static Role role(MailstreamConfig config) {
-        throw new NotImplementedException("streams", 5);
+        return Role.of("streams", ctx -> {
+            MailstreamStreams streams = MailstreamStreams.build(ctx.config(), ctx.bootstrapServers());
+            streams.start();
+            return streams;
+        });
     }
 }

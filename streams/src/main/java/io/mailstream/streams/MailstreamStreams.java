@@ -3,17 +3,12 @@ package io.mailstream.streams;
 import io.mailstream.core.config.ConfigKeys;
 import io.mailstream.core.config.MailstreamConfig;
 import io.mailstream.core.errors.ErrorPolicy;
-import io.mailstream.core.kafka.KafkaClients;
-import io.mailstream.core.kafka.KafkaUnavailableException;
 import io.mailstream.core.kafka.TopicAdmin;
 import io.mailstream.core.kafka.Topics;
 import io.mailstream.core.metrics.MailstreamMetrics;
 import io.mailstream.schemas.codec.SchemaTopicRegistry;
 import org.apache.kafka.clients.CommonClientConfigs;
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse;
@@ -21,12 +16,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
-import java.util.List;
 import java.util.Map;
 import java.util.Properties;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 
 /**
  * The streams role of a mailstream process: {@link MailstreamTopology} run by Kafka Streams with
@@ -76,7 +67,6 @@ public final class MailstreamStreams implements AutoCloseable {
     /** Creates missing topics, then starts processing (returns at once; processing runs in the background). */
     public void start() {
         TopicAdmin.ensureTopics(config, bootstrapServers);
-        ensureContentTopic();
         streams.start();
         LOG.info("streams started: application {}, tiers {}", config.get(ConfigKeys.STREAMS_APPLICATION_ID), config.tiers());
     }
@@ -108,27 +98,5 @@ public final class MailstreamStreams implements AutoCloseable {
 
     private static Topics.TopicSpec changesSpec(MailstreamConfig config) {
         return Topics.required(config).stream().filter(s -> s.name().equals(Topics.CHANGES)).findFirst().orElseThrow();
-    }
-
-    /** The global content topic is streams' own: compacted, partitioned like mailstream.changes. */
-    private void ensureContentTopic() {
-        Topics.TopicSpec changes = changesSpec(config);
-        NewTopic topic = new NewTopic(MailstreamTopology.CONTENT_TOPIC, changes.partitions(), changes.replicationFactor())
-                .configs(Map.of("cleanup.policy", "compact",
-                        "min.insync.replicas", changes.configs().get("min.insync.replicas"),
-                        "max.message.bytes", changes.configs().get("max.message.bytes")));
-        try (Admin admin = Admin.create(KafkaClients.adminProps(bootstrapServers))) {
-            admin.createTopics(List.of(topic)).all().get(30, TimeUnit.SECONDS);
-            LOG.info("created topic {}", MailstreamTopology.CONTENT_TOPIC);
-        } catch (ExecutionException e) {
-            if (!(e.getCause() instanceof TopicExistsException)) {
-                throw new KafkaUnavailableException("cannot create " + MailstreamTopology.CONTENT_TOPIC + ": " + e.getCause().getMessage(), e);
-            }
-        } catch (TimeoutException e) {
-            throw new KafkaUnavailableException("timed out creating " + MailstreamTopology.CONTENT_TOPIC, e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new KafkaUnavailableException("interrupted creating " + MailstreamTopology.CONTENT_TOPIC, e);
-        }
     }
 }

@@ -37,7 +37,7 @@ public final class MailstreamTopology {
      * it was in mailstream.changes (compacted). Written by the tasks, read by every task through a
      * global store: a GUID first seen for one user may be referenced by any other user.
      */
-    public static final String CONTENT_TOPIC = "mailstream.streams.content";
+    public static final String CONTENT_TOPIC = Topics.STREAMS_CONTENT;
 
     static final String CONTROL_STORE = "control";
     static final String CONTENT_STORE = "content-by-guid";

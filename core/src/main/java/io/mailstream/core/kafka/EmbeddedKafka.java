@@ -131,6 +131,23 @@ public final class EmbeddedKafka implements AutoCloseable {
         }
     }
 
+    /**
+     * The address of the embedded broker that runs (or last ran) in {@code dataDir}, for commands
+     * in another process (status, events) that talk to it; empty if none ever started there.
+     */
+    public static java.util.Optional<String> bootstrapServersOf(Path dataDir) {
+        Path stateFile = dataDir.resolve("embedded.properties");
+        if (!Files.exists(stateFile)) return java.util.Optional.empty();
+        Properties state = new Properties();
+        try (Reader r = Files.newBufferedReader(stateFile)) {
+            state.load(r);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + stateFile, e);
+        }
+        String port = state.getProperty("broker.port");
+        return port == null ? java.util.Optional.empty() : java.util.Optional.of(HOST + ":" + port);
+    }
+
     public String bootstrapServers() {
         return HOST + ":" + brokerPort;
     }

@@ -23,6 +23,8 @@ public final class Topics {
     public static final String PROGRESS = "mailstream.progress";
     /** Events that never reached a feed, with the reason. */
     public static final String DLQ = "mailstream.dlq";
+    /** Streams' index of message bodies by GUID (compacted), so a feed can supply any body a record references. */
+    public static final String STREAMS_CONTENT = "mailstream.streams.content";
     private static final String FEED_PREFIX = "mailstream.feed.";
 
     public static String feed(String tier) {
@@ -64,6 +66,7 @@ public final class Topics {
         specs.add(new TopicSpec(STATE, partitions, rf, compacted));
         specs.add(new TopicSpec(PROGRESS, partitions, rf, compacted));
         specs.add(new TopicSpec(DLQ, 1, rf, forever));
+        specs.add(new TopicSpec(STREAMS_CONTENT, partitions, rf, compacted));
         for (String tier : config.tiers()) {
             specs.add(new TopicSpec(feed(tier), partitions, rf, feed));
         }
