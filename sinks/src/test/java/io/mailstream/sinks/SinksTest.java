@@ -13,12 +13,6 @@ class SinksTest {
             "tier.dc2.type", "cyrus", "tier.dc2.cyrus.address", "127.0.0.1:2006"));
 
     @Test
-    void aCyrusTierSaysItIsNotImplementedYetBeforeTouchingKafka() {
-        assertThatThrownBy(() -> Sinks.start(config, "127.0.0.1:1", "dc2", new SimpleMeterRegistry()))
-                .isInstanceOf(UnsupportedOperationException.class).hasMessageContaining("not implemented yet");
-    }
-
-    @Test
     void anUnknownTierIsRefused() {
         assertThatThrownBy(() -> Sinks.start(config, "127.0.0.1:1", "oob", new SimpleMeterRegistry()))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("not configured");
