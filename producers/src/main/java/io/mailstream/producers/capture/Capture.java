@@ -16,6 +16,7 @@ import io.mailstream.csync.model.CsyncException;
 import io.mailstream.csync.model.Guid;
 import io.mailstream.csync.model.Mailbox;
 import io.mailstream.csync.model.MessageFile;
+import io.mailstream.csync.replica.ReplicaState;
 import io.mailstream.csync.server.Authenticator;
 import io.mailstream.csync.server.CsyncServer;
 import io.mailstream.csync.server.CsyncServerConfig;
@@ -33,12 +34,15 @@ import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
-import java.util.HashSet;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
+import java.util.function.Predicate;
+import java.util.stream.Collectors;
 
 /**
  * The capture endpoint (issue 4): plays a Cyrus replica on {@code capture.listen} for the
@@ -55,7 +59,7 @@ public final class Capture implements AutoCloseable {
     /** Records per RecordsUpsert event: a full resend of a big mailbox becomes many moderate events. */
     private static final int RECORDS_PER_EVENT = 2000;
 
-    private final Shadow shadow;
+    private final ReplicaState shadow;
     private final ShadowStore store;
     private final ChangePublisher publisher;
     private final CaptureTranslator translator;
@@ -129,7 +133,7 @@ public final class Capture implements AutoCloseable {
     }
 
     /** Every mailbox header as GET MAILBOXES would answer it (our own SYNC_CRCs), for checks and tests. */
-    public synchronized List<Mailbox> mailboxes() {
+    public List<Mailbox> mailboxes() {
         return shadow.mailboxes();
     }
 
@@ -151,7 +155,7 @@ public final class Capture implements AutoCloseable {
 
     private CsyncSessionHandler openSession(SessionInfo info) {
         sessions.incrementAndGet();
-        return new CaptureSession(this, info, stagingDir.resolve(Long.toString(info.sessionId())));
+        return new CaptureSession(this, shadow, info, stagingDir.resolve(Long.toString(info.sessionId())));
     }
 
     void sessionClosed() {
@@ -166,21 +170,15 @@ public final class Capture implements AutoCloseable {
         metrics.counter("mailstream.capture.applies", "command", command).increment();
     }
 
-    /** Runs {@code read} on the shadow with APPLYs held off. */
-    synchronized <T> T read(ShadowRead<T> read) throws CsyncException {
-        return read.from(shadow);
-    }
-
-    @FunctionalInterface
-    interface ShadowRead<T> {
-        T from(Shadow shadow) throws CsyncException;
-    }
-
     /** GUIDs the partitions of these mailboxes already hold (RESERVE). */
-    synchronized Set<Guid> heldGuids(List<String> mboxNames) {
-        Set<Guid> held = new HashSet<>();
-        mboxNames.stream().map(PartitionKeys::ofMailbox).distinct().forEach(k -> held.addAll(shadow.heldGuids(k)));
-        return held;
+    Set<Guid> heldGuids(List<String> mboxNames) {
+        Set<String> partitionKeys = mboxNames.stream().map(PartitionKeys::ofMailbox).collect(Collectors.toSet());
+        return shadow.recordGuids(name -> partitionKeys.contains(PartitionKeys.ofMailbox(name)));
+    }
+
+    /** GUIDs of every record under a partition key: bodies Kafka already holds on that partition. */
+    private Set<Guid> heldGuids(String partitionKey) {
+        return shadow.recordGuids(name -> PartitionKeys.ofMailbox(name).equals(partitionKey));
     }
 
     /** Validate, publish, record, in that order; returns normally only once Kafka holds the change. */
@@ -195,7 +193,7 @@ public final class Capture implements AutoCloseable {
     }
 
     private void validateAndPublish(CsyncCommand command, CaptureSession session) throws CsyncException {
-        shadow.check(command, force, session::isStaged);
+        shadow.check(command, force, bodyAvailable(command, session));
         if (command instanceof ApplyMailbox a && !shadow.crcsMatchAfter(a.mailbox())) {
             mismatch(a.mailbox());
         }
@@ -205,7 +203,7 @@ public final class Capture implements AutoCloseable {
             }
 
             public Set<Guid> heldGuids(String partitionKey) {
-                return shadow.heldGuids(partitionKey);
+                return Capture.this.heldGuids(partitionKey);
             }
 
             public Optional<MessageFile> staged(Guid guid) {
@@ -222,6 +220,19 @@ public final class Capture implements AutoCloseable {
             LOG.error("cannot journal an APPLY that Kafka already holds", e);
             throw new CsyncException(CsyncError.IOERROR, "capture journal: " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * Capture keeps no bodies: a new live record needs one staged in this session, or one Kafka
+     * already holds on its mailbox's partition (looked up only when staging does not have it).
+     */
+    private Predicate<Guid> bodyAvailable(CsyncCommand command, CaptureSession session) {
+        if (!(command instanceof ApplyMailbox a)) {
+            return session::isStaged;
+        }
+        String partitionKey = PartitionKeys.ofMailbox(a.mailbox().name());
+        Map<String, Set<Guid>> held = new HashMap<>(1);
+        return guid -> session.isStaged(guid) || held.computeIfAbsent(partitionKey, this::heldGuids).contains(guid);
     }
 
     /**

@@ -10,6 +10,7 @@ import io.mailstream.core.kafka.Topics;
 import io.mailstream.core.state.StateFold;
 import io.mailstream.csync.model.CsyncCommand;
 import io.mailstream.csync.model.MailboxNames;
+import io.mailstream.csync.replica.ReplicaState;
 import io.mailstream.schemas.AnnotationDelete;
 import io.mailstream.schemas.AnnotationUpsert;
 import io.mailstream.schemas.ChangeEvent;
@@ -41,7 +42,7 @@ import java.util.Map;
 final class ShadowRebuild {
     private static final Logger LOG = LoggerFactory.getLogger(ShadowRebuild.class);
 
-    record Result(Shadow shadow, long lastSequence, int mailboxes, int skipped) {
+    record Result(ReplicaState shadow, long lastSequence, int mailboxes, int skipped) {
     }
 
     private ShadowRebuild() {
@@ -85,7 +86,7 @@ final class ShadowRebuild {
         } catch (org.apache.kafka.common.errors.TimeoutException e) {
             throw new KafkaUnavailableException("cannot read " + Topics.CHANGES + " to rebuild capture's shadow", e);
         }
-        Shadow shadow = new Shadow();
+        ReplicaState shadow = ShadowStore.newShadow();
         int rebuilt = 0;
         int skipped = 0;
         for (MailboxState state : mailboxes.values()) {
@@ -114,7 +115,7 @@ final class ShadowRebuild {
         return new Result(shadow, lastSequence, rebuilt, skipped);
     }
 
-    /** APPLY UNUSER removes the user's mailboxes but its DELETED.* ones (as {@link Shadow#apply} does). */
+    /** APPLY UNUSER removes the user's mailboxes but its DELETED.* ones (as {@link ReplicaState#apply} does). */
     private static void dropUserMailboxes(Map<String, MailboxState> mailboxes, String userId) {
         mailboxes.values().removeIf(m -> m.getHeader() != null && !MailboxNames.isDeleted(m.getHeader().getName())
                 && MailboxNames.userOf(m.getHeader().getName()).filter(userId::equals).isPresent());

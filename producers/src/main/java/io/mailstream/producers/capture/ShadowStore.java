@@ -5,6 +5,7 @@ import io.mailstream.csync.dlist.DListReader;
 import io.mailstream.csync.dlist.DListWriter;
 import io.mailstream.csync.model.CsyncCommand;
 import io.mailstream.csync.model.CsyncException;
+import io.mailstream.csync.replica.ReplicaState;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -67,16 +68,24 @@ final class ShadowStore implements AutoCloseable {
         return new Loaded(store, store.load());
     }
 
-    record Loaded(ShadowStore store, Optional<Shadow> shadow) {
+    /**
+     * An empty shadow. It reports the SYNC_CRCs of its own records, as a real replica does: after a
+     * CRC mismatch taken as sent, or a rebuild from Kafka, those are what the primary must compare with.
+     */
+    static ReplicaState newShadow() {
+        return new ReplicaState(ReplicaState.CrcReport.COMPUTED);
     }
 
-    private Optional<Shadow> load() throws IOException {
+    record Loaded(ShadowStore store, Optional<ReplicaState> shadow) {
+    }
+
+    private Optional<ReplicaState> load() throws IOException {
         Optional<Long> gen = latestSnapshot();
         if (gen.isEmpty()) {
             return Optional.empty();
         }
         generation = gen.get();
-        Shadow shadow = new Shadow();
+        ReplicaState shadow = newShadow();
         try (InputStream in = Files.newInputStream(snapshotFile(generation))) {
             if (replay(in, shadow, false) < 0) {
                 LOG.warn("shadow snapshot {} is corrupt; the state will be rebuilt from Kafka", snapshotFile(generation));
@@ -101,14 +110,14 @@ final class ShadowStore implements AutoCloseable {
     }
 
     /** Starts over from {@code shadow} (rebuilt from Kafka) with sequences above {@code lastSequence}. */
-    void reset(Shadow shadow, long lastSequence) throws IOException {
+    void reset(ReplicaState shadow, long lastSequence) throws IOException {
         nextSequence = lastSequence + 1;
         reservedUpTo = lastSequence;
         snapshot(shadow);
     }
 
     /** Appends an applied command (fsynced); snapshots when the journal has grown large. */
-    void append(CsyncCommand command, Shadow shadow) throws IOException {
+    void append(CsyncCommand command, ReplicaState shadow) throws IOException {
         write(journal, frame(COMMAND, commandBytes(command)));
         if (journal.size() > SNAPSHOT_AFTER_BYTES) {
             snapshot(shadow);
@@ -130,7 +139,7 @@ final class ShadowStore implements AutoCloseable {
     }
 
     /** Writes the whole shadow as snapshot g+1 with an empty journal g+1, then drops generation g. */
-    void snapshot(Shadow shadow) throws IOException {
+    void snapshot(ReplicaState shadow) throws IOException {
         long next = generation + 1;
         Path tmp = dir.resolve("snapshot.tmp");
         try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
@@ -165,7 +174,7 @@ final class ShadowStore implements AutoCloseable {
      * Applies the frames of {@code in} to {@code shadow}; returns the byte length of the good
      * frames, or -1 at the first bad one when {@code tolerateTail} is false (a snapshot must be whole).
      */
-    private long replay(InputStream raw, Shadow shadow, boolean tolerateTail) throws IOException {
+    private long replay(InputStream raw, ReplicaState shadow, boolean tolerateTail) throws IOException {
         DataInputStream in = new DataInputStream(raw);
         long good = 0;
         while (true) {
@@ -193,7 +202,7 @@ final class ShadowStore implements AutoCloseable {
         }
     }
 
-    private void applyFrame(byte[] payload, Shadow shadow) throws IOException, CsyncException {
+    private void applyFrame(byte[] payload, ReplicaState shadow) throws IOException, CsyncException {
         byte type = payload[0];
         byte[] body = java.util.Arrays.copyOfRange(payload, 1, payload.length);
         switch (type) {
