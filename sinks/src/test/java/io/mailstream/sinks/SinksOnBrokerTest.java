@@ -6,6 +6,7 @@ import io.mailstream.core.errors.InvalidEventException;
 import io.mailstream.core.kafka.EmbeddedKafka;
 import io.mailstream.core.kafka.KafkaClients;
 import io.mailstream.core.kafka.TopicAdmin;
+import io.mailstream.core.kafka.TopicReader;
 import io.mailstream.core.kafka.Topics;
 import io.mailstream.schemas.ChangeEvent;
 import io.mailstream.schemas.DeadLetter;
@@ -273,15 +274,7 @@ class SinksOnBrokerTest {
         List<ConsumerRecord<byte[], byte[]>> out = new ArrayList<>();
         try (var consumer = new KafkaConsumer<>(KafkaClients.consumerProps(kafka.bootstrapServers(), null),
                 new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
-            List<TopicPartition> parts = consumer.partitionsFor(topic).stream()
-                    .map(p -> new TopicPartition(topic, p.partition())).toList();
-            consumer.assign(parts);
-            consumer.seekToBeginning(parts);
-            Map<TopicPartition, Long> end = consumer.endOffsets(parts);
-            long deadline = System.currentTimeMillis() + 20_000;
-            while (parts.stream().anyMatch(p -> consumer.position(p) < end.get(p)) && System.currentTimeMillis() < deadline) {
-                consumer.poll(Duration.ofMillis(200)).forEach(out::add);
-            }
+            TopicReader.readToEnd(consumer, topic, Duration.ofSeconds(20), out::add);
         }
         return out;
     }

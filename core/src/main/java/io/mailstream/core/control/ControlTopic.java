@@ -2,6 +2,7 @@ package io.mailstream.core.control;
 
 import io.mailstream.core.kafka.KafkaClients;
 import io.mailstream.core.kafka.KafkaUnavailableException;
+import io.mailstream.core.kafka.TopicReader;
 import io.mailstream.core.kafka.Topics;
 import io.mailstream.schemas.ControlEvent;
 import io.mailstream.schemas.PrimaryAssignment;
@@ -9,17 +10,14 @@ import io.mailstream.schemas.TierRole;
 import io.mailstream.schemas.TierRoleChange;
 import io.mailstream.schemas.codec.AvroSerdes;
 import io.mailstream.schemas.codec.SchemaResolver;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 
 import java.time.Duration;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
@@ -50,21 +48,10 @@ public final class ControlTopic {
         var serde = AvroSerdes.controlEvent(schemas);
         try (var consumer = new KafkaConsumer<>(KafkaClients.consumerProps(bootstrapServers, null),
                 new StringDeserializer(), serde.deserializer())) {
-            List<TopicPartition> parts = consumer.partitionsFor(Topics.CONTROL, Duration.ofSeconds(30)).stream()
-                    .map(p -> new TopicPartition(Topics.CONTROL, p.partition())).toList();
-            consumer.assign(parts);
-            consumer.seekToBeginning(parts);
-            Map<TopicPartition, Long> end = consumer.endOffsets(parts, Duration.ofSeconds(30));
-            long deadline = System.currentTimeMillis() + 30_000;
-            while (parts.stream().anyMatch(p -> consumer.position(p) < end.get(p))) {
-                if (System.currentTimeMillis() > deadline) {
-                    throw new KafkaUnavailableException("timed out reading " + Topics.CONTROL, null);
-                }
-                for (ConsumerRecord<String, ControlEvent> r : consumer.poll(Duration.ofMillis(200))) {
-                    if (r.value() == null) latest.remove(r.key());
-                    else latest.put(r.key(), r.value());
-                }
-            }
+            TopicReader.readToEnd(consumer, Topics.CONTROL, Duration.ofSeconds(30), r -> {
+                if (r.value() == null) latest.remove(r.key());
+                else latest.put(r.key(), r.value());
+            });
         } catch (org.apache.kafka.common.errors.TimeoutException e) {
             throw new KafkaUnavailableException("cannot read " + Topics.CONTROL + " from " + bootstrapServers, e);
         }

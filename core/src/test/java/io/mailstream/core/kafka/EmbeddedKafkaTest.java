@@ -2,11 +2,9 @@ package io.mailstream.core.kafka;
 
 import io.mailstream.core.config.MailstreamConfig;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
@@ -61,17 +59,7 @@ class EmbeddedKafkaTest {
         List<String> values = new ArrayList<>();
         try (var consumer = new KafkaConsumer<>(KafkaClients.consumerProps(bootstrap, null),
                 new StringDeserializer(), new StringDeserializer())) {
-            List<TopicPartition> parts = consumer.partitionsFor(topic).stream()
-                    .map(p -> new TopicPartition(topic, p.partition())).toList();
-            consumer.assign(parts);
-            consumer.seekToBeginning(parts);
-            Map<TopicPartition, Long> end = consumer.endOffsets(parts);
-            long deadline = System.currentTimeMillis() + 20_000;
-            while (parts.stream().anyMatch(p -> consumer.position(p) < end.get(p)) && System.currentTimeMillis() < deadline) {
-                for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(200))) {
-                    values.add(r.value());
-                }
-            }
+            TopicReader.readToEnd(consumer, topic, Duration.ofSeconds(20), r -> values.add(r.value()));
         }
         return values;
     }

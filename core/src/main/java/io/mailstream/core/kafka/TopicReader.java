@@ -1,0 +1,44 @@
+package io.mailstream.core.kafka;
+
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+
+/**
+ * Reads a whole topic as it stands: from the beginning of every partition up to the end offsets
+ * taken when the read starts. For state kept in a topic (control assignments) and for checking
+ * what a topic holds; records written during the read may or may not be included.
+ */
+public final class TopicReader {
+    private static final Duration POLL = Duration.ofMillis(200);
+
+    private TopicReader() {
+    }
+
+    /**
+     * Assigns {@code consumer} every partition of {@code topic} and hands each record to
+     * {@code each}, in partition order. {@code timeout} bounds the metadata calls and then the
+     * reading; running out throws {@link KafkaUnavailableException}, as does Kafka's own
+     * {@link org.apache.kafka.common.errors.TimeoutException} that the metadata calls may throw.
+     */
+    public static <K, V> void readToEnd(KafkaConsumer<K, V> consumer, String topic, Duration timeout,
+                                        Consumer<ConsumerRecord<K, V>> each) {
+        List<TopicPartition> parts = consumer.partitionsFor(topic, timeout).stream()
+                .map(p -> new TopicPartition(topic, p.partition())).toList();
+        consumer.assign(parts);
+        consumer.seekToBeginning(parts);
+        Map<TopicPartition, Long> end = consumer.endOffsets(parts, timeout);
+        long deadline = System.currentTimeMillis() + timeout.toMillis();
+        while (parts.stream().anyMatch(p -> consumer.position(p) < end.get(p))) {
+            if (System.currentTimeMillis() > deadline) {
+                throw new KafkaUnavailableException("timed out reading " + topic, null);
+            }
+            consumer.poll(POLL).forEach(each);
+        }
+    }
+}
