@@ -53,7 +53,10 @@ final class CaptureLab implements AutoCloseable {
         this.capturePort = freePort();
         this.kafka = EmbeddedKafka.start(dir.resolve("kafka"), 0);
         TopicAdmin.ensureTopics(config(dir.resolve("data")), kafka.bootstrapServers());
-        CyrusInstance.Builder b = CyrusInstance.primary().mailstreamTarget("127.0.0.1", capturePort).syncRepeatInterval(0);
+        // sync_client backs off 15 s, 30 s, 60 s ... between reconnects to a dead capture; a test that kills
+        // capture twice would otherwise wait minutes, so cap the wait (sync_reconnect_maxwait, 3.6+).
+        CyrusInstance.Builder b = CyrusInstance.primary().mailstreamTarget("127.0.0.1", capturePort).syncRepeatInterval(0)
+                .option("sync_reconnect_maxwait: 3");
         users.forEach(b::user);
         this.cyrus = b.start();
     }
@@ -97,6 +100,26 @@ final class CaptureLab implements AutoCloseable {
      */
     void startSyncClient() {
         run("/bin/bash", repoRoot().resolve("infra/cyrus/start-sync-client.sh").toString(), cyrus.dir().toString(), CHANNEL, "-O");
+    }
+
+    /**
+     * sync_client ends when its replica connection dies in the middle of a pass (spec 5.5); on a
+     * real primary master's DAEMON section starts it again, here the test plays that part.
+     */
+    void restartSyncClientIfGone() throws IOException {
+        Path pidFile = cyrus.dir().resolve("run/sync_client." + CHANNEL + ".pid");
+        boolean running = Files.exists(pidFile) && isRunning(Files.readString(pidFile).trim());
+        if (!running) {
+            startSyncClient();
+        }
+    }
+
+    /** Alive and not a zombie (this container's init reaps late). */
+    private static boolean isRunning(String pid) throws IOException {
+        Path stat = Path.of("/proc", pid, "stat");
+        if (!Files.exists(stat)) return false;
+        String s = Files.readString(stat);
+        return !s.substring(s.lastIndexOf(')') + 2).startsWith("Z");
     }
 
     void awaitDrained() {

@@ -117,9 +117,11 @@ class CaptureRecoveryTest {
                     LOG.info("killed capture after message {}", i);
                 } else if (i == 90 || i == 160) {
                     capture = startChild(configFile, Integer.toString(i));
+                    lab.restartSyncClientIfGone();
                 }
             }
             try {
+                lab.restartSyncClientIfGone();
                 lab.awaitDrained();
             } finally {
                 capture.destroyForcibly().waitFor();
