@@ -140,9 +140,14 @@ public final class CyrusInstance implements AutoCloseable {
         return dir.resolve("log/sync_client" + suffix(channel) + ".log");
     }
 
-    /** Starts a rolling {@code sync_client -R [-n channel]} (infra/cyrus/start-sync-client.sh). */
-    public void startSyncClient(String channel) {
-        script("start-sync-client.sh", dir.toString(), channel == null ? "" : channel);
+    /**
+     * Starts a rolling {@code sync_client -R [-n channel] [args]} (infra/cyrus/start-sync-client.sh),
+     * e.g. {@code startSyncClient(MAILSTREAM_CHANNEL, "-O")} as the README runs capture's channel.
+     */
+    public void startSyncClient(String channel, String... args) {
+        List<String> all = new ArrayList<>(List.of(dir.toString(), channel == null ? "" : channel));
+        all.addAll(List.of(args));
+        script("start-sync-client.sh", all.toArray(String[]::new));
     }
 
     /** Clean stop through the shutdown file (sync_client sends EXIT), then SIGTERM if needed. */

@@ -1,0 +1,167 @@
+package io.mailstream.cli;
+
+import io.mailstream.core.config.ConfigKeys;
+import io.mailstream.core.config.MailstreamConfig;
+import io.mailstream.core.kafka.EmbeddedKafka;
+import io.mailstream.core.kafka.TopicAdmin;
+import io.mailstream.producers.capture.Capture;
+import io.mailstream.sinks.SinkHandle;
+import io.mailstream.sinks.Sinks;
+import io.mailstream.streams.MailstreamStreams;
+import io.mailstream.streams.StatusReport;
+import io.mailstream.testkit.CyrusInstance;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+
+import java.io.IOException;
+import java.io.Writer;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+
+import static org.awaitility.Awaitility.await;
+
+/**
+ * The whole pipeline in this JVM, as {@code mailstream run} wires it, between two real Cyrus
+ * servers: a primary whose {@code mailstream} channel (sync_client -R -O) pushes to capture, the
+ * embedded broker, streams, a Cyrus replica sink (tier dc2, an empty replica's sync_server) and a
+ * store sink (tier oob).
+ */
+final class PipelineLab implements AutoCloseable {
+    static final String ADMIN_PASSWORD = "adminpw";
+
+    final Path dir;
+    final Map<String, String> users;
+    final CyrusInstance primary;
+    final CyrusInstance replica;
+    final EmbeddedKafka kafka;
+    final MailstreamConfig config;
+    private final Map<String, String> settings;
+    private final Capture capture;
+    private final MailstreamStreams streams;
+    SinkHandle dc2;
+    final SinkHandle oob;
+
+    PipelineLab(Path dir, Map<String, String> users) throws IOException {
+        CyrusInstance.requireCyrus();
+        this.dir = dir;
+        this.users = users;
+        List<AutoCloseable> started = new ArrayList<>();
+        try {
+            int capturePort = freePort();
+            replica = track(started, withUsers(CyrusInstance.replica()).start());
+            primary = track(started, withUsers(CyrusInstance.primary()).mailstreamTarget("127.0.0.1", capturePort)
+                    .syncRepeatInterval(0).start());
+            kafka = track(started, EmbeddedKafka.start(dir.resolve("kafka"), 0));
+            settings = settings(capturePort);
+            config = MailstreamConfig.of(settings);
+            TopicAdmin.ensureTopics(config, kafka.bootstrapServers());
+            capture = track(started, Capture.start(config, kafka.bootstrapServers(), new SimpleMeterRegistry(), e -> { }));
+            streams = track(started, MailstreamStreams.build(config, kafka.bootstrapServers()));
+            streams.start();
+            dc2 = track(started, Sinks.start(config, kafka.bootstrapServers(), "dc2"));
+            oob = track(started, Sinks.start(config, kafka.bootstrapServers(), "oob"));
+            // -O as the README runs capture's channel: capture never changes the primary.
+            primary.startSyncClient(CyrusInstance.MAILSTREAM_CHANNEL, "-O");
+        } catch (RuntimeException | IOException e) {
+            closeAll(started);
+            throw e;
+        }
+    }
+
+    private static <T extends AutoCloseable> T track(List<AutoCloseable> started, T c) {
+        started.add(c);
+        return c;
+    }
+
+    private CyrusInstance.Builder withUsers(CyrusInstance.Builder b) {
+        b.admin("admin", ADMIN_PASSWORD);
+        users.forEach(b::user);
+        return b;
+    }
+
+    /** An empty replica with the same users (sasldb), e.g. to rebuild into. */
+    CyrusInstance emptyReplica() {
+        return withUsers(CyrusInstance.replica()).start();
+    }
+
+    private Map<String, String> settings(int capturePort) {
+        Map<String, String> s = new LinkedHashMap<>();
+        s.put("data.dir", dir.resolve("data").toString());
+        s.put("kafka.bootstrap.servers", kafka.bootstrapServers());
+        // An external bootstrap means cluster defaults (replication 3); this broker is alone.
+        s.put("kafka.topic.partitions", "3");
+        s.put("kafka.topic.replication.factor", "1");
+        s.put("kafka.topic.min.insync.replicas", "1");
+        s.put("capture.listen", "127.0.0.1:" + capturePort);
+        s.put("capture.auth.user", "admin");
+        s.put("capture.auth.password", ADMIN_PASSWORD);
+        s.put("tiers", "dc2,oob");
+        s.put("tier.dc2.type", "cyrus");
+        s.put("tier.dc2.cyrus.address", "127.0.0.1:" + replica.csyncPort());
+        s.put("tier.dc2.cyrus.password", ADMIN_PASSWORD);
+        s.put("tier.oob.type", "store");
+        s.put("tier.oob.store.dir", storeDir().toString());
+        return s;
+    }
+
+    Path storeDir() {
+        return dir.resolve("oob");
+    }
+
+    /** The configuration as a properties file, for {@code mailstream ... --config FILE} in a child JVM. */
+    Path configFile() throws IOException {
+        Properties props = new Properties();
+        props.putAll(settings);
+        Path file = dir.resolve("mailstream.properties");
+        try (Writer w = Files.newBufferedWriter(file, StandardCharsets.UTF_8)) {
+            props.store(w, null);
+        }
+        return file;
+    }
+
+    /** Everything Cyrus logged for the mailstream channel has been committed to Kafka by capture. */
+    void awaitCaptured() {
+        primary.awaitSyncLogDrained(CyrusInstance.MAILSTREAM_CHANNEL, Duration.ofMinutes(5));
+    }
+
+    /** The tier's sink has committed its whole feed. */
+    long eventsBehind(String tier) {
+        return StatusReport.compute(config, kafka.bootstrapServers()).tiers().stream()
+                .filter(t -> t.tier().equals(tier)).findFirst().orElseThrow().eventsBehind();
+    }
+
+    void awaitTierCaughtUp(String tier) {
+        await().atMost(Duration.ofMinutes(5)).pollInterval(Duration.ofSeconds(1)).until(() -> eventsBehind(tier) == 0);
+    }
+
+    static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
+    }
+
+    @Override
+    public void close() {
+        closeAll(new ArrayList<>(List.of(replica, primary, kafka, capture, streams, oob)));
+    }
+
+    private void closeAll(List<AutoCloseable> started) {
+        List<AutoCloseable> order = new ArrayList<>(started);
+        if (dc2 != null && !order.contains(dc2)) order.add(dc2);
+        for (int i = order.size() - 1; i >= 0; i--) {
+            try {
+                if (order.get(i) != null) order.get(i).close();
+            } catch (Exception e) {
+                // keep closing the rest: no Cyrus or broker may outlive the test
+            }
+        }
+    }
+}
