@@ -85,7 +85,6 @@ class MainTest {
 
     @ParameterizedTest
     @CsvSource(delimiter = '|', value = {
-            "demo                                 | see issue 6",
             "check                                | no issue filed yet",
             "promote                              | no issue filed yet",
             "reconcile                            | no issue filed yet",
