@@ -1,5 +1,6 @@
 package io.mailstream.bench;
 
+import io.mailstream.core.kafka.Topics;
 import io.mailstream.testkit.CyrusInstance;
 import io.mailstream.testkit.ImapClient;
 import io.mailstream.testkit.LmtpClient;
@@ -44,7 +45,7 @@ public final class CaptureBench {
                 users.forEach(u -> admin.create("user." + u));
             }
             pipeline.primary.awaitSyncLogDrained(CyrusInstance.MAILSTREAM_CHANNEL, Duration.ofMinutes(2));
-            try (CommittedRecords committed = new CommittedRecords(pipeline.kafka.bootstrapServers())) {
+            try (CommittedRecords committed = new CommittedRecords(pipeline.kafka.bootstrapServers(), Topics.CHANGES)) {
                 long start = System.nanoTime();
                 Map<String, Accepted> accepted = deliver(pipeline.primary, mail, users, senders, paceMs);
                 Map<String, Long> seen = committed.await(accepted.keySet(), CONVERGE);

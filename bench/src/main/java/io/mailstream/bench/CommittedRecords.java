@@ -1,7 +1,6 @@
 package io.mailstream.bench;
 
 import io.mailstream.core.kafka.KafkaClients;
-import io.mailstream.core.kafka.Topics;
 import io.mailstream.schemas.ChangeEvent;
 import io.mailstream.schemas.MessageRecord;
 import io.mailstream.schemas.RecordsUpsert;
@@ -21,10 +20,11 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * A read_committed consumer of mailstream.changes, from its end at construction, on its own
- * thread: notes (System.nanoTime) when each message record, {@code <mailbox>/<uid>}, first
- * appears in a RecordsUpsert. Capture writes a mailbox's records and header in the transaction
- * it commits before answering OK, so that moment is when the change became readable downstream.
+ * A read_committed consumer of a topic of ChangeEvents (mailstream.changes or a tier's feed), from
+ * its end at construction, on its own thread: notes (System.nanoTime) when each message record,
+ * {@code <mailbox>/<uid>}, first appears in a RecordsUpsert. Capture and streams write a
+ * mailbox's records in transactions, so that moment is when the change became readable by the
+ * next hop.
  */
 final class CommittedRecords implements AutoCloseable {
     private final KafkaConsumer<String, ChangeEvent> consumer;
@@ -33,16 +33,18 @@ final class CommittedRecords implements AutoCloseable {
     private final AtomicLong bytes = new AtomicLong();
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
     private final Thread thread;
+    private final String topic;
 
-    CommittedRecords(String bootstrapServers) {
+    CommittedRecords(String bootstrapServers, String topic) {
         consumer = new KafkaConsumer<>(KafkaClients.consumerProps(bootstrapServers, null), new StringDeserializer(),
                 AvroSerdes.changeEvent().deserializer());
-        List<TopicPartition> partitions = consumer.partitionsFor(Topics.CHANGES).stream()
-                .map(p -> new TopicPartition(Topics.CHANGES, p.partition())).toList();
+        List<TopicPartition> partitions = consumer.partitionsFor(topic).stream()
+                .map(p -> new TopicPartition(topic, p.partition())).toList();
         consumer.assign(partitions);
         consumer.seekToEnd(partitions);
         partitions.forEach(consumer::position); // resolve the end now, not at the first poll
-        thread = new Thread(this::consume, "bench-committed-records");
+        this.topic = topic;
+        thread = new Thread(this::consume, "bench-records-" + topic);
         thread.start();
     }
 
@@ -78,11 +80,11 @@ final class CommittedRecords implements AutoCloseable {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (!firstSeen.keySet().containsAll(keys)) {
             if (failure.get() != null) {
-                throw new IllegalStateException("reading mailstream.changes failed", failure.get());
+                throw new IllegalStateException("reading " + topic + " failed", failure.get());
             }
             if (System.nanoTime() > deadline) {
                 long missing = keys.stream().filter(k -> !firstSeen.containsKey(k)).count();
-                throw new IllegalStateException(missing + " of " + keys.size() + " records not in mailstream.changes after " + timeout);
+                throw new IllegalStateException(missing + " of " + keys.size() + " records not in " + topic + " after " + timeout);
             }
             Thread.sleep(5);
         }

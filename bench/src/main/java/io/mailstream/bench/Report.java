@@ -57,9 +57,11 @@ final class Report {
     void finish() {
         System.out.println();
         System.out.println("== " + name + " ==");
-        machine.forEach((k, v) -> System.out.printf("  %-24s %s%n", k, v));
+        int width = rows.stream().mapToInt(r -> r[0].length()).max().orElse(0);
+        String format = "  %-" + Math.max(width, 16) + "s  %s%n";
+        machine.forEach((k, v) -> System.out.printf(format, k, v));
         for (String[] r : rows) {
-            System.out.printf("  %-24s %s%n", r[0], r[1]);
+            System.out.printf(format, r[0], r[1]);
         }
         Path file = resultsDir().resolve(name + ".tsv");
         Map<String, String> line = new LinkedHashMap<>(machine);
