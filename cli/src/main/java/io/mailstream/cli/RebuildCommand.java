@@ -71,7 +71,9 @@ final class RebuildCommand extends Subcommand {
             mailboxes.put(user, boxes);
             messages += boxes.stream().mapToLong(m -> m.getRecords().size()).sum();
         }
-        CsyncClientConfig target = CsyncClientConfig.of(to.substring(0, colon), Integer.parseInt(to.substring(colon + 1)), authUser, password);
+        // Sieve scripts live in the user.X.#sieve mailbox, which needs SIEVE-MAILBOX enabled on the target.
+        CsyncClientConfig target = CsyncClientConfig.of(to.substring(0, colon), Integer.parseInt(to.substring(colon + 1)), authUser, password)
+                .withSieveMailbox(true);
         long mailboxCount = 0;
         try (CsyncClient csync = CsyncClient.connect(target);
              ProgressBar bar = ProgressBar.onStderr(messages, "messages")) {

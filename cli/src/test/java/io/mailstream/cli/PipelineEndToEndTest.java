@@ -11,7 +11,6 @@ import io.mailstream.testkit.LmtpClient;
 import io.mailstream.testkit.MessageFactory;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
@@ -39,9 +38,6 @@ import static org.awaitility.Awaitility.await;
  * and {@code mailstream rebuild --from-store} must turn an empty Cyrus into the same.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
-@Disabled("open bug found by this test: the dc2 sink's APPLY MAILBOX for a user's user.X.#sieve mailbox (MBOXTYPE f,"
-        + " which Cyrus 3.6 creates with every user) gets NO IMAP_PROTOCOL_BAD_PARAMETERS from a real 3.6.1 sync_server,"
-        + " so the sink retries that user forever and the replica never converges; see the issue 6 note")
 class PipelineEndToEndTest {
     private static final Logger LOG = LoggerFactory.getLogger(PipelineEndToEndTest.class);
     /** Twenty users receive the LMTP deliveries; alice and bob also run the action script (carol is deleted by it). */

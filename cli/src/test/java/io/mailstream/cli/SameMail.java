@@ -10,6 +10,7 @@ import io.mailstream.sinks.StoreReader;
 import io.mailstream.sinks.StoredBody;
 import io.mailstream.testkit.CyrusEndpoint;
 import io.mailstream.testkit.ImapClient;
+import io.mailstream.testkit.ImapException;
 import io.mailstream.testkit.ImapSnapshot;
 
 import java.io.ByteArrayInputStream;
@@ -78,6 +79,18 @@ final class SameMail {
         List<Mailbox> out = new ArrayList<>();
         for (String line : syncGetUser(admin, user)) {
             if (line.startsWith("* MAILBOX ") && line.contains("RECORD ")) out.add(parseMailbox(line));
+        }
+        // imapd's SYNCGET USER answers as if SIEVE-MAILBOX were off and leaves out the #sieve mailbox,
+        // which capture (SIEVE-MAILBOX on) does receive and the tiers do hold; FULLMAILBOX returns it.
+        List<byte[]> sieve;
+        try {
+            sieve = admin.syncGet("FULLMAILBOX user." + user + ".#sieve");
+        } catch (ImapException noSuchMailbox) {
+            sieve = List.of(); // a user Cyrus never made a #sieve mailbox for
+        }
+        for (byte[] line : sieve) {
+            String l = new String(line, StandardCharsets.UTF_8);
+            if (l.startsWith("* MAILBOX ")) out.add(parseMailbox(l));
         }
         return out;
     }

@@ -72,6 +72,9 @@ final class CyrusTarget implements TierTarget {
         if (colon <= 0) throw new io.mailstream.core.config.ConfigException("tier." + tier + ".cyrus.address: expected host:port, got '" + address + "'");
         CsyncClientConfig csync = CsyncClientConfig.of(address.substring(0, colon), Integer.parseInt(address.substring(colon + 1)),
                         config.get(ConfigKeys.TIER_CYRUS_USER, tier), config.get(ConfigKeys.TIER_CYRUS_PASSWORD, tier))
+                // Cyrus 3.6 keeps sieve scripts in a user.X.#sieve mailbox (type f), which a replica
+                // accepts only after APPLY CAPABILITIES (SIEVE-MAILBOX); capture receives them that way.
+                .withSieveMailbox(true)
                 // One attempt per apply: the feed loop's ErrorPolicy backs off and retries the batch.
                 .withBackoff(Duration.ofMillis(100), Duration.ofSeconds(1), 1);
         CanonicalStates states = new CanonicalStates(bootstrapServers);
