@@ -1,5 +1,7 @@
 package io.mailstream.streams;
 
+import io.mailstream.testkit.ChildJvm;
+
 import io.mailstream.core.config.MailstreamConfig;
 import io.mailstream.core.kafka.EmbeddedKafka;
 import io.mailstream.core.kafka.KafkaClients;
@@ -93,18 +95,18 @@ class KillAndRestartTest {
             CompletableFuture<Void> capture = CompletableFuture.runAsync(() -> produce(bootstrap, roundRobin(byUser)));
 
             List<ConsumerRecord<String, byte[]>> dc2 = new ArrayList<>();
-            Process first = startChild(configFile, "first");
+            ChildJvm first = startChild(configFile, "first");
             try (KafkaConsumer<String, byte[]> feed = committedReader(bootstrap, Topics.feed("dc2"))) {
                 await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(50))
                         .until(() -> poll(feed, dc2) >= 2_000);
             }
-            first.destroyForcibly().waitFor();
+            first.kill();
             int atKill = dc2.size();
             LOG.info("killed the first instance with {} events on feed dc2 after {} ms", atKill, millisSince(t0));
             assertThat(atKill).as("killed mid-stream").isLessThan(USERS * 200);
             capture.join();
 
-            Process second = startChild(configFile, "second");
+            ChildJvm second = startChild(configFile, "second");
             try {
                 List<ConsumerRecord<String, byte[]>> dc2All = readUntil(bootstrap, Topics.feed("dc2"), USERS * 200);
                 LOG.info("feed dc2 complete after {} ms", millisSince(t0));
@@ -120,7 +122,7 @@ class KillAndRestartTest {
                 assertConcreteState(published);
                 assertStatusReport(config, bootstrap, published);
             } finally {
-                second.destroyForcibly().waitFor();
+                second.kill();
             }
         }
         LOG.info("kill-and-restart test took {} ms", millisSince(t0));
@@ -239,14 +241,10 @@ class KillAndRestartTest {
         }
     }
 
-    private Process startChild(Path configFile, String name) throws IOException {
-        String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
-        // Under target/ rather than the temporary folder, so the log outlives a failed run.
-        Path log = Path.of("target", "kill-and-restart-" + name + ".log").toAbsolutePath();
-        Process child = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx512m", "-cp", classpath, StreamsChild.class.getName(), configFile.toString())
-                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
-        LOG.info("started the {} streams instance (pid {}, log {})", name, child.pid(), log);
+    private static ChildJvm startChild(Path configFile, String name) {
+        ChildJvm child = ChildJvm.start("kill-and-restart-" + name, StreamsChild.class.getName(), "RUNNING",
+                Duration.ofSeconds(90), configFile.toString());
+        LOG.info("started the {} streams instance (pid {}, log {})", name, child.pid(), child.log());
         return child;
     }
 

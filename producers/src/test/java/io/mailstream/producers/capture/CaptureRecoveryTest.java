@@ -6,6 +6,7 @@ import io.mailstream.schemas.MessageContent;
 import io.mailstream.schemas.MessageRecord;
 import io.mailstream.schemas.RecordsUpsert;
 import io.mailstream.schemas.content.MessageChunker;
+import io.mailstream.testkit.ChildJvm;
 import io.mailstream.testkit.ImapClient;
 import io.mailstream.testkit.MessageFactory;
 import org.apache.kafka.common.TopicPartition;
@@ -14,7 +15,6 @@ import org.junit.jupiter.api.io.TempDir;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -108,12 +108,12 @@ class CaptureRecoveryTest {
             lab.startSyncClient();
             MessageFactory messages = new MessageFactory(11);
             Set<String> appended = new HashSet<>();
-            Process capture = startChild(configFile, "1");
+            ChildJvm capture = startChild(configFile, "1");
             List<String> names = List.copyOf(users.keySet());
             for (int i = 0; i < 200; i++) {
                 appended.add(append(lab, messages, names.get(i % names.size()), i));
                 if (i == 60 || i == 130) {
-                    capture.destroyForcibly().waitFor(); // SIGKILL: no close, no snapshot, maybe mid-transaction
+                    capture.kill(); // SIGKILL: no close, no snapshot, maybe mid-transaction
                     LOG.info("killed capture after message {}", i);
                 } else if (i == 90 || i == 160) {
                     capture = startChild(configFile, Integer.toString(i));
@@ -124,7 +124,7 @@ class CaptureRecoveryTest {
                 lab.restartSyncClientIfGone();
                 lab.awaitDrained();
             } finally {
-                capture.destroyForcibly().waitFor();
+                capture.kill();
             }
             lab.cyrus.stopSyncClient(CaptureLab.CHANNEL);
             assertEveryMessageCaptured(lab, users.keySet(), appended);
@@ -234,14 +234,8 @@ class CaptureRecoveryTest {
         }
     }
 
-    private Process startChild(Path configFile, String name) throws IOException {
-        String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
-        Path log = Path.of("target", "capture-child-" + name + ".log").toAbsolutePath();
-        Process child = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx256m", "-cp", classpath, CaptureChild.class.getName(), configFile.toString())
-                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
-        await().atMost(Duration.ofSeconds(60)).until(() -> Files.readString(log).contains("READY") || !child.isAlive());
-        assertThat(child.isAlive()).as("capture child started, see " + log).isTrue();
-        return child;
+    private static ChildJvm startChild(Path configFile, String name) {
+        return ChildJvm.start("capture-child-" + name, CaptureChild.class.getName(), "READY", Duration.ofSeconds(60),
+                configFile.toString());
     }
 }
