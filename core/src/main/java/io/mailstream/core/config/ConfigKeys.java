@@ -80,7 +80,7 @@ public final class ConfigKeys {
             "Which users this tier receives: 'all', a comma list of userids, or a regex written /.../.");
     public static final ConfigKey<ContentMode> TIER_CONTENT = new ConfigKey<>("tier.<name>.content", "inline", "inline|reference",
             s -> ContentMode.valueOf(s.toUpperCase(Locale.ROOT)), false,
-            "'inline': the feed carries message bodies; 'reference': records only, bodies fetched by GUID from mailstream.changes.");
+            "'inline': the feed carries message bodies; 'reference': records only, no bodies on the feed (an index-only store; a cyrus tier needs 'inline').");
 
     /** Every key, in documentation order. */
     public static List<ConfigKey<?>> all() {

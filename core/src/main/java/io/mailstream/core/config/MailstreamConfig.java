@@ -158,6 +158,10 @@ public final class MailstreamConfig {
             get(ConfigKeys.TIER_CONTENT, tier);
             get(ConfigKeys.TIER_SESSIONS, tier);
             if (type == ConfigKeys.TierType.CYRUS) {
+                if (get(ConfigKeys.TIER_CONTENT, tier) == ConfigKeys.ContentMode.REFERENCE) {
+                    throw new ConfigException(ConfigKeys.TIER_CONTENT.forTier(tier)
+                            + ": 'reference' leaves message bodies off the feed, but a cyrus tier must upload them; use 'inline'");
+                }
                 String address = get(ConfigKeys.TIER_CYRUS_ADDRESS, tier);
                 if (!address.matches(".+:\\d+")) {
                     throw new ConfigException(ConfigKeys.TIER_CYRUS_ADDRESS.forTier(tier)

@@ -43,6 +43,9 @@ class MailstreamConfigTest {
                 .hasMessageContaining("kafka.topic.partitions").hasMessageContaining("integer");
         assertThatThrownBy(() -> MailstreamConfig.of(Map.of("tier.dc3.type", "store")))
                 .hasMessageContaining("tier.dc3.type").hasMessageContaining("not listed in 'tiers'");
+        assertThatThrownBy(() -> MailstreamConfig.of(Map.of("tiers", "dc2", "tier.dc2.type", "cyrus",
+                "tier.dc2.cyrus.address", "replica:2005", "tier.dc2.content", "reference")))
+                .hasMessageContaining("tier.dc2.content").hasMessageContaining("use 'inline'");
         assertThatThrownBy(() -> MailstreamConfig.of(Map.of("tiers", "dc2")))
                 .hasMessageContaining("tier.dc2.type is required");
     }
