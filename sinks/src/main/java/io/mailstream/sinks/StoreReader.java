@@ -63,7 +63,7 @@ public final class StoreReader {
         return live;
     }
 
-    /** Seen, subscriptions, sieve scripts (with content), active script and quotas; empty if none or deleted. */
+    /** Seen, subscriptions, sieve scripts (with content), active script, quotas and standalone annotations; empty if none or deleted. */
     public Optional<UserState> userState(String user) throws IOException {
         return StoreLayout.readState(layout.userState(layout.user(user)))
                 .map(r -> (UserState) r.getState())

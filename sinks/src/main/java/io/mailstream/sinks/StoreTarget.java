@@ -130,7 +130,7 @@ final class StoreTarget implements TierTarget {
             this.dir = dir;
         }
 
-        /** Folds a mailbox or user event; others (annotations outside APPLY MAILBOX) have no state yet: history only. */
+        /** Folds a mailbox or user event (standalone annotations included); events with no state key: history only. */
         void fold(ChangeEvent event) throws IOException {
             String key = StateFold.stateKey(event);
             if (key == null) return;

@@ -1,15 +1,18 @@
 package io.mailstream.sinks;
 
 import io.mailstream.core.errors.InvalidEventException;
+import io.mailstream.schemas.AnnotationUpsert;
 import io.mailstream.schemas.ChangeEvent;
 import io.mailstream.schemas.MailboxState;
 import io.mailstream.schemas.MessageContent;
+import io.mailstream.schemas.UserState;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -46,6 +49,15 @@ class StoreTargetTest {
         assertThat(history).hasSize(MailScript.distinct(script.eventsOf("alice")).size());
         assertThat(history).allMatch(l -> l.startsWith("{\"appliedTime\":") && l.endsWith("}"));
         assertThat(history.get(0)).contains("\"io.mailstream.schemas.MessageContent\"", "\"data\":\"\"", "\"guid\":\"" + guid + "\"");
+
+        // A server annotation (partition key "#server") is state of that key, as rebuild reads it back.
+        try (StoreTarget target = new StoreTarget(store)) {
+            target.apply("#server", List.of(script.event("#server", new AnnotationUpsert("", "/shared/motd", "",
+                    ByteBuffer.wrap("hello".getBytes(StandardCharsets.UTF_8))))));
+        }
+        UserState server = (UserState) StoreLayout.readState(store.resolve("users/%23server/user.avro")).orElseThrow().getState();
+        assertThat(server.getAnnotations()).singleElement().satisfies(a -> assertThat(a.getEntry()).isEqualTo("/shared/motd"));
+        assertThat(StoreReader.open(store).userState("#server")).contains(server);
     }
 
     @Test

@@ -30,8 +30,8 @@ import java.util.Optional;
 
 /**
  * The APPLY command each standalone change event stands for, and the commands that assert a whole
- * user's non-mailbox state (seen, subscriptions, sieve, quotas). Mailbox contents (headers,
- * records, bodies) are not here: they go through {@link ReplicaWriter}, batched as Cyrus does.
+ * user's non-mailbox state (seen, subscriptions, sieve, quotas, standalone annotations). Mailbox
+ * contents (headers, records, bodies) are not here: they go through {@link ReplicaWriter}, batched as Cyrus does.
  */
 public final class EventCommands {
     private EventCommands() {}
@@ -69,8 +69,7 @@ public final class EventCommands {
         } else if (payload instanceof QuotaDelete q) {
             c = new CsyncCommand.ApplyUnquota(q.getRoot());
         } else if (payload instanceof AnnotationUpsert a) {
-            c = new CsyncCommand.ApplyAnnotation(Annotation.forMailbox(a.getMailboxName(), a.getEntry(), a.getUserId(),
-                    MailboxTranslation.bytes(a.getValue())));
+            c = annotation(a);
         } else if (payload instanceof AnnotationDelete a) {
             c = new CsyncCommand.ApplyUnannotation(a.getMailboxName(), a.getEntry(), a.getUserId());
         } else if (payload instanceof UserDelete u) {
@@ -83,8 +82,9 @@ public final class EventCommands {
 
     /**
      * Commands that make a replica hold exactly {@code user}'s quotas, subscriptions, sieve scripts
-     * (and active script) and seen entries, given what the replica reported in GET USER: extras
-     * there are removed (except seen entries, which Cyrus never deletes either).
+     * (and active script), seen entries and standalone annotations, given what the replica reported
+     * in GET USER: extras there are removed (except seen entries, which Cyrus never deletes either,
+     * and annotations, which GET USER does not report).
      */
     public static List<CsyncCommand> forUser(UserState user, ReplicaUser replica) {
         String userId = user.getUserId();
@@ -111,12 +111,18 @@ public final class EventCommands {
         if (user.getActiveSieve() != null) out.add(activate(userId, user.getActiveSieve()));
         else if (replica.activeSieve().isPresent()) out.add(new CsyncCommand.ApplyUnactivateSieve(userId));
         for (SeenUpsert s : user.getSeen()) out.add(seen(s));
+        for (AnnotationUpsert a : user.getAnnotations()) out.add(annotation(a));
         return out;
     }
 
     private static CsyncCommand seen(SeenUpsert s) {
         return new CsyncCommand.ApplySeen(SeenEntry.of(s.getUserId(), s.getUniqueId(), s.getLastRead(), s.getLastUid(),
                 s.getLastChange(), s.getSeenUids()));
+    }
+
+    private static CsyncCommand annotation(AnnotationUpsert a) {
+        return new CsyncCommand.ApplyAnnotation(Annotation.forMailbox(a.getMailboxName(), a.getEntry(), a.getUserId(),
+                MailboxTranslation.bytes(a.getValue())));
     }
 
     /** ACTIVATE_SIEVE names the compiled file, {@code <name>.bc} (spec 3.2). */

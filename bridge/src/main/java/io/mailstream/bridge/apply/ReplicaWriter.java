@@ -71,14 +71,18 @@ public final class ReplicaWriter {
         }
     }
 
-    /** Asserts a user's quotas, subscriptions, sieve scripts and seen entries (as {@code sync_client -u} does). */
+    /**
+     * Asserts a user's quotas, subscriptions, sieve scripts and seen entries (as {@code sync_client -u} does),
+     * and its standalone annotations: for the "#server" key, the server-wide ones.
+     */
     public void pushUserState(UserState user) throws IOException, CsyncException {
         for (CsyncCommand c : EventCommands.forUser(user, user(user.getUserId()))) apply(c);
     }
 
     /**
      * Pushes a whole user from complete folded state (a store, canonical state): every mailbox,
-     * parents first, then quotas, subscriptions, sieve and seen. {@code done} hears of each mailbox.
+     * parents first, then quotas, subscriptions, sieve, seen and standalone annotations. {@code done}
+     * hears of each mailbox.
      */
     public void pushUser(List<MailboxState> mailboxes, Optional<UserState> user, BodySource bodies, Consumer<Pushed> done) throws Exception {
         List<MailboxState> ordered = mailboxes.stream().filter(m -> m.getHeader() != null && !m.getDeleted())

@@ -12,6 +12,7 @@ import io.mailstream.csync.server.Authenticator;
 import io.mailstream.csync.server.CsyncServer;
 import io.mailstream.csync.server.CsyncServerConfig;
 import io.mailstream.schemas.Annotation;
+import io.mailstream.schemas.AnnotationUpsert;
 import io.mailstream.schemas.Expunge;
 import io.mailstream.schemas.MailboxRename;
 import io.mailstream.schemas.MailboxState;
@@ -169,6 +170,21 @@ class ReplicaWriterTest {
 
         apply(new UserDelete("alice"));
         assertThat(replica.mailboxes()).isEmpty();
+    }
+
+    @Test
+    void rebuildRestoresServerAnnotationsFromTheServerKeysState() throws Exception {
+        UserState server = UserState.newBuilder().setUserId("#server").setLastEventId("e").setLastCaptureTime(0)
+                .setAnnotations(List.of(new AnnotationUpsert("", "/shared/comment", "", utf8("server note"))))
+                .build();
+
+        writer.pushUser(List.of(), Optional.of(server), this::body, pushed -> {});
+
+        assertThat(replica.serverAnnotations()).singleElement().satisfies(a -> {
+            assertThat(a.entry()).isEqualTo("/shared/comment");
+            assertThat(a.userId()).isEmpty();
+            assertThat(a.valueText()).isEqualTo("server note");
+        });
     }
 
     @Test

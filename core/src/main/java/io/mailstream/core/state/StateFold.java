@@ -1,5 +1,7 @@
 package io.mailstream.core.state;
 
+import io.mailstream.schemas.AnnotationDelete;
+import io.mailstream.schemas.AnnotationUpsert;
 import io.mailstream.schemas.ChangeEvent;
 import io.mailstream.schemas.Expunge;
 import io.mailstream.schemas.MailboxDelete;
@@ -52,7 +54,9 @@ public final class StateFold {
         if (p instanceof MailboxDelete d) return mailboxKey(d.getUniqueId());
         if (p instanceof SeenUpsert || p instanceof Subscribe || p instanceof Unsubscribe || p instanceof SieveUpsert
                 || p instanceof SieveDelete || p instanceof SieveActivate || p instanceof SieveDeactivate
-                || p instanceof UserDelete || p instanceof QuotaUpsert || p instanceof QuotaDelete) {
+                || p instanceof UserDelete || p instanceof QuotaUpsert || p instanceof QuotaDelete
+                || p instanceof AnnotationUpsert || p instanceof AnnotationDelete) {
+            // Standalone annotations belong to the partition key that carried them ("#server" for server-wide ones).
             return userKey(event.getEnvelope().getPartitionKey());
         }
         return null;
@@ -96,12 +100,13 @@ public final class StateFold {
         return next.build();
     }
 
-    /** Folds a per-user event (seen, subscriptions, sieve, quota, user delete) into the user's state. */
+    /** Folds a per-user event (seen, subscriptions, sieve, quota, annotation, user delete) into the user's state. */
     public static UserState applyToUser(UserState current, ChangeEvent event) {
         String userId = event.getEnvelope().getPartitionKey();
         UserState.Builder next = current == null
                 ? UserState.newBuilder().setUserId(userId).setSeen(new ArrayList<>()).setSubscriptions(new ArrayList<>())
-                        .setSieveScripts(new ArrayList<>()).setActiveSieve(null).setQuotas(new ArrayList<>()).setDeleted(false)
+                        .setSieveScripts(new ArrayList<>()).setActiveSieve(null).setQuotas(new ArrayList<>())
+                        .setAnnotations(new ArrayList<>()).setDeleted(false)
                 : UserState.newBuilder(current);
         next.setLastEventId(event.getEnvelope().getEventId()).setLastCaptureTime(event.getEnvelope().getCaptureTime());
         Object p = event.getPayload();
@@ -148,9 +153,19 @@ public final class StateFold {
             List<QuotaUpsert> quotas = new ArrayList<>(next.getQuotas());
             quotas.removeIf(x -> x.getRoot().equals(q.getRoot()));
             next.setQuotas(quotas);
+        } else if (p instanceof AnnotationUpsert a) {
+            List<AnnotationUpsert> annotations = new ArrayList<>(next.getAnnotations());
+            annotations.removeIf(x -> sameAnnotation(x, a.getMailboxName(), a.getEntry(), a.getUserId()));
+            annotations.add(AnnotationUpsert.newBuilder(a).build());
+            annotations.sort((x, y) -> annotationKey(x).compareTo(annotationKey(y)));
+            next.setAnnotations(annotations);
+        } else if (p instanceof AnnotationDelete a) {
+            List<AnnotationUpsert> annotations = new ArrayList<>(next.getAnnotations());
+            annotations.removeIf(x -> sameAnnotation(x, a.getMailboxName(), a.getEntry(), a.getUserId()));
+            next.setAnnotations(annotations);
         } else if (p instanceof UserDelete) {
             next.setSeen(new ArrayList<>()).setSubscriptions(new ArrayList<>()).setSieveScripts(new ArrayList<>())
-                    .setActiveSieve(null).setQuotas(new ArrayList<>()).setDeleted(true);
+                    .setActiveSieve(null).setQuotas(new ArrayList<>()).setAnnotations(new ArrayList<>()).setDeleted(true);
         } else {
             throw new IllegalArgumentException("not a user event: " + p.getClass().getSimpleName());
         }
@@ -162,6 +177,15 @@ public final class StateFold {
         if (filename.endsWith(".script")) return filename.substring(0, filename.length() - ".script".length());
         if (filename.endsWith(".bc")) return filename.substring(0, filename.length() - ".bc".length());
         return filename;
+    }
+
+    /** An annotation is identified by mailbox, entry and userid, as in Cyrus's annotations database. */
+    private static boolean sameAnnotation(AnnotationUpsert a, String mailboxName, String entry, String userId) {
+        return a.getMailboxName().equals(mailboxName) && a.getEntry().equals(entry) && a.getUserId().equals(userId);
+    }
+
+    private static String annotationKey(AnnotationUpsert a) {
+        return a.getMailboxName() + "\0" + a.getEntry() + "\0" + a.getUserId();
     }
 
     public static boolean isExpunged(MessageRecord record) {

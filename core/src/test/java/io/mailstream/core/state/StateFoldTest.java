@@ -1,5 +1,7 @@
 package io.mailstream.core.state;
 
+import io.mailstream.schemas.AnnotationDelete;
+import io.mailstream.schemas.AnnotationUpsert;
 import io.mailstream.schemas.ChangeEvent;
 import io.mailstream.schemas.Envelope;
 import io.mailstream.schemas.Expunge;
@@ -12,6 +14,7 @@ import io.mailstream.schemas.SieveActivate;
 import io.mailstream.schemas.SieveUpsert;
 import io.mailstream.schemas.Subscribe;
 import io.mailstream.schemas.Unsubscribe;
+import io.mailstream.schemas.UserDelete;
 import io.mailstream.schemas.UserState;
 import org.junit.jupiter.api.Test;
 
@@ -26,9 +29,13 @@ class StateFoldTest {
     private long seq;
 
     private ChangeEvent event(Object payload) {
+        return event("alice", payload);
+    }
+
+    private ChangeEvent event(String partitionKey, Object payload) {
         seq++;
         return ChangeEvent.newBuilder().setEnvelope(Envelope.newBuilder().setEventId("e" + seq).setSourceServerId("p1")
-                .setSite("dc1").setTier("primary").setEpoch(1).setPartitionKey("alice").setMailboxUniqueId("u1")
+                .setSite("dc1").setTier("primary").setEpoch(1).setPartitionKey(partitionKey).setMailboxUniqueId("u1")
                 .setCaptureTime(1000 + seq).setSequence(seq).build()).setPayload(payload).build();
     }
 
@@ -84,5 +91,34 @@ class StateFoldTest {
             assertThat(s.getFilename()).isEqualTo("vacation.script");
             assertThat(s.getContentSha1()).isEqualTo("1741a5f56c1cfc0f7ef3d0ad53bceb6518bdfdad");
         });
+    }
+
+    @Test
+    void serverAnnotationsFoldIntoTheServerKeysStateReplacedByMailboxEntryAndUserid() {
+        ChangeEvent motd = event("#server", annotation("/shared/motd", "", "hello"));
+        assertThat(StateFold.stateKey(motd)).isEqualTo("user:#server");
+        assertThat(StateFold.stateKey(event("#server", new AnnotationDelete("", "/shared/motd", "")))).isEqualTo("user:#server");
+
+        UserState u = StateFold.applyToUser(null, motd);
+        assertThat(u.getUserId()).isEqualTo("#server");
+        u = StateFold.applyToUser(u, event("#server", annotation("/shared/comment", "", "v1")));
+        u = StateFold.applyToUser(u, event("#server", annotation("/shared/comment", "admin", "private")));
+        u = StateFold.applyToUser(u, event("#server", annotation("/shared/comment", "", "v2")));
+        assertThat(u.getAnnotations()).extracting(a -> a.getEntry() + "|" + a.getUserId() + "|" + utf8(a.getValue()))
+                .containsExactly("/shared/comment||v2", "/shared/comment|admin|private", "/shared/motd||hello");
+
+        u = StateFold.applyToUser(u, event("#server", new AnnotationDelete("", "/shared/comment", "")));
+        u = StateFold.applyToUser(u, event("#server", new AnnotationDelete("", "/shared/nothing", "")));
+        assertThat(u.getAnnotations()).extracting(a -> a.getEntry() + "|" + a.getUserId())
+                .containsExactly("/shared/comment|admin", "/shared/motd|");
+        assertThat(StateFold.applyToUser(u, event("#server", new UserDelete("#server"))).getAnnotations()).isEmpty();
+    }
+
+    private static AnnotationUpsert annotation(String entry, String userId, String value) {
+        return new AnnotationUpsert("", entry, userId, ByteBuffer.wrap(value.getBytes(StandardCharsets.UTF_8)));
+    }
+
+    private static String utf8(ByteBuffer b) {
+        return StandardCharsets.UTF_8.decode(b.duplicate()).toString();
     }
 }
