@@ -30,6 +30,7 @@ import java.util.Properties;
 public final class EmbeddedKafka implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(EmbeddedKafka.class);
     private static final String HOST = "127.0.0.1";
+    private static final String STATE_FILE = "embedded.properties";
 
     private final Path dataDir;
     private final int brokerPort;
@@ -48,13 +49,8 @@ public final class EmbeddedKafka implements AutoCloseable {
     public static EmbeddedKafka start(Path dataDir, int port) {
         try {
             Files.createDirectories(dataDir);
-            Path stateFile = dataDir.resolve("embedded.properties");
-            Properties state = new Properties();
-            if (Files.exists(stateFile)) {
-                try (Reader r = Files.newBufferedReader(stateFile)) {
-                    state.load(r);
-                }
-            }
+            Path stateFile = dataDir.resolve(STATE_FILE);
+            Properties state = readState(dataDir);
             int brokerPort = port != 0 ? port : Integer.parseInt(state.getProperty("broker.port", String.valueOf(freePort())));
             int controllerPort = Integer.parseInt(state.getProperty("controller.port", String.valueOf(freePort())));
             String clusterId = state.getProperty("cluster.id", Uuid.randomUuid().toString());
@@ -136,16 +132,24 @@ public final class EmbeddedKafka implements AutoCloseable {
      * in another process (status, events) that talk to it; empty if none ever started there.
      */
     public static java.util.Optional<String> bootstrapServersOf(Path dataDir) {
-        Path stateFile = dataDir.resolve("embedded.properties");
-        if (!Files.exists(stateFile)) return java.util.Optional.empty();
-        Properties state = new Properties();
-        try (Reader r = Files.newBufferedReader(stateFile)) {
-            state.load(r);
+        try {
+            String port = readState(dataDir).getProperty("broker.port");
+            return port == null ? java.util.Optional.empty() : java.util.Optional.of(HOST + ":" + port);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot read " + stateFile, e);
+            throw new UncheckedIOException("cannot read " + dataDir.resolve(STATE_FILE), e);
         }
-        String port = state.getProperty("broker.port");
-        return port == null ? java.util.Optional.empty() : java.util.Optional.of(HOST + ":" + port);
+    }
+
+    /** The identity a broker in {@code dataDir} was given on its first start; empty before that. */
+    private static Properties readState(Path dataDir) throws IOException {
+        Properties state = new Properties();
+        Path stateFile = dataDir.resolve(STATE_FILE);
+        if (Files.exists(stateFile)) {
+            try (Reader r = Files.newBufferedReader(stateFile)) {
+                state.load(r);
+            }
+        }
+        return state;
     }
 
     public String bootstrapServers() {
