@@ -9,22 +9,19 @@ import io.mailstream.sinks.SinkHandle;
 import io.mailstream.sinks.Sinks;
 import io.mailstream.streams.MailstreamStreams;
 import io.mailstream.streams.StatusReport;
+import io.mailstream.testkit.ChildJvm;
 import io.mailstream.testkit.CyrusInstance;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 
 import java.io.IOException;
-import java.io.Writer;
 import java.net.InetAddress;
 import java.net.ServerSocket;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 
 import static org.awaitility.Awaitility.await;
 
@@ -117,14 +114,8 @@ final class PipelineLab implements AutoCloseable {
     }
 
     /** The configuration as a properties file, for {@code mailstream ... --config FILE} in a child JVM. */
-    Path configFile() throws IOException {
-        Properties props = new Properties();
-        props.putAll(settings);
-        Path file = dir.resolve("mailstream.properties");
-        try (Writer w = Files.newBufferedWriter(file, StandardCharsets.UTF_8)) {
-            props.store(w, null);
-        }
-        return file;
+    Path configFile() {
+        return ChildJvm.writeProperties(dir.resolve("mailstream.properties"), settings);
     }
 
     /** Everything Cyrus logged for the mailstream channel has been committed to Kafka by capture. */

@@ -33,10 +33,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.io.IOException;
-import java.io.Writer;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.time.Duration;
@@ -46,7 +43,6 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.stream.Collectors;
@@ -88,7 +84,7 @@ class KillAndRestartTest {
             values.put("tier.oob.content", "reference");
             values.put("tier.oob.users", "/user0\\d/");
             MailstreamConfig config = MailstreamConfig.of(values);
-            Path configFile = writeConfig(values);
+            Path configFile = ChildJvm.writeProperties(dir.resolve("mailstream.properties"), values);
             TopicAdmin.ensureTopics(config, bootstrap);
 
             Map<String, List<ChangeEvent>> byUser = workload();
@@ -246,16 +242,6 @@ class KillAndRestartTest {
                 Duration.ofSeconds(90), configFile.toString());
         LOG.info("started the {} streams instance (pid {}, log {})", name, child.pid(), child.log());
         return child;
-    }
-
-    private Path writeConfig(Map<String, String> values) throws IOException {
-        Properties props = new Properties();
-        props.putAll(values);
-        Path file = dir.resolve("mailstream.properties");
-        try (Writer w = Files.newBufferedWriter(file, StandardCharsets.UTF_8)) {
-            props.store(w, null);
-        }
-        return file;
     }
 
     private static Map<String, List<String>> expectedFeed(Map<String, List<ChangeEvent>> byUser,

@@ -2,12 +2,15 @@ package io.mailstream.testkit;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.Properties;
 
 /**
  * A main class of the test classpath in a JVM of its own, so that a test can kill it abruptly
@@ -41,6 +44,18 @@ public final class ChildJvm implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("starting " + mainClass, e);
         }
+    }
+
+    /** Writes {@code settings} as a properties file, the usual way to hand a configuration to a child. */
+    public static Path writeProperties(Path file, Map<String, String> settings) {
+        Properties props = new Properties();
+        props.putAll(settings);
+        try (Writer w = Files.newBufferedWriter(file, StandardCharsets.UTF_8)) {
+            props.store(w, null);
+        } catch (IOException e) {
+            throw new UncheckedIOException("writing " + file, e);
+        }
+        return file;
     }
 
     private void awaitOutput(String line, Duration timeout) {

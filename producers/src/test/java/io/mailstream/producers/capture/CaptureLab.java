@@ -12,6 +12,7 @@ import io.mailstream.csync.model.Mailbox;
 import io.mailstream.schemas.ChangeEvent;
 import io.mailstream.schemas.codec.AvroSerdes;
 import io.mailstream.schemas.codec.SchemaResolver;
+import io.mailstream.testkit.ChildJvm;
 import io.mailstream.testkit.CyrusInstance;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -66,14 +67,8 @@ final class CaptureLab implements AutoCloseable {
     }
 
     /** The same settings as a properties file, for a capture in a child JVM. */
-    Path configFile(Path dataDir) throws IOException {
-        java.util.Properties props = new java.util.Properties();
-        props.putAll(settings(dataDir));
-        Path file = dir.resolve("capture.properties");
-        try (var out = Files.newBufferedWriter(file)) {
-            props.store(out, null);
-        }
-        return file;
+    Path configFile(Path dataDir) {
+        return ChildJvm.writeProperties(dir.resolve("capture.properties"), settings(dataDir));
     }
 
     private Map<String, String> settings(Path dataDir) {
