@@ -42,7 +42,6 @@ import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import java.util.function.Predicate;
-import java.util.stream.Collectors;
 
 /**
  * The capture endpoint (issue 4): plays a Cyrus replica on {@code capture.listen} for the
@@ -170,10 +169,25 @@ public final class Capture implements AutoCloseable {
         metrics.counter("mailstream.capture.applies", "command", command).increment();
     }
 
-    /** GUIDs the partitions of these mailboxes already hold (RESERVE). */
-    Set<Guid> heldGuids(List<String> mboxNames) {
-        Set<String> partitionKeys = mboxNames.stream().map(PartitionKeys::ofMailbox).collect(Collectors.toSet());
-        return shadow.recordGuids(name -> partitionKeys.contains(PartitionKeys.ofMailbox(name)));
+    /**
+     * GUIDs whose bodies Kafka holds under every one of these partition keys (RESERVE). A body is
+     * usable only on the partition of the mailbox that gets the record, and RESERVE does not say
+     * which of its mailboxes that is: held under one key but not another, it is missing, and
+     * Cyrus sends it so that it can go to the new key too.
+     */
+    Set<Guid> heldUnderEvery(Set<String> partitionKeys) {
+        Set<Guid> held = null;
+        for (String key : partitionKeys) {
+            if (held == null) {
+                held = heldGuids(key);
+            } else {
+                held.retainAll(heldGuids(key));
+            }
+            if (held.isEmpty()) {
+                break;
+            }
+        }
+        return held == null ? Set.of() : held;
     }
 
     /** GUIDs of every record under a partition key: bodies Kafka already holds on that partition. */

@@ -1,12 +1,17 @@
 package io.mailstream.producers.capture;
 
+import io.mailstream.bridge.capture.PartitionKeys;
 import io.mailstream.csync.dlist.MessageBody;
 import io.mailstream.csync.model.CsyncCommand;
 import io.mailstream.csync.model.CsyncCommand.ApplyMessage;
 import io.mailstream.csync.model.CsyncCommand.ApplyReserve;
+import io.mailstream.csync.model.CsyncCommand.GetMailboxes;
+import io.mailstream.csync.model.CsyncCommand.GetUser;
 import io.mailstream.csync.model.CsyncError;
 import io.mailstream.csync.model.CsyncException;
+import io.mailstream.csync.model.CsyncReply;
 import io.mailstream.csync.model.Guid;
+import io.mailstream.csync.model.Mailbox;
 import io.mailstream.csync.model.MessageFile;
 import io.mailstream.csync.replica.ReplicaSession;
 import io.mailstream.csync.replica.ReplicaState;
@@ -21,6 +26,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -38,6 +44,9 @@ final class CaptureSession extends ReplicaSession {
     private final SessionInfo info;
     private final Path staging;
     private final Map<Guid, MessageFile> staged = new HashMap<>();
+    /** Partition keys of the mailboxes the current batch asked about (GET USER, GET MAILBOXES). */
+    private final Set<String> batchKeys = new HashSet<>();
+    private boolean reserved;
 
     CaptureSession(Capture capture, ReplicaState shadow, SessionInfo info, Path staging) {
         super(shadow);
@@ -62,12 +71,42 @@ final class CaptureSession extends ReplicaSession {
 
     // GET FETCH stays unsupported: capture keeps no bodies, and with sync_client -O the master never copies back.
 
+    // ---- GET: which partition keys the next RESERVE's bodies may go to ----
+
+    @Override
+    public List<CsyncReply> getUser(GetUser cmd) {
+        batchKey(cmd.userId());
+        return super.getUser(cmd);
+    }
+
+    @Override
+    public List<Mailbox> getMailboxes(GetMailboxes cmd) {
+        cmd.names().forEach(name -> batchKey(PartitionKeys.ofMailbox(name)));
+        return super.getMailboxes(cmd);
+    }
+
+    /**
+     * sync_client asks for every mailbox of a batch before its RESERVE, but lists in RESERVE only
+     * those the replica has: a folder new to the batch is missing there. The keys of a batch
+     * start with the first GET after a RESERVE.
+     */
+    private void batchKey(String partitionKey) {
+        if (reserved) {
+            batchKeys.clear();
+            reserved = false;
+        }
+        batchKeys.add(partitionKey);
+    }
+
     // ---- APPLY: staging ----
 
     @Override
     public List<Guid> reserve(ApplyReserve cmd) {
         capture.count("RESERVE");
-        Set<Guid> held = capture.heldGuids(cmd.mboxNames());
+        Set<String> keys = new HashSet<>(batchKeys);
+        cmd.mboxNames().forEach(name -> keys.add(PartitionKeys.ofMailbox(name)));
+        reserved = true;
+        Set<Guid> held = capture.heldUnderEvery(keys);
         List<Guid> missing = new ArrayList<>();
         for (Guid g : cmd.guids()) {
             if (!held.contains(g) && !staged.containsKey(g)) {
