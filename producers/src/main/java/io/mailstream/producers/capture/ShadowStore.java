@@ -37,7 +37,9 @@ import java.util.zip.CRC32;
  * the old one is deleted, so a crash at any point never replays a journal over a newer snapshot.
  *
  * <p>The store also keeps the per-source event sequence durable: it reserves blocks of
- * {@value #SEQUENCE_BLOCK} numbers ahead of use, so a restart continues above anything used.
+ * {@value #SEQUENCE_BLOCK} numbers ahead of use, so a restart continues above anything used. A
+ * copy of the folder put back, or a journal cut short, knows less than Kafka does: capture checks
+ * it against the source's newest event in Kafka on start ({@link #continueAbove}).
  */
 final class ShadowStore implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ShadowStore.class);
@@ -132,10 +134,28 @@ final class ShadowStore implements AutoCloseable {
     /** The next event sequence number; durable before it is handed out. */
     long nextSequence() throws IOException {
         if (nextSequence > reservedUpTo) {
-            reservedUpTo = nextSequence + SEQUENCE_BLOCK - 1;
-            write(journal, frame(SEQUENCE, ByteBuffer.allocate(8).putLong(reservedUpTo).array()));
+            long reserve = nextSequence + SEQUENCE_BLOCK - 1;
+            // Memory follows the disk: after a failed write the next call tries to reserve again.
+            write(journal, frame(SEQUENCE, ByteBuffer.allocate(8).putLong(reserve).array()));
+            reservedUpTo = reserve;
         }
         return nextSequence++;
+    }
+
+    /** Highest sequence reserved on disk: every number this store handed out is at or below it. */
+    long reservedUpTo() {
+        return reservedUpTo;
+    }
+
+    /**
+     * Continues above {@code used}, a sequence Kafka already holds for this source (a restored or
+     * copied data.dir reserved less). The next number then takes a new durable reservation.
+     */
+    void continueAbove(long used) {
+        if (used >= nextSequence) {
+            nextSequence = used + 1;
+            reservedUpTo = Math.max(reservedUpTo, used);
+        }
     }
 
     /** Writes the whole shadow as snapshot g+1 with an empty journal g+1, then drops generation g. */
