@@ -9,6 +9,7 @@ import io.mailstream.core.config.ConfigKeys;
 import io.mailstream.core.config.MailstreamConfig;
 import io.mailstream.core.control.ControlTopic;
 import io.mailstream.core.kafka.KafkaClients;
+import io.mailstream.core.kafka.Topics;
 import io.mailstream.csync.model.CsyncCommand;
 import io.mailstream.csync.model.CsyncCommand.ApplyMailbox;
 import io.mailstream.csync.model.CsyncError;
@@ -22,6 +23,7 @@ import io.mailstream.csync.server.CsyncServer;
 import io.mailstream.csync.server.CsyncServerConfig;
 import io.mailstream.csync.server.CsyncSessionHandler;
 import io.mailstream.csync.server.SessionInfo;
+import io.mailstream.schemas.Envelope;
 import io.mailstream.schemas.PrimaryAssignment;
 import io.mailstream.schemas.codec.SchemaTopicRegistry;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -81,23 +83,39 @@ public final class Capture implements AutoCloseable {
         InetSocketAddress listen = parseListen(config.get(ConfigKeys.CAPTURE_LISTEN));
         int maxRecordBytes = config.get(ConfigKeys.KAFKA_MAX_RECORD_BYTES);
         this.metrics = metrics;
+        String site = config.get(ConfigKeys.SITE);
         this.schemas = new SchemaTopicRegistry(KafkaClients.adminProps(bootstrapServers));
+        long kafkaSequence;
+        try {
+            // Before anything is fenced: a capture of another site must not stop the one that owns this id.
+            kafkaSequence = highestSequenceInKafka(bootstrapServers, serverId, site);
+        } catch (RuntimeException e) {
+            schemas.close();
+            throw e;
+        }
         Path dir = config.dataDir().resolve("capture").resolve(serverId);
         this.stagingDir = dir.resolve("staging");
         deleteTree(stagingDir); // bodies of sessions that died with the last process
         ShadowStore.Loaded loaded = ShadowStore.open(dir.resolve("shadow"));
         this.store = loaded.store();
-        if (loaded.shadow().isPresent()) {
-            this.shadow = loaded.shadow().get();
+        Optional<ReplicaState> kept = loaded.shadow();
+        if (kept.isPresent() && store.reservedUpTo() < kafkaSequence) {
+            LOG.warn("capture {}: the state under {} is older than mailstream.changes (sequences reserved up to {},"
+                    + " Kafka holds {} of this source): a restored or copied data.dir, or a journal cut short;"
+                    + " rebuilding it from Kafka", serverId, dir, store.reservedUpTo(), kafkaSequence);
+            kept = Optional.empty();
+        }
+        if (kept.isPresent()) {
+            this.shadow = kept.get();
         } else {
             ShadowRebuild.Result rebuilt = ShadowRebuild.fromKafka(bootstrapServers, schemas, serverId);
             LOG.info("capture {}: no usable shadow under {}; rebuilt {} mailboxes from Kafka ({} left out for Cyrus"
                     + " to resend), sequences continue after {}", serverId, dir, rebuilt.mailboxes(), rebuilt.skipped(),
-                    rebuilt.lastSequence());
+                    Math.max(rebuilt.lastSequence(), kafkaSequence));
             this.shadow = rebuilt.shadow();
             store.reset(shadow, rebuilt.lastSequence());
         }
-        String site = config.get(ConfigKeys.SITE);
+        store.continueAbove(kafkaSequence);
         CaptureSource source = new CaptureSource(serverId, site, epoch(bootstrapServers, serverId, site));
         this.translator = new CaptureTranslator(RECORDS_PER_EVENT, maxRecordBytes, config.get(ConfigKeys.CONTENT_CHUNK_BYTES));
         this.publisher = new ChangePublisher(bootstrapServers, "mailstream-capture-" + serverId, maxRecordBytes, schemas,
@@ -134,6 +152,25 @@ public final class Capture implements AutoCloseable {
     /** Every mailbox header as GET MAILBOXES would answer it (our own SYNC_CRCs), for checks and tests. */
     public List<Mailbox> mailboxes() {
         return shadow.mailboxes();
+    }
+
+    /**
+     * The highest sequence mailstream.changes holds for this server id, so that no number is used
+     * twice whatever data.dir holds. Events of this id stamped with another site mean a second
+     * capture elsewhere shares the id: refused, never merged.
+     */
+    private long highestSequenceInKafka(String bootstrapServers, String serverId, String site) {
+        List<Envelope> latest = SourceTail.latest(bootstrapServers, schemas, serverId);
+        for (Envelope e : latest) {
+            if (!e.getSite().equals(site)) {
+                throw new ConfigException(ConfigKeys.CAPTURE_SERVER_ID.name() + " '" + serverId + "' is already used by"
+                        + " site '" + e.getSite() + "' (event sequence " + e.getSequence() + " in " + Topics.CHANGES
+                        + "), and this capture is site '" + site + "': every Cyrus primary needs its own id, so set"
+                        + " a distinct " + ConfigKeys.CAPTURE_SERVER_ID.name() + " here (or correct "
+                        + ConfigKeys.SITE.name() + " if this is the same site)");
+            }
+        }
+        return latest.stream().mapToLong(Envelope::getSequence).max().orElse(0);
     }
 
     /**

@@ -133,24 +133,36 @@ final class CaptureLab implements AutoCloseable {
         return eventsSince(Map.of());
     }
 
-    /** Committed events after {@code from} (partition → offset; absent = from the beginning), in partition order. */
+    /** Committed events after {@code from} (partition → offset; absent = from the beginning), by sequence. */
     List<ChangeEvent> eventsSince(Map<TopicPartition, Long> from) {
         List<ChangeEvent> out = new ArrayList<>();
+        eventsByPartition(from).values().forEach(out::addAll);
+        out.sort(java.util.Comparator.comparingLong(e -> e.getEnvelope().getSequence()));
+        return out;
+    }
+
+    /** Every committed event, per partition in offset order: the order a consumer of that partition applies them. */
+    Map<Integer, List<ChangeEvent>> eventsByPartition() {
+        return eventsByPartition(Map.of());
+    }
+
+    private Map<Integer, List<ChangeEvent>> eventsByPartition(Map<TopicPartition, Long> from) {
+        Map<Integer, List<ChangeEvent>> out = new java.util.TreeMap<>();
         try (KafkaConsumer<String, ChangeEvent> c = consumer()) {
             List<TopicPartition> parts = partitions(c);
             c.assign(parts);
             for (TopicPartition p : parts) {
                 c.seek(p, from.getOrDefault(p, 0L));
+                out.put(p.partition(), new ArrayList<>());
             }
             Map<TopicPartition, Long> end = c.endOffsets(parts);
             long deadline = System.currentTimeMillis() + 30_000;
             while (parts.stream().anyMatch(p -> c.position(p) < end.get(p)) && System.currentTimeMillis() < deadline) {
                 for (ConsumerRecord<String, ChangeEvent> r : c.poll(Duration.ofMillis(200))) {
-                    out.add(r.value());
+                    out.get(r.partition()).add(r.value());
                 }
             }
         }
-        out.sort(java.util.Comparator.comparingLong(e -> e.getEnvelope().getSequence()));
         return out;
     }
 

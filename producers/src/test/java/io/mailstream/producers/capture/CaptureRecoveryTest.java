@@ -29,6 +29,7 @@ import java.util.stream.Collectors;
 import static io.mailstream.producers.capture.CaptureActionScriptTest.payloads;
 import static io.mailstream.producers.capture.CaptureActionScriptTest.recordsOf;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 /** Capture against crashes and outages, with a real Cyrus primary and a real embedded broker. */
@@ -230,6 +231,120 @@ class CaptureRecoveryTest {
                     assertThat(second.isFenced()).isFalse();
                 }
                 lab.cyrus.killSyncClient(CaptureLab.CHANNEL);
+            }
+        }
+    }
+
+    /**
+     * An operator copied data.dir/capture, kept working, then put the copy back: the copy's
+     * sequence reservation is behind what mailstream.changes holds. Capture must continue above
+     * Kafka's, or the store skips the later events as "already applied".
+     */
+    @Test
+    void aRestoredCopyOfTheDataDirReusesNoSequence() throws Exception {
+        Map<String, String> users = users(4);
+        Path data = tmp.resolve("data");
+        Path captureDir = data.resolve("capture");
+        Path copy = tmp.resolve("capture-copy");
+        try (CaptureLab lab = new CaptureLab(tmp, users)) {
+            createInboxes(lab, users.keySet());
+            MessageFactory messages = new MessageFactory(17);
+            List<String> names = List.copyOf(users.keySet());
+            Set<String> appended = new HashSet<>();
+            for (int round = 0; round < 3; round++) {
+                if (round == 2) {
+                    Capture.deleteTree(captureDir);
+                    copyTree(copy, captureDir);
+                }
+                try (Capture capture = lab.startCapture(data)) {
+                    lab.startSyncClient();
+                    for (int i = round * 60; i < round * 60 + 60; i++) {
+                        appended.add(append(lab, messages, names.get(i % names.size()), i));
+                    }
+                    lab.awaitDrained();
+                    lab.cyrus.stopSyncClient(CaptureLab.CHANNEL);
+                }
+                if (round == 0) {
+                    copyTree(captureDir, copy);
+                }
+            }
+            assertEveryMessageCaptured(lab, users.keySet(), appended);
+            assertNoSequenceReused(lab.eventsByPartition());
+        }
+    }
+
+    /**
+     * Every event of {@link CaptureLab#SERVER_ID} is new to a consumer that keeps, per partition
+     * key, the highest sequence it applied and skips anything at or below it (the store's rule),
+     * and no sequence number stands for two events.
+     */
+    private static void assertNoSequenceReused(Map<Integer, List<ChangeEvent>> byPartition) {
+        Map<Long, String> eventIdBySequence = new HashMap<>();
+        List<String> skipped = new java.util.ArrayList<>();
+        List<Long> reused = new java.util.ArrayList<>();
+        for (List<ChangeEvent> partition : byPartition.values()) {
+            Map<String, Long> applied = new HashMap<>();
+            for (ChangeEvent e : partition) {
+                var env = e.getEnvelope();
+                if (!env.getSourceServerId().equals(CaptureLab.SERVER_ID)) {
+                    continue;
+                }
+                String earlier = eventIdBySequence.putIfAbsent(env.getSequence(), env.getEventId());
+                if (earlier != null && !earlier.equals(env.getEventId())) {
+                    reused.add(env.getSequence());
+                }
+                Long last = applied.get(env.getPartitionKey());
+                if (last != null && env.getSequence() <= last) {
+                    skipped.add(env.getPartitionKey() + " " + e.getPayload().getClass().getSimpleName() + " sequence "
+                            + env.getSequence() + " after " + last);
+                }
+                applied.merge(env.getPartitionKey(), env.getSequence(), Math::max);
+            }
+        }
+        assertThat(reused).as("sequences that stand for two events").isEmpty();
+        assertThat(skipped).as("events a store would skip as already applied").isEmpty();
+    }
+
+    @Test
+    void aSecondSiteWithTheSameServerIdIsRefused() throws Exception {
+        Map<String, String> users = users(1);
+        try (CaptureLab lab = new CaptureLab(tmp, users)) {
+            createInboxes(lab, users.keySet());
+            try (Capture capture = lab.startCapture(tmp.resolve("dc1"))) {
+                lab.startSyncClient();
+                append(lab, new MessageFactory(2), "u0", 0);
+                lab.awaitDrained();
+                lab.cyrus.stopSyncClient(CaptureLab.CHANNEL);
+            }
+            Map<TopicPartition, Long> before = lab.endOffsets();
+            // Another data centre, left on the same capture.server.id, with a data.dir of its own.
+            var dc2 = lab.config(tmp.resolve("dc2")).with(Map.of("site", "dc2"));
+            assertThatThrownBy(() -> Capture.start(dc2, lab.kafka.bootstrapServers(),
+                    new io.micrometer.core.instrument.simple.SimpleMeterRegistry(), e -> { }).close())
+                    .hasMessageContaining("dc1").hasMessageContaining("dc2").hasMessageContaining("capture.server.id")
+                    .hasMessageContaining(CaptureLab.SERVER_ID);
+            assertThat(lab.eventsSince(before)).isEmpty();
+            // The first site is not harmed: it starts again and captures.
+            try (Capture capture = lab.startCapture(tmp.resolve("dc1"))) {
+                lab.startSyncClient();
+                append(lab, new MessageFactory(2), "u0", 1);
+                lab.awaitDrained();
+                lab.cyrus.stopSyncClient(CaptureLab.CHANNEL);
+                assertThat(capture.isFenced()).isFalse();
+            }
+            assertThat(payloads(lab.eventsSince(before), RecordsUpsert.class)).isNotEmpty();
+        }
+    }
+
+    private static void copyTree(Path from, Path to) throws java.io.IOException {
+        try (var paths = Files.walk(from)) {
+            for (Path p : paths.toList()) {
+                Path target = to.resolve(from.relativize(p).toString());
+                if (Files.isDirectory(p)) {
+                    Files.createDirectories(target);
+                } else {
+                    Files.copy(p, target);
+                }
             }
         }
     }
