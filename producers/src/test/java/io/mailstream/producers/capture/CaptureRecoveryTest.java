@@ -2,10 +2,13 @@ package io.mailstream.producers.capture;
 
 import io.mailstream.csync.model.Mailbox;
 import io.mailstream.schemas.ChangeEvent;
+import io.mailstream.schemas.MailboxState;
 import io.mailstream.schemas.MessageContent;
 import io.mailstream.schemas.MessageRecord;
 import io.mailstream.schemas.RecordsUpsert;
 import io.mailstream.schemas.content.MessageChunker;
+import io.mailstream.sinks.StoreFromChanges;
+import io.mailstream.sinks.StoreReader;
 import io.mailstream.testkit.ChildJvm;
 import io.mailstream.testkit.ImapClient;
 import io.mailstream.testkit.MessageFactory;
@@ -269,8 +272,35 @@ class CaptureRecoveryTest {
                 }
             }
             assertEveryMessageCaptured(lab, users.keySet(), appended);
-            assertNoSequenceReused(lab.eventsByPartition());
+            Map<Integer, List<ChangeEvent>> byPartition = lab.eventsByPartition();
+            assertNoSequenceReused(byPartition);
+            // The operator's check: a store fed these events holds every message, body included.
+            Path store = tmp.resolve("store");
+            StoreFromChanges.apply(store, byPartition);
+            Set<String> stored = storedMessages(StoreReader.open(store), users.keySet());
+            Set<String> lacking = new java.util.TreeSet<>(appended);
+            lacking.removeAll(stored);
+            assertThat(lacking).as("messages the store lacks").isEmpty();
+            assertThat(stored).isEqualTo(appended);
         }
+    }
+
+    /** user/uid/guid of every live INBOX record in the store whose body it holds too. */
+    private static Set<String> storedMessages(StoreReader store, Set<String> users) throws java.io.IOException {
+        Set<String> out = new HashSet<>();
+        for (String u : users) {
+            for (MailboxState m : store.mailboxes(u)) {
+                if (!m.getHeader().getName().equals("user." + u)) {
+                    continue;
+                }
+                for (MessageRecord r : m.getRecords()) {
+                    if (store.hasBody(r.getGuid())) {
+                        out.add(u + "/" + r.getUid() + "/" + r.getGuid());
+                    }
+                }
+            }
+        }
+        return out;
     }
 
     /**
