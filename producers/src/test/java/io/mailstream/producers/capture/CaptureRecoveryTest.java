@@ -304,6 +304,54 @@ class CaptureRecoveryTest {
     }
 
     /**
+     * A journal frame garbled on disk cuts every frame after it on open, the sequence
+     * reservations included, although their numbers are in Kafka. Capture killed (no snapshot)
+     * twice, so that the journal holds two reservations; the first frame is garbled.
+     */
+    @Test
+    void aJournalCutShortReusesNoSequence() throws Exception {
+        Map<String, String> users = users(2);
+        Path data = tmp.resolve("data");
+        try (CaptureLab lab = new CaptureLab(tmp, users)) {
+            createInboxes(lab, users.keySet());
+            Path configFile = lab.configFile(data);
+            MessageFactory messages = new MessageFactory(23);
+            List<String> names = List.copyOf(users.keySet());
+            Set<String> appended = new HashSet<>();
+            for (int round = 0; round < 3; round++) {
+                if (round == 2) {
+                    garbleFirstFrame(data.resolve("capture").resolve(CaptureLab.SERVER_ID).resolve("shadow"));
+                }
+                ChildJvm capture = startChild(configFile, "journal-" + round);
+                try {
+                    lab.startSyncClient();
+                    for (int i = round * 10; i < round * 10 + 10; i++) {
+                        appended.add(append(lab, messages, names.get(i % names.size()), i));
+                    }
+                    lab.awaitDrained();
+                    lab.cyrus.stopSyncClient(CaptureLab.CHANNEL);
+                } finally {
+                    capture.kill(); // no close: what was applied is only in the journal
+                }
+            }
+            assertEveryMessageCaptured(lab, users.keySet(), appended);
+            assertNoSequenceReused(lab.eventsByPartition());
+        }
+    }
+
+    /** Flips a bit of the first journal frame's CRC, so that it and everything after it are cut on open. */
+    private static void garbleFirstFrame(Path shadowDir) throws java.io.IOException {
+        Path journal;
+        try (var files = Files.list(shadowDir)) {
+            journal = files.filter(f -> f.getFileName().toString().startsWith("journal.")).findFirst().orElseThrow();
+        }
+        byte[] bytes = Files.readAllBytes(journal);
+        assertThat(bytes.length).as(journal + " holds frames").isGreaterThan(8);
+        bytes[4] ^= 1;
+        Files.write(journal, bytes);
+    }
+
+    /**
      * Every event of {@link CaptureLab#SERVER_ID} is new to a consumer that keeps, per partition
      * key, the highest sequence it applied and skips anything at or below it (the store's rule),
      * and no sequence number stands for two events.
