@@ -22,8 +22,10 @@ import java.util.Optional;
 /**
  * The newest event of one source in each partition of {@code mailstream.changes}, found by
  * reading each partition backwards from its end in growing windows: cheap however long the topic
- * is, as long as the source wrote recently. Read uncommitted, so that an open transaction of a
- * capture that died counts too (its numbers may still be committed).
+ * is, as long as the source wrote to each partition recently. A partition it never wrote to is
+ * read whole (so is the topic on the first start of a server id, whose shadow is rebuilt from it).
+ * Read uncommitted, so that an open transaction of a capture that died counts too (its numbers
+ * may still be committed).
  */
 final class SourceTail {
     private static final Duration TIMEOUT = Duration.ofSeconds(30);
