@@ -134,6 +134,9 @@ final class ChangeProcessor implements Processor<String, byte[], String, Object>
         try (KeyValueIterator<String, Long> all = parkedKeys.all()) {
             all.forEachRemaining(keys::add);
         }
+        if (!keys.isEmpty()) {
+            meters.counter(MailstreamTopology.PARKED_CHECKS_METER).increment();
+        }
         for (KeyValue<String, Long> key : keys) {
             List<KeyValue<String, byte[]>> queue = new ArrayList<>();
             try (KeyValueIterator<String, byte[]> events = parked.prefixScan(key.key + PARK_SEPARATOR, new StringSerializer())) {

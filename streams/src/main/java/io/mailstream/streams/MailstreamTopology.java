@@ -51,6 +51,8 @@ public final class MailstreamTopology {
     static final String CONTENT_SINK = "content";
     static final String DEAD_LETTERS_METER = "mailstream.streams.dead.letters";
     static final String DUPLICATES_METER = "mailstream.streams.duplicates.dropped";
+    /** Rounds in which parked events were tried again: shows that events are waiting and being looked at. */
+    static final String PARKED_CHECKS_METER = "mailstream.streams.parked.checks";
     /** How long an event id is remembered: duplicates come from retries and replays within hours, not weeks. */
     static final Duration EVENT_ID_RETENTION = Duration.ofDays(7);
     /** How often events waiting for a body first seen under another key are retried. */
