@@ -31,12 +31,15 @@ public final class MailstreamStreams implements AutoCloseable {
     private final MailstreamConfig config;
     private final String bootstrapServers;
     private final SchemaTopicRegistry schemas;
+    private final ChangesLog changesLog;
     private final KafkaStreams streams;
 
-    private MailstreamStreams(MailstreamConfig config, String bootstrapServers, SchemaTopicRegistry schemas, KafkaStreams streams) {
+    private MailstreamStreams(MailstreamConfig config, String bootstrapServers, SchemaTopicRegistry schemas,
+                              ChangesLog changesLog, KafkaStreams streams) {
         this.config = config;
         this.bootstrapServers = bootstrapServers;
         this.schemas = schemas;
+        this.changesLog = changesLog;
         this.streams = streams;
     }
 
@@ -54,9 +57,11 @@ public final class MailstreamStreams implements AutoCloseable {
         SchemaTopicRegistry schemas = new SchemaTopicRegistry(Map.of(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers));
         Properties props = properties(config, bootstrapServers);
         props.putAll(overrides);
-        KafkaStreams streams = new KafkaStreams(MailstreamTopology.build(config, schemas, MailstreamMetrics.registry()), props, time);
+        ChangesLog changesLog = new KafkaChangesLog(bootstrapServers, props.getProperty(StreamsConfig.APPLICATION_ID_CONFIG));
+        KafkaStreams streams = new KafkaStreams(MailstreamTopology.build(config, schemas, MailstreamMetrics.registry(), changesLog),
+                props, time);
         streams.setUncaughtExceptionHandler(MailstreamStreams::onThreadFailure);
-        return new MailstreamStreams(config, bootstrapServers, schemas, streams);
+        return new MailstreamStreams(config, bootstrapServers, schemas, changesLog, streams);
     }
 
     /**
@@ -84,6 +89,7 @@ public final class MailstreamStreams implements AutoCloseable {
     @Override
     public void close() {
         streams.close(Duration.ofSeconds(30));
+        changesLog.close();
         schemas.close();
     }
 
