@@ -83,14 +83,17 @@ final class KafkaChangesLog implements ChangesLog {
                 .collect(Collectors.toMap(p -> new TopicPartition(Topics.CHANGES, p.partition()), p -> OffsetSpec.latest()));
         Map<TopicPartition, Long> end = get(admin.listOffsets(latest, new ListOffsetsOptions(IsolationLevel.READ_UNCOMMITTED)).all())
                 .entrySet().stream().collect(Collectors.toMap(Map.Entry::getKey, e -> e.getValue().offset()));
+        Map<TopicPartition, OffsetAndMetadata> before = Map.of();
         while (!closed) {
             Map<TopicPartition, OffsetAndMetadata> committed = get(admin.listConsumerGroupOffsets(
                     Map.of(groupId, new ListConsumerGroupOffsetsSpec().topicPartitions(end.keySet())),
                     new ListConsumerGroupOffsetsOptions().requireStable(true)).partitionsToOffsetAndMetadata(groupId));
-            if (end.entrySet().stream().allMatch(e -> readUpTo(e.getKey(), committed.get(e.getKey()), e.getValue()))) {
+            Map<TopicPartition, OffsetAndMetadata> previous = before;
+            if (end.entrySet().stream().allMatch(e -> readUpTo(e.getKey(), committed.get(e.getKey()), previous.get(e.getKey()), e.getValue()))) {
                 return new Mark(end.entrySet().stream().collect(Collectors.toMap(e -> e.getKey().partition(), Map.Entry::getValue)),
                         topics.get(Topics.STREAMS_CONTENT).partitions().size());
             }
+            before = new HashMap<>(committed);
             try {
                 Thread.sleep(RECHECK.toMillis());
             } catch (InterruptedException e) {
@@ -101,10 +104,17 @@ final class KafkaChangesLog implements ChangesLog {
         throw new IllegalStateException("the mailstream.changes reader is closed");
     }
 
-    /** True when the group has read the partition up to {@code end}: committed there, or only markers in between. */
-    private boolean readUpTo(TopicPartition partition, OffsetAndMetadata committed, long end) {
+    /**
+     * True when the group has read the partition up to {@code end}: committed there, or only
+     * markers in between. The reader looks only where the committed offset stood still since the
+     * last look: a task that is busy reading will commit further by itself.
+     */
+    private boolean readUpTo(TopicPartition partition, OffsetAndMetadata committed, OffsetAndMetadata before, long end) {
         if (committed != null && committed.offset() >= end) {
             return true;
+        }
+        if (offsetOf(committed) != offsetOf(before)) {
+            return false;
         }
         reader.assign(List.of(partition));
         if (committed == null) {
@@ -118,6 +128,10 @@ final class KafkaChangesLog implements ChangesLog {
             }
         }
         return reader.position(partition) >= end;
+    }
+
+    private static long offsetOf(OffsetAndMetadata committed) {
+        return committed == null ? -1 : committed.offset();
     }
 
     private static <T> T get(KafkaFuture<T> future) {
