@@ -54,8 +54,8 @@ import java.util.concurrent.ThreadLocalRandom;
 final class ChangeProcessor implements Processor<String, byte[], String, Object> {
     private static final Logger LOG = LoggerFactory.getLogger(ChangeProcessor.class);
     private static final String ROLE = "streams";
-    /** Retry rounds with events still waiting between two warnings (about a minute). */
-    private static final int ROUNDS_BEFORE_WARNING = 60;
+    /** Retries with events still waiting between two warnings (about a minute). */
+    private static final int RETRIES_BETWEEN_WARNINGS = 60;
     private static final char PARK_SEPARATOR = '\u0000';
 
     private final List<TierRoute> tiers;
@@ -79,7 +79,7 @@ final class ChangeProcessor implements Processor<String, byte[], String, Object>
     /** Answered; waiting for this task's probes to come back through the content store. */
     private ChangesLog.Mark probing;
     private byte[] probeToken;
-    private int roundsWaiting;
+    private int retriesWaiting;
 
     ChangeProcessor(List<TierRoute> tiers, AvroCodec<ChangeEvent> changes, AvroCodec<ControlEvent> control,
                     MeterRegistry meters, ChangesLog log) {
@@ -203,12 +203,12 @@ final class ChangeProcessor implements Processor<String, byte[], String, Object>
             reading = log.readToEnd();
             advanceRound(); // the answer may be there already
         }
-        if (left > 0 && ++roundsWaiting % ROUNDS_BEFORE_WARNING == 0) {
+        if (left > 0 && ++retriesWaiting % RETRIES_BETWEEN_WARNINGS == 0) {
             LOG.warn("{} event(s) of task {} wait for message bodies first seen under other keys: {}", left, context.taskId(),
                     probing != null ? "waiting for the content index to catch up"
                             : "mailstream.changes is not yet read and committed up to where it ended on every partition");
         } else if (left == 0) {
-            roundsWaiting = 0;
+            retriesWaiting = 0;
         }
     }
 
