@@ -26,15 +26,23 @@ import org.apache.kafka.streams.state.KeyValueStore;
 import org.apache.kafka.streams.state.ReadOnlyKeyValueStore;
 import org.apache.kafka.streams.state.WindowStore;
 import org.apache.kafka.streams.state.WindowStoreIterator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * Every change event, per partition key and in order: decode, fence, drop duplicates, check that
@@ -44,13 +52,17 @@ import java.util.Set;
  * indexed yet is parked (see below) rather than rejected.
  */
 final class ChangeProcessor implements Processor<String, byte[], String, Object> {
+    private static final Logger LOG = LoggerFactory.getLogger(ChangeProcessor.class);
     private static final String ROLE = "streams";
+    /** Retries with events still waiting between two warnings (about a minute). */
+    private static final int RETRIES_BETWEEN_WARNINGS = 60;
     private static final char PARK_SEPARATOR = '\u0000';
 
     private final List<TierRoute> tiers;
     private final AvroCodec<ChangeEvent> changes;
     private final AvroCodec<ControlEvent> control;
     private final MeterRegistry meters;
+    private final ChangesLog log;
 
     private ProcessorContext<String, Object> context;
     private Fencing fencing;
@@ -60,13 +72,22 @@ final class ChangeProcessor implements Processor<String, byte[], String, Object>
     private ReadOnlyKeyValueStore<String, byte[]> contentByGuid;
     private KeyValueStore<String, byte[]> parked;
     private KeyValueStore<String, Long> parkedKeys;
+    /** The newest mark whose bodies are known to be in the content store: what it covers is decided. */
+    private ChangesLog.Mark settled;
+    /** Asked how far mailstream.changes has been read, no answer yet. */
+    private CompletionStage<ChangesLog.Mark> reading;
+    /** Answered; waiting for this task's probes to come back through the content store. */
+    private ChangesLog.Mark probing;
+    private byte[] probeToken;
+    private int retriesWaiting;
 
     ChangeProcessor(List<TierRoute> tiers, AvroCodec<ChangeEvent> changes, AvroCodec<ControlEvent> control,
-                    MeterRegistry meters) {
+                    MeterRegistry meters, ChangesLog log) {
         this.tiers = tiers;
         this.changes = changes;
         this.control = control;
         this.meters = meters;
+        this.log = log;
     }
 
     @Override
@@ -79,20 +100,27 @@ final class ChangeProcessor implements Processor<String, byte[], String, Object>
         this.contentByGuid = context.getStateStore(MailstreamTopology.CONTENT_STORE);
         this.parked = context.getStateStore(MailstreamTopology.PARKED_STORE);
         this.parkedKeys = context.getStateStore(MailstreamTopology.PARKED_KEYS_STORE);
+        // A task started again may have lost an uncommitted round (its probes with it): start afresh.
+        this.settled = null;
+        this.reading = null;
+        this.probing = null;
         context.schedule(MailstreamTopology.PARKED_RETRY_INTERVAL, PunctuationType.WALL_CLOCK_TIME, this::retryParked);
     }
 
     @Override
     public void process(Record<String, byte[]> record) {
         Incoming event = Incoming.of(record, context.recordMetadata().orElseThrow());
-        if (parkedKeys.get(keyOf(event)) != null || !handle(event, false)) {
-            park(event); // behind a parked event of its key, or itself waiting for content
+        if (parkedKeys.get(keyOf(event)) != null) {
+            publishAhead(event);
+            park(event); // behind a parked event of its key
+        } else if (!handle(event, false)) {
+            park(event); // itself waiting for content
         }
     }
 
     /**
      * Processes one event; false when it must wait for a body not indexed yet. With
-     * {@code giveUp} a missing body is final and the event is dead-lettered.
+     * {@code giveUp} a missing body is final (the log holds it nowhere) and the event is dead-lettered.
      */
     private boolean handle(Incoming incoming, boolean giveUp) {
         String eventId = null;
@@ -114,47 +142,110 @@ final class ChangeProcessor implements Processor<String, byte[], String, Object>
 
     /*
      * Parking. A body first seen under another key reaches the global GUID store only once that
-     * key's task has committed it, which can be after a record of this key referencing it is
-     * processed (different partitions have no order between them). So a record whose body is
+     * key's task has read and committed it and the global store has read it back, which can be
+     * after a record of this key referencing it is processed (different partitions have no order
+     * between them, and a task can be far behind, e.g. after an outage). So a record whose body is
      * unknown waits, with every later event of its key behind it to keep the key's order, and is
-     * retried every PARKED_RETRY_INTERVAL; only after PARKED_GRACE without the body is it
-     * dead-lettered as MISSING_CONTENT. Other keys are not held up.
+     * retried every PARKED_RETRY_INTERVAL. Other keys are not held up.
+     *
+     * Whether the body can still come is judged by the log, never by the clock. Capture writes a
+     * body before any record that references it, so it is in mailstream.changes before the record.
+     * A round: ask the ChangesLog for a mark (where every partition ended) and wait until the
+     * application has read and committed every partition up to it, so every body before the mark
+     * has been published to the content topic; then send a probe to every content partition and
+     * wait until all come back through the global store, which has then read every partition past
+     * those bodies. A parked record the settled mark covers whose body is still missing has none
+     * in the log: it is dead-lettered as MISSING_CONTENT. Rounds are in memory: after a restart the
+     * first round covers everything parked before it. A body on a parked key is published at once
+     * (publishAhead), so two keys waiting for each other's bodies cannot hold each other up.
      */
 
     private void park(Incoming event) {
         String key = keyOf(event);
         if (parkedKeys.get(key) == null) {
-            parkedKeys.put(key, context.currentSystemTimeMs());
+            parkedKeys.put(key, event.offset());
         }
         parked.put(parkedKey(key, event.offset()), event.toBytes());
     }
 
     private void retryParked(long now) {
-        List<KeyValue<String, Long>> keys = new ArrayList<>();
+        List<String> keys = new ArrayList<>();
         try (KeyValueIterator<String, Long> all = parkedKeys.all()) {
-            all.forEachRemaining(keys::add);
+            all.forEachRemaining(kv -> keys.add(kv.key));
         }
-        for (KeyValue<String, Long> key : keys) {
+        if (keys.isEmpty()) {
+            return;
+        }
+        meters.counter(MailstreamTopology.PARKED_CHECKS_METER).increment();
+        advanceRound();
+        int left = 0;
+        for (String key : keys) {
             List<KeyValue<String, byte[]>> queue = new ArrayList<>();
-            try (KeyValueIterator<String, byte[]> events = parked.prefixScan(key.key + PARK_SEPARATOR, new StringSerializer())) {
+            try (KeyValueIterator<String, byte[]> events = parked.prefixScan(key + PARK_SEPARATOR, new StringSerializer())) {
                 events.forEachRemaining(queue::add);
             }
-            boolean giveUp = now - key.value >= MailstreamTopology.PARKED_GRACE.toMillis();
             int done = 0;
             for (KeyValue<String, byte[]> entry : queue) {
-                // Only the head has waited the whole grace; an event behind it gets its own.
-                if (!handle(Incoming.fromBytes(entry.value), giveUp && done == 0)) {
+                Incoming event = Incoming.fromBytes(entry.value);
+                if (!handle(event, settled != null && settled.covers(event.partition(), event.offset()))) {
                     break;
                 }
                 parked.delete(entry.key);
                 done++;
             }
             if (done == queue.size()) {
-                parkedKeys.delete(key.key);
-            } else if (done > 0) {
-                parkedKeys.put(key.key, now);
+                parkedKeys.delete(key);
+            } else {
+                left += queue.size() - done;
             }
         }
+        if (left > 0 && reading == null && probing == null) {
+            reading = log.readToEnd();
+            advanceRound(); // the answer may be there already
+        }
+        if (left > 0 && ++retriesWaiting % RETRIES_BETWEEN_WARNINGS == 0) {
+            LOG.warn("{} event(s) of task {} wait for message bodies first seen under other keys: {}", left, context.taskId(),
+                    probing != null ? "waiting for the content index to catch up"
+                            : "mailstream.changes is not yet read and committed up to where it ended on every partition");
+        } else if (left == 0) {
+            retriesWaiting = 0;
+        }
+    }
+
+    /** One step of the current round, as far as the answers allow. */
+    private void advanceRound() {
+        if (probing != null && probesReturned()) {
+            settled = probing;
+            probing = null;
+        }
+        if (reading != null && reading.toCompletableFuture().isDone()) {
+            CompletableFuture<ChangesLog.Mark> answer = reading.toCompletableFuture();
+            reading = null;
+            try {
+                sendProbes(answer.join());
+            } catch (CompletionException | CancellationException e) {
+                LOG.warn("task {}: cannot tell how far mailstream.changes has been read, parked events keep waiting: {}",
+                        context.taskId(), e.getCause() == null ? e : e.getCause());
+            }
+        }
+    }
+
+    private void sendProbes(ChangesLog.Mark mark) {
+        probing = mark;
+        probeToken = ByteBuffer.allocate(Long.BYTES).putLong(ThreadLocalRandom.current().nextLong()).array();
+        for (int c = 0; c < mark.contentPartitions(); c++) {
+            context.forward(new Record<>(MailstreamTopology.probeKey(context.taskId().toString(), c), probeToken,
+                    context.currentSystemTimeMs()), MailstreamTopology.CONTENT_SINK);
+        }
+    }
+
+    private boolean probesReturned() {
+        for (int c = 0; c < probing.contentPartitions(); c++) {
+            if (!Arrays.equals(probeToken, contentByGuid.get(MailstreamTopology.probeKey(context.taskId().toString(), c)))) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static String keyOf(Incoming event) {
@@ -239,7 +330,7 @@ final class ChangeProcessor implements Processor<String, byte[], String, Object>
             List<ChangeEvent> chunks = chunksOf(guid);
             if (chunks == null) {
                 throw new Rejection(DeadLetterReason.MISSING_CONTENT, "mailbox " + upsert.getUniqueId() + " ("
-                        + upsert.getMailboxName() + ") references GUID " + guid + " whose content was never seen");
+                        + upsert.getMailboxName() + ") references GUID " + guid + " whose content is nowhere in mailstream.changes before it");
             }
             for (ChangeEvent chunk : chunks) {
                 MessageContent content = (MessageContent) chunk.getPayload();
@@ -277,10 +368,33 @@ final class ChangeProcessor implements Processor<String, byte[], String, Object>
      * last chunk is in, notes that this key's feeds already carry the body.
      */
     private void index(String key, MessageContent content, Incoming record) {
-        context.forward(new Record<>(MailstreamTopology.chunkKey(content.getGuid(), content.getChunkIndex()),
-                record.value(), record.timestamp()), MailstreamTopology.CONTENT_SINK);
+        publish(content, record);
         if (content.getChunkIndex() == content.getChunkCount() - 1) {
             contentOnKey.put(contentKey(key, content.getGuid()), content.getSize());
+        }
+    }
+
+    private void publish(MessageContent content, Incoming record) {
+        context.forward(new Record<>(MailstreamTopology.chunkKey(content.getGuid(), content.getChunkIndex()),
+                record.value(), record.timestamp()), MailstreamTopology.CONTENT_SINK);
+    }
+
+    /**
+     * A body that arrives on a parked key is published to the content store at once, although its
+     * event waits its turn: records of other keys may be waiting for it, and a round counts every
+     * body on a partition that was read past as published. (It is published again when its turn
+     * comes; the topic is compacted.)
+     */
+    private void publishAhead(Incoming incoming) {
+        ChangeEvent event;
+        try {
+            event = changes.decode(incoming.value());
+            fencing.check(event.getEnvelope());
+        } catch (RuntimeException e) {
+            return; // judged, and dead-lettered if it must be, when its turn comes
+        }
+        if (event.getPayload() instanceof MessageContent content && event.getEnvelope().getPartitionKey().equals(incoming.key())) {
+            publish(content, incoming);
         }
     }
 

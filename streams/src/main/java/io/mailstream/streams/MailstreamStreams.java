@@ -9,6 +9,7 @@ import io.mailstream.core.metrics.MailstreamMetrics;
 import io.mailstream.schemas.codec.SchemaTopicRegistry;
 import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.utils.Time;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse;
@@ -30,12 +31,15 @@ public final class MailstreamStreams implements AutoCloseable {
     private final MailstreamConfig config;
     private final String bootstrapServers;
     private final SchemaTopicRegistry schemas;
+    private final ChangesLog changesLog;
     private final KafkaStreams streams;
 
-    private MailstreamStreams(MailstreamConfig config, String bootstrapServers, SchemaTopicRegistry schemas, KafkaStreams streams) {
+    private MailstreamStreams(MailstreamConfig config, String bootstrapServers, SchemaTopicRegistry schemas,
+                              ChangesLog changesLog, KafkaStreams streams) {
         this.config = config;
         this.bootstrapServers = bootstrapServers;
         this.schemas = schemas;
+        this.changesLog = changesLog;
         this.streams = streams;
     }
 
@@ -45,12 +49,19 @@ public final class MailstreamStreams implements AutoCloseable {
 
     /** {@code overrides}: extra Kafka Streams properties, e.g. a shorter commit interval in tests. */
     public static MailstreamStreams build(MailstreamConfig config, String bootstrapServers, Map<String, ?> overrides) {
+        return build(config, bootstrapServers, overrides, Time.SYSTEM);
+    }
+
+    /** {@code time}: the clock Kafka Streams runs on, e.g. one a test moves forward. */
+    static MailstreamStreams build(MailstreamConfig config, String bootstrapServers, Map<String, ?> overrides, Time time) {
         SchemaTopicRegistry schemas = new SchemaTopicRegistry(Map.of(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers));
         Properties props = properties(config, bootstrapServers);
         props.putAll(overrides);
-        KafkaStreams streams = new KafkaStreams(MailstreamTopology.build(config, schemas, MailstreamMetrics.registry()), props);
+        ChangesLog changesLog = new KafkaChangesLog(bootstrapServers, props.getProperty(StreamsConfig.APPLICATION_ID_CONFIG));
+        KafkaStreams streams = new KafkaStreams(MailstreamTopology.build(config, schemas, MailstreamMetrics.registry(), changesLog),
+                props, time);
         streams.setUncaughtExceptionHandler(MailstreamStreams::onThreadFailure);
-        return new MailstreamStreams(config, bootstrapServers, schemas, streams);
+        return new MailstreamStreams(config, bootstrapServers, schemas, changesLog, streams);
     }
 
     /**
@@ -78,6 +89,7 @@ public final class MailstreamStreams implements AutoCloseable {
     @Override
     public void close() {
         streams.close(Duration.ofSeconds(30));
+        changesLog.close();
         schemas.close();
     }
 

@@ -2,7 +2,6 @@ package io.mailstream.streams;
 
 import io.mailstream.core.config.MailstreamConfig;
 import io.mailstream.core.kafka.Topics;
-import io.mailstream.core.metrics.MailstreamMetrics;
 import io.mailstream.schemas.ChangeEvent;
 import io.mailstream.schemas.ControlEvent;
 import io.mailstream.schemas.codec.AvroCodec;
@@ -23,6 +22,8 @@ import org.apache.kafka.streams.state.Stores;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
+import java.util.Set;
 
 /**
  * The streams topology: {@code mailstream.changes} -> fencing, validation, canonical state ->
@@ -35,7 +36,8 @@ public final class MailstreamTopology {
     /**
      * Chunks of every message body seen, key {@code <guid>/<chunkIndex>}, value the content event as
      * it was in mailstream.changes (compacted). Written by the tasks, read by every task through a
-     * global store: a GUID first seen for one user may be referenced by any other user.
+     * global store: a GUID first seen for one user may be referenced by any other user. It also
+     * holds the tasks' probes (see {@link #probeKey}), a few keys per task, which are not bodies.
      */
     public static final String CONTENT_TOPIC = Topics.STREAMS_CONTENT;
 
@@ -51,24 +53,25 @@ public final class MailstreamTopology {
     static final String CONTENT_SINK = "content";
     static final String DEAD_LETTERS_METER = "mailstream.streams.dead.letters";
     static final String DUPLICATES_METER = "mailstream.streams.duplicates.dropped";
+    /** Rounds in which parked events were tried again: shows that events are waiting and being looked at. */
+    static final String PARKED_CHECKS_METER = "mailstream.streams.parked.checks";
     /** How long an event id is remembered: duplicates come from retries and replays within hours, not weeks. */
     static final Duration EVENT_ID_RETENTION = Duration.ofDays(7);
     /** How often events waiting for a body first seen under another key are retried. */
     static final Duration PARKED_RETRY_INTERVAL = Duration.ofSeconds(1);
-    /** How long such an event waits for its body before it is dead-lettered as MISSING_CONTENT. */
-    static final Duration PARKED_GRACE = Duration.ofSeconds(30);
+    /**
+     * Keys in the content topic that are not bodies: a task's probe, one per content partition, by
+     * which it learns that the global content store has read that partition past a point.
+     */
+    private static final String PROBE_PREFIX = "~probe/";
 
     private static final String CHANGES_SOURCE = "changes";
     private static final String PROCESSOR = "fence-validate-fold-fan-out";
 
     private MailstreamTopology() {}
 
-    /** The topology with schemas shipped in the jar only and the process-wide meter registry (tests). */
-    public static Topology build(MailstreamConfig config) {
-        return build(config, SchemaResolver.none(), MailstreamMetrics.registry());
-    }
-
-    public static Topology build(MailstreamConfig config, SchemaResolver schemas, MeterRegistry meters) {
+    /** {@code log}: how far mailstream.changes has been read, which decides when a missing body will not come. */
+    public static Topology build(MailstreamConfig config, SchemaResolver schemas, MeterRegistry meters, ChangesLog log) {
         List<TierRoute> tiers = TierRoute.all(config);
         AvroCodec<ChangeEvent> changes = AvroCodec.changeEvent(schemas);
         AvroCodec<ControlEvent> control = AvroCodec.controlEvent(schemas);
@@ -80,7 +83,7 @@ public final class MailstreamTopology {
         // Values are read as bytes and decoded inside the processor, so an undecodable event is
         // dead-lettered like any other invalid one instead of failing the consumer.
         topology.addSource(CHANGES_SOURCE, new StringDeserializer(), new ByteArrayDeserializer(), Topics.CHANGES);
-        topology.addProcessor(PROCESSOR, () -> new ChangeProcessor(tiers, changes, control, meters), CHANGES_SOURCE);
+        topology.addProcessor(PROCESSOR, () -> new ChangeProcessor(tiers, changes, control, meters, log), CHANGES_SOURCE);
         topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(STATE_STORE),
                 Serdes.String(), AvroSerdes.stateRecord(schemas)), PROCESSOR);
         topology.addStateStore(Stores.windowStoreBuilder(Stores.persistentWindowStore(EVENT_ID_STORE,
@@ -95,7 +98,8 @@ public final class MailstreamTopology {
 
         topology.addSink(STATE_SINK, Topics.STATE, new StringSerializer(), AvroSerdes.stateRecord(schemas).serializer(), PROCESSOR);
         topology.addSink(DLQ_SINK, Topics.DLQ, new StringSerializer(), AvroSerdes.deadLetter(schemas).serializer(), PROCESSOR);
-        topology.addSink(CONTENT_SINK, CONTENT_TOPIC, new StringSerializer(), new ByteArraySerializer(), PROCESSOR);
+        topology.addSink(CONTENT_SINK, CONTENT_TOPIC, new StringSerializer(), new ByteArraySerializer(),
+                MailstreamTopology::contentPartitions, PROCESSOR);
         for (TierRoute tier : tiers) {
             // Feeds carry the events' original bytes: no re-encoding, the writer schema stays the source's.
             topology.addSink(tier.sinkName(), tier.feedTopic(), new StringSerializer(), new ByteArraySerializer(), PROCESSOR);
@@ -105,6 +109,19 @@ public final class MailstreamTopology {
 
     static String chunkKey(String guid, int chunkIndex) {
         return guid + "/" + chunkIndex;
+    }
+
+    /** A task's probe for one partition of the content topic (GUIDs are hex, so no chunk key looks like it). */
+    static String probeKey(String task, int contentPartition) {
+        return PROBE_PREFIX + task + "/" + contentPartition;
+    }
+
+    /** Bodies go where their key hashes to; a probe goes to the partition its key names. */
+    private static Optional<Set<Integer>> contentPartitions(String topic, String key, byte[] value, int numPartitions) {
+        if (key == null || !key.startsWith(PROBE_PREFIX)) {
+            return Optional.empty();
+        }
+        return Optional.of(Set.of(Integer.parseInt(key.substring(key.lastIndexOf('/') + 1)) % numPartitions));
     }
 
     /** A global store holding the topic's latest raw value per key (restored as-is on start-up). */

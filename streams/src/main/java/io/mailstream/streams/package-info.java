@@ -17,9 +17,14 @@
  *
  * <p>Bodies seen under another key: the GUID index is a global store fed by the tasks themselves,
  * so a record of one key can be processed before the body seen under another key is committed and
- * indexed (about one commit interval live, longer while catching up on a backlog). Such a record
- * and everything after it on its key are parked and retried every second; only after 30 s without
- * the body is it dead-lettered as MISSING_CONTENT. Known limit: if the other key's task is more
- * than 30 s behind, that dead letter is a false alarm and must be replayed.
+ * indexed (about one commit interval live, much longer while another task catches up on a backlog
+ * or after an outage). Such a record and everything after it on its key are parked and retried
+ * every second. Whether the body can still come is judged by the log, never by the clock: once
+ * every partition of {@code mailstream.changes} has been read and committed up to where it ended
+ * after the record was parked ({@link io.mailstream.streams.ChangesLog}), and probes sent to every
+ * partition of the content topic have come back through the global store, a body still missing is
+ * nowhere in the log before the record, and only then is the record dead-lettered as
+ * MISSING_CONTENT. While a partition cannot be read that far (a task down, a transaction left
+ * open), parked records wait, and a warning says so every minute.
  */
 package io.mailstream.streams;

@@ -24,9 +24,7 @@ import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -45,8 +43,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
-import java.util.stream.Collectors;
 
+import static io.mailstream.streams.CommittedReads.committedReader;
+import static io.mailstream.streams.CommittedReads.poll;
+import static io.mailstream.streams.CommittedReads.eventIdsByKey;
+import static io.mailstream.streams.CommittedReads.readAll;
+import static io.mailstream.streams.CommittedReads.readUntil;
 import static io.mailstream.streams.Events.record;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -256,10 +258,6 @@ class KillAndRestartTest {
         return expected;
     }
 
-    private static Map<String, List<String>> eventIdsByKey(List<ConsumerRecord<String, byte[]>> records) {
-        return records.stream().collect(Collectors.groupingBy(ConsumerRecord::key, TreeMap::new,
-                Collectors.mapping(r -> CODEC.decode(r.value()).getEnvelope().getEventId(), Collectors.toList())));
-    }
 
     /** The state fold applied to the whole history, partition by partition (a key's events share one). */
     private static Map<String, StateRecord> recompute(List<ConsumerRecord<String, byte[]>> history) {
@@ -281,46 +279,6 @@ class KillAndRestartTest {
         Map<String, StateRecord> latest = new TreeMap<>();
         records.forEach(r -> latest.put(r.key(), STATE.decode(r.value())));
         return latest;
-    }
-
-    private static KafkaConsumer<String, byte[]> committedReader(String bootstrap, String topic) {
-        KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(KafkaClients.consumerProps(bootstrap, null),
-                new StringDeserializer(), new ByteArrayDeserializer());
-        List<TopicPartition> partitions = consumer.partitionsFor(topic).stream()
-                .map(p -> new TopicPartition(topic, p.partition())).toList();
-        consumer.assign(partitions);
-        consumer.seekToBeginning(partitions);
-        return consumer;
-    }
-
-    private static int poll(KafkaConsumer<String, byte[]> consumer, List<ConsumerRecord<String, byte[]>> into) {
-        consumer.poll(Duration.ofMillis(100)).forEach(into::add);
-        return into.size();
-    }
-
-    /** Reads until at least {@code expected} committed records, then once more to the end so extras would show. */
-    private static List<ConsumerRecord<String, byte[]>> readUntil(String bootstrap, String topic, int expected) {
-        List<ConsumerRecord<String, byte[]>> records = new ArrayList<>();
-        try (KafkaConsumer<String, byte[]> consumer = committedReader(bootstrap, topic)) {
-            await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(50)).until(() -> poll(consumer, records) >= expected);
-            drainToEnd(consumer, records);
-        }
-        return records;
-    }
-
-    private static List<ConsumerRecord<String, byte[]>> readAll(String bootstrap, String topic) {
-        List<ConsumerRecord<String, byte[]>> records = new ArrayList<>();
-        try (KafkaConsumer<String, byte[]> consumer = committedReader(bootstrap, topic)) {
-            drainToEnd(consumer, records);
-        }
-        return records;
-    }
-
-    private static void drainToEnd(KafkaConsumer<String, byte[]> consumer, List<ConsumerRecord<String, byte[]>> into) {
-        Map<TopicPartition, Long> end = consumer.endOffsets(consumer.assignment());
-        while (end.entrySet().stream().anyMatch(e -> consumer.position(e.getKey()) < e.getValue())) {
-            poll(consumer, into);
-        }
     }
 
     static String guid(String user, int k) {

@@ -32,6 +32,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -50,6 +51,7 @@ class MailstreamTopologyTest {
 
     private final SimpleMeterRegistry meters = new SimpleMeterRegistry();
     private final Events events = new Events("ev");
+    private final ScriptedChangesLog log = new ScriptedChangesLog();
     private TopologyTestDriver driver;
     private TestInputTopic<String, byte[]> changes;
     private TestInputTopic<String, ControlEvent> control;
@@ -69,7 +71,7 @@ class MailstreamTopologyTest {
         props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
         props.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
         props.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
-        driver = new TopologyTestDriver(MailstreamTopology.build(config, SchemaResolver.none(), meters), props);
+        driver = new TopologyTestDriver(MailstreamTopology.build(config, SchemaResolver.none(), meters, log), props);
         changes = driver.createInputTopic(Topics.CHANGES, new StringSerializer(), new ByteArraySerializer());
         control = driver.createInputTopic(Topics.CONTROL, new StringSerializer(), AvroSerdes.controlEvent().serializer());
         dlq = driver.createOutputTopic(Topics.DLQ, new StringDeserializer(), AvroSerdes.deadLetter().deserializer());
@@ -296,7 +298,27 @@ class MailstreamTopologyTest {
     }
 
     @Test
-    void recordWhoseContentNeverComesIsDeadLetteredAfterTheGraceUnlessExpunged() {
+    void aRecordWaitsPastAnyClockWhileItsBodyIsStillAheadInTheLog() {
+        ChangeEvent bobRecords = events.records("bob", "UB", "INBOX", record(1, 2, GUID_A));
+        pipe(bobRecords); // alice's body is in mailstream.changes but her partition has not been read that far
+        driver.advanceWallClockTime(Duration.ofMinutes(10));
+        driver.advanceWallClockTime(MailstreamTopology.PARKED_RETRY_INTERVAL);
+        assertThat(dlq.readValuesToList()).as("dead letters while the body is still ahead in the log").isEmpty();
+        assertThat(feed("dc2")).isEmpty();
+
+        ChangeEvent aliceBody = events.content("alice", GUID_A);
+        pipe(aliceBody);
+        driver.advanceWallClockTime(MailstreamTopology.PARKED_RETRY_INTERVAL);
+
+        assertThat(feed("dc2")).containsExactly("alice:" + aliceBody.getEnvelope().getEventId(),
+                "bob:" + bobRecords.getEnvelope().getEventId() + "/content/" + GUID_A + "/0",
+                "bob:" + bobRecords.getEnvelope().getEventId());
+        assertThat(dlq.readValuesToList()).isEmpty();
+        assertThat(deadLetters(DeadLetterReason.MISSING_CONTENT)).isZero();
+    }
+
+    @Test
+    void aRecordWhoseBodyIsNowhereInTheLogIsDeadLetteredOnceTheLogIsReadNotByTheClock() {
         ChangeEvent missing = events.records("alice", "UA", "INBOX", record(1, 2, GUID_B));
         ChangeEvent expunged = events.records("alice", "UA", "INBOX", record(2, 3, GUID_B, "\\Expunged"));
         pipe(missing);
@@ -305,14 +327,50 @@ class MailstreamTopologyTest {
         assertThat(dlq.readValuesToList()).isEmpty();
         assertThat(feed("dc2")).isEmpty();
 
-        driver.advanceWallClockTime(MailstreamTopology.PARKED_GRACE);
+        log.readTo(2); // the log ends after these two: the body will not come
+        for (int i = 0; i < 3; i++) { // a round: the mark, the probes out, the probes back
+            driver.advanceWallClockTime(MailstreamTopology.PARKED_RETRY_INTERVAL);
+        }
 
         DeadLetter letter = onlyDeadLetter();
         assertThat(letter.getReason()).isEqualTo(DeadLetterReason.MISSING_CONTENT);
-        assertThat(letter.getDetail()).contains(GUID_B);
+        assertThat(letter.getDetail()).contains(GUID_B).contains("nowhere in mailstream.changes");
         assertThat(letter.getSourceOffset()).isZero();
         assertThat(feed("dc2")).containsExactly("alice:" + expunged.getEnvelope().getEventId());
         assertThat(driver.getKeyValueStore(MailstreamTopology.PARKED_KEYS_STORE).approximateNumEntries()).isZero();
+    }
+
+    @Test
+    void aRecordParkedAfterTheMarkWaitsForTheNextRound() {
+        log.readTo(1);
+        ChangeEvent early = events.records("alice", "UA", "INBOX", record(1, 2, GUID_A));
+        pipe(early); // offset 0: below the mark
+        ChangeEvent late = events.records("bob", "UB", "INBOX", record(1, 2, GUID_B));
+        pipe(late); // offset 1: the log had not reached it when the mark was taken
+        for (int i = 0; i < 3; i++) {
+            driver.advanceWallClockTime(MailstreamTopology.PARKED_RETRY_INTERVAL);
+        }
+
+        assertThat(dlq.readValuesToList()).extracting(DeadLetter::getEventId).containsExactly(early.getEnvelope().getEventId());
+        assertThat(driver.<String, Long>getKeyValueStore(MailstreamTopology.PARKED_KEYS_STORE).get("bob")).isNotNull();
+    }
+
+    @Test
+    void aBodyArrivingOnAParkedKeyIsPublishedAtOnceForOtherKeys() {
+        ChangeEvent bobWaits = events.records("bob", "UB", "INBOX", record(1, 2, GUID_A)); // GUID_A never comes
+        ChangeEvent bobBody = events.content("bob", GUID_B); // first seen under bob, behind bob's parked record
+        ChangeEvent aliceRecords = events.records("alice", "UA", "INBOX", record(1, 2, GUID_B));
+        List.of(bobWaits, bobBody, aliceRecords).forEach(this::pipe);
+
+        assertThat(feed("dc2")).containsExactly("alice:" + aliceRecords.getEnvelope().getEventId() + "/content/" + GUID_B + "/0",
+                "alice:" + aliceRecords.getEnvelope().getEventId());
+
+        log.readTo(3);
+        for (int i = 0; i < 3; i++) {
+            driver.advanceWallClockTime(MailstreamTopology.PARKED_RETRY_INTERVAL);
+        }
+        assertThat(dlq.readValuesToList()).extracting(DeadLetter::getEventId).containsExactly(bobWaits.getEnvelope().getEventId());
+        assertThat(feed("dc2")).containsExactly("bob:" + bobBody.getEnvelope().getEventId());
     }
 
     @Test
