@@ -6,10 +6,13 @@ import io.mailstream.bridge.apply.RepairSource;
 import io.mailstream.bridge.apply.ReplicaWriter;
 import io.mailstream.core.config.ConfigKeys;
 import io.mailstream.core.config.MailstreamConfig;
+import io.mailstream.core.errors.RefusedException;
+import io.mailstream.core.errors.TransientException;
 import io.mailstream.core.state.StateFold;
 import io.mailstream.csync.client.CsyncClient;
 import io.mailstream.csync.client.CsyncClientConfig;
 import io.mailstream.csync.model.CsyncCommand;
+import io.mailstream.csync.model.CsyncException;
 import io.mailstream.schemas.ChangeEvent;
 import io.mailstream.schemas.MailboxDelete;
 import io.mailstream.schemas.MailboxState;
@@ -94,13 +97,31 @@ final class CyrusTarget implements TierTarget {
             return new Applied(crcs);
         } catch (IOException e) {
             throw e; // the session is dropped below; the sink retries after a back-off
-        } catch (Exception e) {
+        } catch (CsyncException e) {
             healthy = true; // a NO from the replica leaves the session usable
+            throw classified(e);
+        } catch (Exception e) {
+            healthy = true; // raised between commands: the session is usable
             throw e;
         } finally {
             if (healthy) idle.addFirst(session);
             else session.close();
         }
+    }
+
+    /**
+     * What a NO from the replica means to the sink's error policy. Busy, locked, or an I/O error on
+     * the replica (a full disk, say) passes once the replica is fixed and hits every user alike, so
+     * the events wait. Any other code (IMAP_PROTOCOL_BAD_PARAMETERS, IMAP_MAILBOX_MOVED from a
+     * uniqueid clash, IMAP_MAILBOX_NONEXISTENT or IMAP_SYNC_CHECKSUM that the writer's own repairs
+     * did not settle, IMAP_INVALID_USER, an unknown NO) is about this change and will not pass by
+     * itself: retried a bounded number of times, then dead-lettered so the user's lane goes on.
+     */
+    static RuntimeException classified(CsyncException e) {
+        return switch (e.error()) {
+            case AGAIN, MAILBOX_LOCKED, IOERROR -> new TransientException("replica: " + e.getMessage(), e);
+            default -> new RefusedException("replica refused: " + e.getMessage(), e);
+        };
     }
 
     private Map<String, Long> apply(UserView view, MessageSpool spool, ReplicaWriter writer, List<ChangeEvent> events) throws Exception {

@@ -1,0 +1,194 @@
+package io.mailstream.sinks;
+
+import io.mailstream.core.config.MailstreamConfig;
+import io.mailstream.core.kafka.EmbeddedKafka;
+import io.mailstream.core.kafka.KafkaClients;
+import io.mailstream.core.kafka.TopicAdmin;
+import io.mailstream.core.kafka.TopicReader;
+import io.mailstream.core.kafka.Topics;
+import io.mailstream.csync.client.CsyncClient;
+import io.mailstream.csync.client.CsyncClientConfig;
+import io.mailstream.schemas.ChangeEvent;
+import io.mailstream.schemas.DeadLetter;
+import io.mailstream.schemas.MailboxUpsert;
+import io.mailstream.schemas.codec.AvroCodec;
+import io.mailstream.schemas.codec.AvroSerdes;
+import io.mailstream.schemas.codec.SchemaTopicRegistry;
+import io.mailstream.testkit.CyrusInstance;
+import io.mailstream.testkit.ImapClient;
+import io.mailstream.testkit.ImapSnapshot;
+import io.mailstream.testkit.MessageFactory;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * A real Cyrus 3.6 replica that refuses one mailbox for good: it already holds another mailbox
+ * (another uniqueid, with mail) under that name, a split brain, so APPLY MAILBOX gets
+ * IMAP_MAILBOX_MOVED, which no retry can change. The
+ * sink must dead-letter that change after the configured attempts and go on with the user's other
+ * mailboxes and with other users; once an operator removes the conflict, the mailbox's next
+ * change replicates it whole.
+ */
+class CyrusPoisonTest {
+    @TempDir
+    static Path dir;
+    static EmbeddedKafka kafka;
+    static CyrusInstance source;
+    static CyrusInstance target;
+    static final CyrusStateEvents capture = new CyrusStateEvents();
+    static final MessageFactory mail = new MessageFactory(9);
+
+    @BeforeAll
+    static void start() {
+        CyrusInstance.requireCyrus();
+        source = CyrusInstance.replica().user("alice", "alicepw").user("bob", "bobpw").start();
+        target = CyrusInstance.replica().user("alice", "alicepw").user("bob", "bobpw").start();
+        kafka = EmbeddedKafka.start(dir.resolve("kafka"), 0);
+    }
+
+    @AfterAll
+    static void stop() {
+        for (AutoCloseable c : new AutoCloseable[] {kafka, source, target}) {
+            try {
+                if (c != null) c.close();
+            } catch (Exception e) {
+                // keep closing the rest
+            }
+        }
+    }
+
+    @Test
+    void aMailboxTheReplicaRefusesIsDeadLetteredAndEverythingElseReplicates() throws Exception {
+        MailstreamConfig config = MailstreamConfig.of(Map.of("tiers", "dc2", "data.dir", dir.resolve("data").toString(),
+                "tier.dc2.type", "cyrus", "tier.dc2.cyrus.address", "127.0.0.1:" + target.csyncPort(),
+                "tier.dc2.cyrus.password", "adminpw", "tier.dc2.sessions", "2",
+                "errors.retry.attempts", "3", "errors.retry.backoff.max.ms", "200"));
+        TopicAdmin.ensureTopics(config, kafka.bootstrapServers());
+        try (ImapClient admin = source.endpoint().imapAdmin()) {
+            admin.create("user.alice");
+            admin.create("user.bob");
+        }
+        append("alice", "INBOX", 0, 2);
+        try (ImapClient alice = source.endpoint().imap("alice")) {
+            alice.create("INBOX.Work");
+        }
+        append("alice", "INBOX.Work", 2, 2);
+        append("bob", "INBOX", 4, 2);
+
+        SimpleMeterRegistry metrics = new SimpleMeterRegistry();
+        try (SinkHandle sink = Sinks.start(config, kafka.bootstrapServers(), "dc2", metrics)) {
+            publish("alice", "bob");
+            awaitCaughtUp();
+
+            // Split brain: the replica gets its own user.alice.Blocked with mail in it (an empty one
+            // Cyrus would replace), the source another one.
+            try (ImapClient onReplica = target.endpoint().imap("alice")) {
+                onReplica.create("INBOX.Blocked");
+                onReplica.append("INBOX.Blocked", List.of(), mail.date(99), mail.message(99, 1_000, "sender@example.org",
+                        "alice@mailstream.test", "only on the replica"));
+            }
+            try (ImapClient alice = source.endpoint().imap("alice")) {
+                alice.create("INBOX.Blocked");
+            }
+            append("alice", "INBOX.Blocked", 6, 2);
+            append("alice", "INBOX", 8, 1);
+            append("alice", "INBOX.Work", 9, 1);   // after Blocked in alice's feed order
+            append("bob", "INBOX", 10, 1);
+            publish("alice", "bob");
+            awaitCaughtUp();
+            assertThat(sink.isRunning()).isTrue();
+
+            List<DeadLetter> letters = deadLetters();
+            assertThat(letters).as("the refused change").isNotEmpty()
+                    .allSatisfy(l -> assertThat(l.getDetail()).contains("IMAP_MAILBOX_MOVED", "3 attempts"));
+            assertThat(letters).extracting(l -> AvroCodec.changeEvent(io.mailstream.schemas.codec.SchemaResolver.none())
+                            .decode(l.getValue().array()).getPayload())
+                    .anySatisfy(p -> assertThat(p).isInstanceOfSatisfying(MailboxUpsert.class,
+                            h -> assertThat(h.getName()).isEqualTo("user.alice.Blocked")));
+            assertThat(metrics.get("mailstream.errors.retries").tag("role", "sink dc2").counter().count()).isGreaterThanOrEqualTo(2);
+            assertThat(withoutBlocked(ImapSnapshot.take(target.endpoint(), "alice")))
+                    .as("alice's other mailboxes").isEqualTo(withoutBlocked(ImapSnapshot.take(source.endpoint(), "alice")));
+            assertThat(ImapSnapshot.take(source.endpoint(), "bob").describeDifferences(ImapSnapshot.take(target.endpoint(), "bob"))).isNull();
+
+            // The operator resolves the conflict; the mailbox's next change brings it over whole.
+            try (ImapClient onReplica = target.endpoint().imap("alice")) {
+                onReplica.delete("INBOX.Blocked");
+            }
+            append("alice", "INBOX.Blocked", 11, 1);
+            publish("alice");
+            awaitCaughtUp();
+            assertThat(ImapSnapshot.take(source.endpoint(), "alice").describeDifferences(ImapSnapshot.take(target.endpoint(), "alice")))
+                    .isNull();
+            assertThat(deadLetters()).hasSameSizeAs(letters);
+        }
+    }
+
+    private static void append(String user, String folder, int from, int count) {
+        try (ImapClient c = source.endpoint().imap(user)) {
+            for (int i = from; i < from + count; i++) {
+                c.append(folder, List.of(), mail.date(i), mail.message(i, 2_000 + i * 100, "sender@example.org",
+                        user + "@mailstream.test", "message " + i));
+            }
+        }
+    }
+
+    private static Map<String, String> withoutBlocked(ImapSnapshot snapshot) {
+        Map<String, String> out = new TreeMap<>(snapshot.entries());
+        out.keySet().removeIf(k -> k.contains("Blocked"));
+        return out;
+    }
+
+    /** The whole state of each user as capture would write it, on the feed. */
+    private static void publish(String... users) throws Exception {
+        List<ChangeEvent> events = new ArrayList<>();
+        try (CsyncClient csync = CsyncClient.connect(CsyncClientConfig.of("127.0.0.1", source.csyncPort(), "admin", "adminpw"))) {
+            for (String user : users) events.addAll(capture.user(csync, user));
+        }
+        Map<String, Object> props = KafkaClients.producerProps(kafka.bootstrapServers(), "test-capture", 1 << 20);
+        try (SchemaTopicRegistry schemas = new SchemaTopicRegistry(props);
+             var producer = new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer())) {
+            AvroCodec<ChangeEvent> codec = AvroCodec.changeEvent(schemas);
+            producer.initTransactions();
+            producer.beginTransaction();
+            for (ChangeEvent e : events) {
+                producer.send(new ProducerRecord<>(Topics.feed("dc2"), e.getEnvelope().getPartitionKey().getBytes(StandardCharsets.UTF_8),
+                        codec.encode(e)));
+            }
+            producer.commitTransaction();
+        }
+    }
+
+    private static List<DeadLetter> deadLetters() {
+        List<ConsumerRecord<byte[], byte[]>> out = new ArrayList<>();
+        try (var consumer = new KafkaConsumer<>(KafkaClients.consumerProps(kafka.bootstrapServers(), null),
+                new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+            TopicReader.readToEnd(consumer, Topics.DLQ, Duration.ofSeconds(20), out::add);
+        }
+        return out.stream().map(r -> AvroSerdes.deadLetter().deserializer().deserialize(Topics.DLQ, r.value())).toList();
+    }
+
+    private static void awaitCaughtUp() {
+        await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(500))
+                .until(() -> FeedOffsets.committed(kafka.bootstrapServers(), "dc2").equals(FeedOffsets.end(kafka.bootstrapServers(), "dc2")));
+    }
+}
