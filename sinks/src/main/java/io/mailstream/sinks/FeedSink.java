@@ -390,6 +390,7 @@ final class FeedSink implements SinkHandle {
      */
     private Outcome applyWithPolicy(Lane lane, List<FeedEvent> batch) {
         String culprit = lane.key + " at " + batch.get(0).tp + "@" + batch.get(0).offset + ".." + batch.get(batch.size() - 1).offset;
+        Backoff dlqDown = new Backoff(Duration.ofMillis(100), Duration.ofSeconds(30));
         while (true) {
             if (!running || lane.abandoned) {
                 retries.forget(culprit);
@@ -417,8 +418,12 @@ final class FeedSink implements SinkHandle {
                     }
                     return Outcome.DONE;
                 }
-                if (decision.giveUp() && deadLetterAll(batch, decision.detail())) return Outcome.DONE;
-                backoff = decision.backoff();
+                if (decision.giveUp()) {
+                    if (deadLetterAll(batch, decision.detail())) return Outcome.DONE;
+                    backoff = dlqDown.next(); // try again once the DLQ takes writes
+                } else {
+                    backoff = decision.backoff();
+                }
             }
             if (!pause(backoff)) return Outcome.ABANDONED;
         }

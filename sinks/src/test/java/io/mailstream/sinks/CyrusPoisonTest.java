@@ -6,14 +6,11 @@ import io.mailstream.core.kafka.KafkaClients;
 import io.mailstream.core.kafka.TopicAdmin;
 import io.mailstream.core.kafka.TopicReader;
 import io.mailstream.core.kafka.Topics;
-import io.mailstream.csync.client.CsyncClient;
-import io.mailstream.csync.client.CsyncClientConfig;
-import io.mailstream.schemas.ChangeEvent;
 import io.mailstream.schemas.DeadLetter;
 import io.mailstream.schemas.MailboxUpsert;
 import io.mailstream.schemas.codec.AvroCodec;
 import io.mailstream.schemas.codec.AvroSerdes;
-import io.mailstream.schemas.codec.SchemaTopicRegistry;
+import io.mailstream.schemas.codec.SchemaResolver;
 import io.mailstream.testkit.CyrusInstance;
 import io.mailstream.testkit.ImapClient;
 import io.mailstream.testkit.ImapSnapshot;
@@ -21,16 +18,12 @@ import io.mailstream.testkit.MessageFactory;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -121,7 +114,7 @@ class CyrusPoisonTest {
             List<DeadLetter> letters = deadLetters();
             assertThat(letters).as("the refused change").isNotEmpty()
                     .allSatisfy(l -> assertThat(l.getDetail()).contains("IMAP_MAILBOX_MOVED", "3 attempts"));
-            assertThat(letters).extracting(l -> AvroCodec.changeEvent(io.mailstream.schemas.codec.SchemaResolver.none())
+            assertThat(letters).extracting(l -> AvroCodec.changeEvent(SchemaResolver.none())
                             .decode(l.getValue().array()).getPayload())
                     .anySatisfy(p -> assertThat(p).isInstanceOfSatisfying(MailboxUpsert.class,
                             h -> assertThat(h.getName()).isEqualTo("user.alice.Blocked")));
@@ -160,22 +153,7 @@ class CyrusPoisonTest {
 
     /** The whole state of each user as capture would write it, on the feed. */
     private static void publish(String... users) throws Exception {
-        List<ChangeEvent> events = new ArrayList<>();
-        try (CsyncClient csync = CsyncClient.connect(CsyncClientConfig.of("127.0.0.1", source.csyncPort(), "admin", "adminpw"))) {
-            for (String user : users) events.addAll(capture.user(csync, user));
-        }
-        Map<String, Object> props = KafkaClients.producerProps(kafka.bootstrapServers(), "test-capture", 1 << 20);
-        try (SchemaTopicRegistry schemas = new SchemaTopicRegistry(props);
-             var producer = new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer())) {
-            AvroCodec<ChangeEvent> codec = AvroCodec.changeEvent(schemas);
-            producer.initTransactions();
-            producer.beginTransaction();
-            for (ChangeEvent e : events) {
-                producer.send(new ProducerRecord<>(Topics.feed("dc2"), e.getEnvelope().getPartitionKey().getBytes(StandardCharsets.UTF_8),
-                        codec.encode(e)));
-            }
-            producer.commitTransaction();
-        }
+        capture.publish(source.csyncPort(), kafka.bootstrapServers(), List.of(users), "dc2");
     }
 
     private static List<DeadLetter> deadLetters() {

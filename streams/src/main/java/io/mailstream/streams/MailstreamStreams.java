@@ -55,8 +55,9 @@ public final class MailstreamStreams implements AutoCloseable {
 
     /**
      * What a failure means is ErrorPolicy's call: a passing cause gets a fresh thread that resumes
-     * from the last committed transaction; a reason to stop stops this client. (Single bad events
-     * never get here: the processor dead-letters them.)
+     * from the last committed transaction; a reason to stop stops this client. (An event that fails
+     * for a reason of its own does not get here before it has written anything: the processor
+     * dead-letters it, at once or after {@code errors.retry.attempts}.)
      */
     static StreamThreadExceptionResponse onThreadFailure(Throwable error) {
         return ErrorPolicy.handle(ROLE, error) == ErrorPolicy.Action.STOP
