@@ -133,6 +133,7 @@ final class ChangeProcessor implements Processor<String, byte[], String, Object>
                 RetryOperator.Decision decision = retries.failed(culprit, e);
                 retrying = !decision.giveUp();
                 if (decision.giveUp()) {
+                    if (decision.action() == ErrorPolicy.Action.DEAD_LETTER) ErrorPolicy.handle(ROLE, e);
                     deadLetter(incoming, e, eventId, e instanceof Rejection ? String.valueOf(e.getMessage()) : decision.detail());
                     return true;
                 }
@@ -222,8 +223,8 @@ final class ChangeProcessor implements Processor<String, byte[], String, Object>
                 dropDuplicate();
                 return;
             }
+            state.put(stateKey, next); // serializes before it writes: a value it cannot store is not written
             writing = true;
-            state.put(stateKey, next);
             context.forward(new Record<>(stateKey, next, time), MailstreamTopology.STATE_SINK);
         }
         writing = true;
