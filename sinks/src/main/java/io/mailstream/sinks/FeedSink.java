@@ -419,7 +419,7 @@ final class FeedSink implements SinkHandle {
                     return Outcome.DONE;
                 }
                 if (decision.giveUp()) {
-                    if (deadLetterAll(batch, decision.detail())) return Outcome.DONE;
+                    if (deadLetterAll(lane.key, batch, decision.detail())) return Outcome.DONE;
                     backoff = dlqDown.next(); // try again once the DLQ takes writes
                 } else {
                     backoff = decision.backoff();
@@ -429,8 +429,17 @@ final class FeedSink implements SinkHandle {
         }
     }
 
-    /** The culprit: one event, or one mailbox change the target takes only whole. False if the DLQ cannot be written. */
-    private boolean deadLetterAll(List<FeedEvent> culprit, String detail) {
+    /**
+     * The culprit: one event, or one mailbox change the target takes only whole. The target hears of
+     * it first, so that it can mark what to complete later. False if that or the DLQ fails.
+     */
+    private boolean deadLetterAll(String key, List<FeedEvent> culprit, String detail) {
+        try {
+            target.deadLettered(key, culprit.stream().map(FeedEvent::event).toList());
+        } catch (Exception e) {
+            ErrorPolicy.handle(role + " dead-letter mark", e);
+            return false;
+        }
         try {
             for (FeedEvent fe : culprit) {
                 dlq.write(fe.record, fe.event.getEnvelope().getEventId(), DeadLetterReason.INVALID, detail);

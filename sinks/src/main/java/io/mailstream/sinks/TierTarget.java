@@ -25,6 +25,14 @@ public interface TierTarget extends AutoCloseable {
     Applied apply(String partitionKey, List<ChangeEvent> events) throws Exception;
 
     /**
+     * The sink gave up on these events of {@code partitionKey} and is about to write them to
+     * {@code mailstream.dlq}: they are not applied, and the key's later events will be. A target
+     * that can complete what they touched later (from {@code mailstream.state}) notes it durably
+     * here; if this throws, the events are not dead-lettered yet and come again. Default: nothing.
+     */
+    default void deadLettered(String partitionKey, List<ChangeEvent> events) throws Exception {}
+
+    /**
      * Whether the sink must hold back a mailbox change until its header (the commit point: capture
      * sends content, then records, then the MailboxUpsert) has arrived. A Cyrus replica needs the
      * whole APPLY MAILBOX at once; a target that can keep partial changes durably says false.

@@ -6,6 +6,14 @@ import io.mailstream.core.kafka.KafkaClients;
 import io.mailstream.core.kafka.TopicAdmin;
 import io.mailstream.core.kafka.TopicReader;
 import io.mailstream.core.kafka.Topics;
+import io.mailstream.core.state.StateFold;
+import io.mailstream.csync.client.CsyncClient;
+import io.mailstream.csync.client.CsyncClientConfig;
+import io.mailstream.schemas.ChangeEvent;
+import io.mailstream.schemas.MailboxState;
+import io.mailstream.schemas.MessageContent;
+import io.mailstream.schemas.RecordsUpsert;
+import io.mailstream.schemas.StateRecord;
 import io.mailstream.schemas.DeadLetter;
 import io.mailstream.schemas.MailboxUpsert;
 import io.mailstream.schemas.codec.AvroCodec;
@@ -18,7 +26,10 @@ import io.mailstream.testkit.MessageFactory;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -27,6 +38,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -89,6 +101,7 @@ class CyrusPoisonTest {
         append("bob", "INBOX", 4, 2);
 
         SimpleMeterRegistry metrics = new SimpleMeterRegistry();
+        List<DeadLetter> letters;
         try (SinkHandle sink = Sinks.start(config, kafka.bootstrapServers(), "dc2", metrics)) {
             publish("alice", "bob");
             awaitCaughtUp();
@@ -111,7 +124,7 @@ class CyrusPoisonTest {
             awaitCaughtUp();
             assertThat(sink.isRunning()).isTrue();
 
-            List<DeadLetter> letters = deadLetters();
+            letters = deadLetters();
             assertThat(letters).as("the refused change").isNotEmpty()
                     .allSatisfy(l -> assertThat(l.getDetail()).contains("IMAP_MAILBOX_MOVED", "3 attempts"));
             assertThat(letters).extracting(l -> AvroCodec.changeEvent(SchemaResolver.none())
@@ -123,16 +136,55 @@ class CyrusPoisonTest {
                     .as("alice's other mailboxes").isEqualTo(withoutBlocked(ImapSnapshot.take(source.endpoint(), "alice")));
             assertThat(ImapSnapshot.take(source.endpoint(), "bob").describeDifferences(ImapSnapshot.take(target.endpoint(), "bob"))).isNull();
 
-            // The operator resolves the conflict; the mailbox's next change brings it over whole.
-            try (ImapClient onReplica = target.endpoint().imap("alice")) {
-                onReplica.delete("INBOX.Blocked");
-            }
-            append("alice", "INBOX.Blocked", 11, 1);
-            publish("alice");
+            assertThat(ImapSnapshot.take(source.endpoint(), "bob").describeDifferences(ImapSnapshot.take(target.endpoint(), "bob"))).isNull();
+        }
+
+        // The sink restarts (what it folded is gone), the operator removes the clash, and the
+        // mailbox's next change carries only its own record, as capture's delta does: the
+        // replica must still end with the whole mailbox, from mailstream.state.
+        try (ImapClient onReplica = target.endpoint().imap("alice")) {
+            onReplica.delete("INBOX.Blocked");
+        }
+        append("alice", "INBOX.Blocked", 11, 1);
+        List<ChangeEvent> alice;
+        try (CsyncClient csync = CsyncClient.connect(CsyncClientConfig.of("127.0.0.1", source.csyncPort(), "admin", "adminpw"))) {
+            alice = capture.user(csync, "alice");
+        }
+        MailboxUpsert blocked = alice.stream().map(ChangeEvent::getPayload).filter(MailboxUpsert.class::isInstance)
+                .map(MailboxUpsert.class::cast).filter(h -> h.getName().equals("user.alice.Blocked")).findFirst().orElseThrow();
+        publishCanonicalState(alice);
+        ChangeEvent records = alice.stream().filter(e -> e.getPayload() instanceof RecordsUpsert r && r.getUniqueId().equals(blocked.getUniqueId()))
+                .findFirst().orElseThrow();
+        RecordsUpsert newest = RecordsUpsert.newBuilder((RecordsUpsert) records.getPayload()).setRecords(((RecordsUpsert) records.getPayload())
+                .getRecords().stream().filter(r -> r.getUid() == blocked.getLastUid()).toList()).build();
+        String newGuid = newest.getRecords().get(0).getGuid();
+        List<ChangeEvent> delta = new ArrayList<>();
+        for (ChangeEvent e : alice) {
+            if (e.getPayload() instanceof MessageContent c && c.getGuid().equals(newGuid)) delta.add(e);
+        }
+        delta.add(ChangeEvent.newBuilder(records).setPayload(newest).build());
+        delta.add(alice.stream().filter(e -> e.getPayload() == blocked).findFirst().orElseThrow());
+        CyrusStateEvents.produce(kafka.bootstrapServers(), delta, "dc2");
+        try (SinkHandle restarted = Sinks.start(config, kafka.bootstrapServers(), "dc2", new SimpleMeterRegistry())) {
             awaitCaughtUp();
             assertThat(ImapSnapshot.take(source.endpoint(), "alice").describeDifferences(ImapSnapshot.take(target.endpoint(), "alice")))
                     .isNull();
-            assertThat(deadLetters()).hasSameSizeAs(letters);
+            assertThat(deadLetters()).as("nothing dead-lettered after the operator's fix").hasSameSizeAs(letters);
+        }
+    }
+
+    /** What streams would publish to mailstream.state for the user's mailboxes: the fold of their events. */
+    private static void publishCanonicalState(List<ChangeEvent> events) throws Exception {
+        Map<String, MailboxState> folded = new HashMap<>();
+        for (ChangeEvent e : events) {
+            String key = StateFold.stateKey(e);
+            if (key != null && key.startsWith(StateFold.mailboxKey(""))) folded.put(key, StateFold.applyToMailbox(folded.get(key), e));
+        }
+        try (var producer = new KafkaProducer<>(KafkaClients.producerProps(kafka.bootstrapServers(), null, 1 << 20),
+                new StringSerializer(), AvroSerdes.stateRecord().serializer())) {
+            for (var entry : folded.entrySet()) {
+                producer.send(new ProducerRecord<>(Topics.STATE, entry.getKey(), new StateRecord(entry.getValue()))).get();
+            }
         }
     }
 

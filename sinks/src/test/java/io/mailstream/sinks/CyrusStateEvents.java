@@ -54,6 +54,11 @@ final class CyrusStateEvents {
         try (CsyncClient csync = CsyncClient.connect(CsyncClientConfig.of("127.0.0.1", sourceCsyncPort, "admin", "adminpw"))) {
             for (String user : users) events.addAll(user(csync, user));
         }
+        produce(bootstrapServers, events, tiers);
+    }
+
+    /** Writes the events to the tiers' feeds in one transaction, as capture commits a change. */
+    static void produce(String bootstrapServers, List<ChangeEvent> events, String... tiers) throws Exception {
         Map<String, Object> props = KafkaClients.producerProps(bootstrapServers, "test-capture", 1 << 20);
         try (SchemaTopicRegistry schemas = new SchemaTopicRegistry(props);
              var producer = new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer())) {
