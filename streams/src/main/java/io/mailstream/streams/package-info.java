@@ -19,8 +19,9 @@
  * unexpected exception from the fold, e.g. a corrupt state value) is tried again at once up to
  * {@code errors.retry.attempts} times, then dead-lettered (INVALID, "gave up after N attempts: ...").
  * Passing causes (the broker, a state store) and errors raised once the event has started to write
- * go to the stream thread, which is replaced and resumes from the last commit; reasons to stop
- * (fenced, bad credentials) stop the application.
+ * go to the stream thread, which is replaced and resumes from the last commit (counted in
+ * {@code mailstream.streams.thread.replacements}; failed attempts at an event in
+ * {@code mailstream.errors.retries}); reasons to stop (fenced, bad credentials) stop the application.
  *
  * <p>Bodies seen under another key: the GUID index is a global store fed by the tasks themselves,
  * so a record of one key can be processed before the body seen under another key is committed and
