@@ -6,10 +6,13 @@ import io.mailstream.bridge.apply.RepairSource;
 import io.mailstream.bridge.apply.ReplicaWriter;
 import io.mailstream.core.config.ConfigKeys;
 import io.mailstream.core.config.MailstreamConfig;
+import io.mailstream.core.errors.RefusedException;
+import io.mailstream.core.errors.TransientException;
 import io.mailstream.core.state.StateFold;
 import io.mailstream.csync.client.CsyncClient;
 import io.mailstream.csync.client.CsyncClientConfig;
 import io.mailstream.csync.model.CsyncCommand;
+import io.mailstream.csync.model.CsyncException;
 import io.mailstream.schemas.ChangeEvent;
 import io.mailstream.schemas.MailboxDelete;
 import io.mailstream.schemas.MailboxState;
@@ -24,12 +27,14 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.LinkedBlockingDeque;
 import java.util.stream.Collectors;
@@ -55,6 +60,7 @@ final class CyrusTarget implements TierTarget {
     private final AutoCloseable repairResource;
     private final LinkedBlockingDeque<CsyncClient> idle = new LinkedBlockingDeque<>();
     private final Map<String, UserView> views = new ConcurrentHashMap<>();
+    private final MailboxRepairs repairs;
 
     CyrusTarget(String tier, CsyncClientConfig csync, String partition, Path spoolRoot, RepairSource repair, AutoCloseable repairResource) {
         this.tier = tier;
@@ -63,6 +69,7 @@ final class CyrusTarget implements TierTarget {
         this.spoolRoot = spoolRoot;
         this.repair = repair;
         this.repairResource = repairResource;
+        this.repairs = new MailboxRepairs(spoolRoot.resolveSibling("repair"));
     }
 
     /** The target a {@code type=cyrus} tier configures; repairs read the canonical state from {@code mailstream.state}. */
@@ -94,13 +101,31 @@ final class CyrusTarget implements TierTarget {
             return new Applied(crcs);
         } catch (IOException e) {
             throw e; // the session is dropped below; the sink retries after a back-off
-        } catch (Exception e) {
+        } catch (CsyncException e) {
             healthy = true; // a NO from the replica leaves the session usable
+            throw classified(e);
+        } catch (Exception e) {
+            healthy = true; // raised between commands: the session is usable
             throw e;
         } finally {
             if (healthy) idle.addFirst(session);
             else session.close();
         }
+    }
+
+    /**
+     * What a NO from the replica means to the sink's error policy. Busy, locked, or an I/O error on
+     * the replica (a full disk, say) passes once the replica is fixed and hits every user alike, so
+     * the events wait. Any other code (IMAP_PROTOCOL_BAD_PARAMETERS, IMAP_MAILBOX_MOVED from a
+     * uniqueid clash, IMAP_MAILBOX_NONEXISTENT or IMAP_SYNC_CHECKSUM that the writer's own repairs
+     * did not settle, IMAP_INVALID_USER, an unknown NO) is about this change and will not pass by
+     * itself: retried a bounded number of times, then dead-lettered so the user's lane goes on.
+     */
+    static RuntimeException classified(CsyncException e) {
+        return switch (e.error()) {
+            case AGAIN, MAILBOX_LOCKED, IOERROR -> new TransientException("replica: " + e.getMessage(), e);
+            default -> new RefusedException("replica refused: " + e.getMessage(), e);
+        };
     }
 
     private Map<String, Long> apply(UserView view, MessageSpool spool, ReplicaWriter writer, List<ChangeEvent> events) throws Exception {
@@ -111,11 +136,16 @@ final class CyrusTarget implements TierTarget {
                 spool.accept(chunk);
                 continue;
             }
-            String key = StateFold.stateKey(event);
-            if (key != null && key.startsWith(StateFold.mailboxKey(""))) view.fold(event);
+            if (UserView.mailboxOf(event) != null) view.fold(event);
             if (payload instanceof MailboxUpsert header) {
                 MailboxState state = view.mailboxes.get(header.getUniqueId());
+                boolean incomplete = repairs.isMarked(header.getUniqueId());
+                if (incomplete) {
+                    state = completed(state, repair.canonical(header.getUniqueId()));
+                    view.mailboxes.put(header.getUniqueId(), state);
+                }
                 ReplicaWriter.Pushed pushed = writer.push(state, view.names(), spool, repair);
+                if (incomplete && !pushed.stale()) repairs.done(header.getUniqueId());
                 if (pushed.syncCrc() != 0) crcs.put(pushed.uniqueId(), pushed.syncCrc());
                 Set<String> guids = state.getRecords().stream().map(MessageRecord::getGuid).collect(Collectors.toSet());
                 for (String guid : spool.spooled()) {
@@ -129,6 +159,30 @@ final class CyrusTarget implements TierTarget {
             if (payload instanceof UserDelete || payload instanceof MailboxDelete) view.forget(payload);
         }
         return crcs;
+    }
+
+    /** Marks the mailboxes of a dead-lettered change: their next push first completes them from the canonical state. */
+    @Override
+    public void deadLettered(String partitionKey, List<ChangeEvent> events) throws IOException {
+        for (ChangeEvent event : events) {
+            String uniqueId = UserView.mailboxOf(event);
+            if (uniqueId != null) repairs.mark(uniqueId);
+        }
+    }
+
+    /**
+     * The folded view of a mailbox with the canonical records it lacks (up to its header's LAST_UID):
+     * after a dead-lettered change, and a restart that forgot what was folded, the next change
+     * carries only its own records, and a replica that has to create the mailbox again would get
+     * a partial one that no full update can fill below its LAST_UID.
+     */
+    static MailboxState completed(MailboxState view, Optional<MailboxState> canonical) {
+        if (canonical.isEmpty()) return view;
+        long lastUid = view.getHeader().getLastUid();
+        TreeMap<Long, MessageRecord> records = new TreeMap<>();
+        canonical.get().getRecords().stream().filter(r -> r.getUid() <= lastUid).forEach(r -> records.put(r.getUid(), r));
+        view.getRecords().forEach(r -> records.put(r.getUid(), r)); // as new as the header being pushed
+        return MailboxState.newBuilder(view).setRecords(new ArrayList<>(records.values())).build();
     }
 
     private MessageSpool spool(UserView view, String partitionKey) throws IOException {
@@ -158,8 +212,14 @@ final class CyrusTarget implements TierTarget {
         MessageSpool spool;
 
         void fold(ChangeEvent event) {
-            String uniqueId = StateFold.stateKey(event).substring(StateFold.mailboxKey("").length());
+            String uniqueId = mailboxOf(event);
             mailboxes.put(uniqueId, StateFold.applyToMailbox(mailboxes.get(uniqueId), event));
+        }
+
+        /** The uniqueid of the mailbox an event changes; null for user-level events and content. */
+        static String mailboxOf(ChangeEvent event) {
+            String key = StateFold.stateKey(event);
+            return key != null && key.startsWith(StateFold.mailboxKey("")) ? key.substring(StateFold.mailboxKey("").length()) : null;
         }
 
         /** Where the replica may find bodies already: every live mailbox of the user this sink knows. */

@@ -4,10 +4,10 @@ import io.mailstream.core.config.ConfigKeys;
 import io.mailstream.core.config.MailstreamConfig;
 import io.mailstream.core.errors.Backoff;
 import io.mailstream.core.errors.ErrorPolicy;
+import io.mailstream.core.errors.RetryOperator;
 import io.mailstream.core.kafka.KafkaClients;
 import io.mailstream.core.kafka.Topics;
 import io.mailstream.schemas.ChangeEvent;
-import io.mailstream.schemas.DeadLetter;
 import io.mailstream.schemas.DeadLetterReason;
 import io.mailstream.schemas.MessageContent;
 import io.mailstream.schemas.RecordsUpsert;
@@ -35,7 +35,6 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayDeque;
@@ -84,13 +83,13 @@ final class FeedSink implements SinkHandle {
     private final SchemaTopicRegistry schemas;
     private final AvroCodec<ChangeEvent> events;
     private final AvroCodec<TierProgress> progress;
-    private final AvroCodec<DeadLetter> deadLetters;
+    private final DeadLetterWriter dlq;
+    private final RetryOperator retries;
     private final ExecutorService workers;
     private final Thread pollThread;
     private final CountDownLatch stopping = new CountDownLatch(1);
     private final CountDownLatch stopped = new CountDownLatch(1);
     private final Counter applied;
-    private final Counter deadLettered;
     private final Timer applyLatency;
 
     private final Map<String, Lane> lanes = new HashMap<>();
@@ -110,7 +109,6 @@ final class FeedSink implements SinkHandle {
         this.schemas = new SchemaTopicRegistry(producerProps);
         this.events = AvroCodec.changeEvent(schemas);
         this.progress = AvroCodec.tierProgress(schemas);
-        this.deadLetters = AvroCodec.deadLetter(schemas);
         this.producer = new KafkaProducer<>(producerProps, new ByteArraySerializer(), new ByteArraySerializer());
         Map<String, Object> consumerProps = KafkaClients.consumerProps(bootstrapServers, Topics.sinkGroup(tier));
         consumerProps.put(ConsumerConfig.CLIENT_ID_CONFIG, "mailstream-sink-" + tier);
@@ -121,8 +119,10 @@ final class FeedSink implements SinkHandle {
         this.workers = Executors.newFixedThreadPool(sessions, r -> new Thread(r, "sink-" + tier + "-" + n.incrementAndGet()));
         this.applied = Counter.builder("mailstream.sink.events.applied").tag("tier", tier)
                 .description("Feed events the target confirmed").register(metrics);
-        this.deadLettered = Counter.builder("mailstream.sink.events.deadlettered").tag("tier", tier)
-                .description("Feed events written to mailstream.dlq instead of being applied").register(metrics);
+        this.dlq = new DeadLetterWriter(role, producer, AvroCodec.deadLetter(schemas),
+                Counter.builder("mailstream.sink.events.deadlettered").tag("tier", tier)
+                        .description("Feed events written to mailstream.dlq instead of being applied").register(metrics));
+        this.retries = new RetryOperator(role, RetryOperator.Settings.of(config), metrics);
         this.applyLatency = Timer.builder("mailstream.sink.apply.latency").tag("tier", tier)
                 .description("Time the target took to apply one key's batch").register(metrics);
         this.pollThread = new Thread(this::run, "sink-" + tier + "-poll");
@@ -341,9 +341,9 @@ final class FeedSink implements SinkHandle {
     }
 
     /** Waits out a back-off, cut short by a stop; false if the sink is stopping. */
-    private boolean pause(Backoff backoff) {
+    private boolean pause(Duration backoff) {
         try {
-            return !stopping.await(backoff.next().toMillis(), TimeUnit.MILLISECONDS) && running;
+            return !stopping.await(backoff.toMillis(), TimeUnit.MILLISECONDS) && running;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return false;
@@ -382,46 +382,72 @@ final class FeedSink implements SinkHandle {
     // ---------------------------------------------------------------- worker threads
 
     /**
-     * Applies a batch until the target confirms it or the policy says otherwise. On DEAD_LETTER the
-     * batch is applied again piece by piece (events are idempotent), so only the culprit is
-     * dead-lettered.
+     * Applies a batch until the target confirms it or the policy says otherwise ({@link RetryOperator}):
+     * a passing cause is retried with capped back-off for as long as it lasts; an error that may be
+     * the batch's own first narrows it down, applying the batch again piece by piece (events are
+     * idempotent), and the one piece that keeps failing is dead-lettered after
+     * {@code errors.retry.attempts}, so its user's later events go on.
      */
     private Outcome applyWithPolicy(Lane lane, List<FeedEvent> batch) {
-        Backoff backoff = new Backoff(Duration.ofMillis(100), Duration.ofSeconds(30));
+        String culprit = lane.key + " at " + batch.get(0).tp + "@" + batch.get(0).offset + ".." + batch.get(batch.size() - 1).offset;
+        Backoff dlqDown = new Backoff(Duration.ofMillis(100), Duration.ofSeconds(30));
         while (true) {
-            if (!running || lane.abandoned) return Outcome.ABANDONED;
+            if (!running || lane.abandoned) {
+                retries.forget(culprit);
+                return Outcome.ABANDONED;
+            }
+            Duration backoff;
             try {
                 apply(lane.key, batch);
+                retries.forget(culprit);
                 return Outcome.DONE;
             } catch (Exception e) {
-                switch (ErrorPolicy.handle(role, e)) {
-                    case STOP -> {
-                        stop("applying " + lane.key + ": " + e);
-                        return Outcome.STOPPED;
-                    }
-                    case DEAD_LETTER -> {
-                        List<List<FeedEvent>> pieces = pieces(batch);
-                        if (pieces.size() > 1) {
-                            for (List<FeedEvent> piece : pieces) {
-                                Outcome outcome = applyWithPolicy(lane, piece);
-                                if (outcome != Outcome.DONE) return outcome;
-                            }
-                            return Outcome.DONE;
-                        }
-                        try {
-                            // The culprit: one event, or one mailbox change the target takes only whole.
-                            for (FeedEvent culprit : batch) {
-                                deadLetter(culprit.record, culprit.event.getEnvelope().getEventId(), DeadLetterReason.INVALID, e.toString());
-                            }
-                            return Outcome.DONE;
-                        } catch (RuntimeException dlqDown) {
-                            ErrorPolicy.handle(role + " dlq", dlqDown);
-                        }
-                    }
-                    case RETRY -> { }
+                RetryOperator.Decision decision = retries.failed(culprit, e);
+                if (decision.action() == ErrorPolicy.Action.STOP) {
+                    stop("applying " + lane.key + ": " + e);
+                    return Outcome.STOPPED;
                 }
-                if (!pause(backoff)) return Outcome.ABANDONED;
+                List<List<FeedEvent>> pieces = pieces(batch);
+                boolean theBatchsOwn = decision.action() == ErrorPolicy.Action.DEAD_LETTER
+                        || decision.action() == ErrorPolicy.Action.RETRY_THEN_DEAD_LETTER;
+                if (theBatchsOwn && pieces.size() > 1) {
+                    retries.forget(culprit);
+                    for (List<FeedEvent> piece : pieces) {
+                        Outcome outcome = applyWithPolicy(lane, piece);
+                        if (outcome != Outcome.DONE) return outcome;
+                    }
+                    return Outcome.DONE;
+                }
+                if (decision.giveUp()) {
+                    if (deadLetterAll(lane.key, batch, decision.detail())) return Outcome.DONE;
+                    backoff = dlqDown.next(); // try again once the DLQ takes writes
+                } else {
+                    backoff = decision.backoff();
+                }
             }
+            if (!pause(backoff)) return Outcome.ABANDONED;
+        }
+    }
+
+    /**
+     * The culprit: one event, or one mailbox change the target takes only whole. The target hears of
+     * it first, so that it can mark what to complete later. False if that or the DLQ fails.
+     */
+    private boolean deadLetterAll(String key, List<FeedEvent> culprit, String detail) {
+        try {
+            target.deadLettered(key, culprit.stream().map(FeedEvent::event).toList());
+        } catch (Exception e) {
+            ErrorPolicy.handle(role + " dead-letter mark", e);
+            return false;
+        }
+        try {
+            for (FeedEvent fe : culprit) {
+                dlq.write(fe.record, fe.event.getEnvelope().getEventId(), DeadLetterReason.INVALID, detail);
+            }
+            return true;
+        } catch (RuntimeException dlqDown) {
+            ErrorPolicy.handle(role + " dlq", dlqDown);
+            return false;
         }
     }
 
@@ -457,36 +483,14 @@ final class FeedSink implements SinkHandle {
         Backoff backoff = new Backoff(Duration.ofMillis(100), Duration.ofSeconds(10));
         while (running) {
             try {
-                deadLetter(record, null, reason, detail);
+                dlq.write(record, null, reason, detail);
                 return true;
             } catch (RuntimeException e) {
                 if (ErrorPolicy.handle(role + " dlq", e) == ErrorPolicy.Action.STOP) throw e;
-                if (!pause(backoff)) return false;
+                if (!pause(backoff.next())) return false;
             }
         }
         return false;
-    }
-
-    /** Writes the record to the DLQ and waits for the broker's ack: only then may its offset be committed. */
-    private void deadLetter(ConsumerRecord<byte[], byte[]> record, String eventId, DeadLetterReason reason, String detail) {
-        DeadLetter letter = DeadLetter.newBuilder()
-                .setReason(reason).setDetail(role + ": " + detail)
-                .setSourceTopic(record.topic()).setSourcePartition(record.partition()).setSourceOffset(record.offset())
-                .setKey(record.key() == null ? null : ByteBuffer.wrap(record.key()))
-                .setValue(record.value() == null ? null : ByteBuffer.wrap(record.value()))
-                .setEventId(eventId)
-                .setTime(System.currentTimeMillis())
-                .build();
-        try {
-            producer.send(new ProducerRecord<>(Topics.DLQ, record.key(), deadLetters.encode(letter))).get(30, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new KafkaException("interrupted while writing to " + Topics.DLQ, e);
-        } catch (Exception e) {
-            throw new KafkaException("cannot write to " + Topics.DLQ + ": " + e.getMessage(), e);
-        }
-        deadLettered.increment();
-        LOG.warn("{}: dead-lettered {}-{}@{} ({}): {}", role, record.topic(), record.partition(), record.offset(), reason, detail);
     }
 
     private static byte[] utf8(String s) {

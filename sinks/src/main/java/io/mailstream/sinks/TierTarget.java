@@ -12,7 +12,10 @@ import java.util.List;
  * <p>Contract: {@link #apply} returns only once every event it was given is durable in the target;
  * the sink then counts them as confirmed and may commit their offsets. A throw means none of them
  * is confirmed: the sink classifies the error with {@code ErrorPolicy} (RETRY: the same events
- * again after a back-off; DEAD_LETTER: the events one by one, the culprit to the DLQ; STOP).
+ * again after a back-off; DEAD_LETTER, or RETRY_THEN_DEAD_LETTER after the configured attempts:
+ * the events piece by piece, the culprit to the DLQ; STOP). Throw a {@code RefusedException}
+ * for a refusal that will not pass by itself, a {@code TransientException} or IOException for one
+ * that will.
  * Events may therefore arrive again after a crash or a retry, and must be applied idempotently
  * (every event asserts state: see design.md).
  */
@@ -20,6 +23,14 @@ public interface TierTarget extends AutoCloseable {
 
     /** Applies one partition key's events, in order; what is returned is published as progress. */
     Applied apply(String partitionKey, List<ChangeEvent> events) throws Exception;
+
+    /**
+     * The sink gave up on these events of {@code partitionKey} and is about to write them to
+     * {@code mailstream.dlq}: they are not applied, and the key's later events will be. A target
+     * that can complete what they touched later (from {@code mailstream.state}) notes it durably
+     * here; if this throws, the events are not dead-lettered yet and come again. Default: nothing.
+     */
+    default void deadLettered(String partitionKey, List<ChangeEvent> events) throws Exception {}
 
     /**
      * Whether the sink must hold back a mailbox change until its header (the commit point: capture

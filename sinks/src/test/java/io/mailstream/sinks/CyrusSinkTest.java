@@ -3,24 +3,16 @@ package io.mailstream.sinks;
 import io.mailstream.bridge.apply.ReplicaWriter;
 import io.mailstream.core.config.MailstreamConfig;
 import io.mailstream.core.kafka.EmbeddedKafka;
-import io.mailstream.core.kafka.KafkaClients;
 import io.mailstream.core.kafka.TopicAdmin;
-import io.mailstream.core.kafka.Topics;
 import io.mailstream.csync.client.CsyncClient;
 import io.mailstream.csync.client.CsyncClientConfig;
 import io.mailstream.csync.dlist.MessageBody;
-import io.mailstream.schemas.ChangeEvent;
-import io.mailstream.schemas.codec.AvroCodec;
-import io.mailstream.schemas.codec.SchemaTopicRegistry;
 import io.mailstream.testkit.CyrusInstance;
 import io.mailstream.testkit.ImapActionScript;
 import io.mailstream.testkit.ImapClient;
 import io.mailstream.testkit.ImapSnapshot;
 import io.mailstream.testkit.LmtpClient;
 import io.mailstream.testkit.MessageFactory;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -32,7 +24,6 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -161,24 +152,7 @@ class CyrusSinkTest {
 
     private static void publishSourceState() throws Exception {
         primary.awaitSyncLogDrained(CyrusInstance.DEFAULT_CHANNEL, DRAIN);
-        List<ChangeEvent> events = new ArrayList<>();
-        try (CsyncClient csync = CsyncClient.connect(CsyncClientConfig.of("127.0.0.1", source.csyncPort(), "admin", "adminpw"))) {
-            for (String user : USERS) events.addAll(capture.user(csync, user));
-        }
-        Map<String, Object> props = KafkaClients.producerProps(kafka.bootstrapServers(), "test-capture", 1 << 20);
-        try (SchemaTopicRegistry schemas = new SchemaTopicRegistry(props);
-             var producer = new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer())) {
-            AvroCodec<ChangeEvent> codec = AvroCodec.changeEvent(schemas);
-            producer.initTransactions();
-            producer.beginTransaction();
-            for (ChangeEvent e : events) {
-                byte[] key = e.getEnvelope().getPartitionKey().getBytes(StandardCharsets.UTF_8);
-                byte[] value = codec.encode(e);
-                producer.send(new ProducerRecord<>(Topics.feed("dc2"), key, value));
-                producer.send(new ProducerRecord<>(Topics.feed("oob"), key, value));
-            }
-            producer.commitTransaction();
-        }
+        capture.publish(source.csyncPort(), kafka.bootstrapServers(), USERS, "dc2", "oob");
     }
 
     private static void assertIdentical(CyrusInstance replica) throws Exception {

@@ -1,7 +1,10 @@
 package io.mailstream.sinks;
 
 import io.mailstream.bridge.capture.CaptureTranslator;
+import io.mailstream.core.kafka.KafkaClients;
+import io.mailstream.core.kafka.Topics;
 import io.mailstream.csync.client.CsyncClient;
+import io.mailstream.csync.client.CsyncClientConfig;
 import io.mailstream.csync.model.CsyncCommand;
 import io.mailstream.csync.model.CsyncReply;
 import io.mailstream.csync.model.Mailbox;
@@ -16,10 +19,16 @@ import io.mailstream.schemas.SeenUpsert;
 import io.mailstream.schemas.SieveActivate;
 import io.mailstream.schemas.SieveUpsert;
 import io.mailstream.schemas.Subscribe;
+import io.mailstream.schemas.codec.AvroCodec;
+import io.mailstream.schemas.codec.SchemaTopicRegistry;
 import io.mailstream.schemas.content.MessageChunker;
 import org.apache.avro.specific.SpecificRecord;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
 
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -38,6 +47,32 @@ import java.util.UUID;
 final class CyrusStateEvents {
     private final MessageChunker chunker = new MessageChunker(256 * 1024);
     private long sequence;
+
+    /** Reads the users' whole state from the Cyrus at {@code sourceCsyncPort} and writes it to the tiers' feeds in one transaction. */
+    void publish(int sourceCsyncPort, String bootstrapServers, List<String> users, String... tiers) throws Exception {
+        List<ChangeEvent> events = new ArrayList<>();
+        try (CsyncClient csync = CsyncClient.connect(CsyncClientConfig.of("127.0.0.1", sourceCsyncPort, "admin", "adminpw"))) {
+            for (String user : users) events.addAll(user(csync, user));
+        }
+        produce(bootstrapServers, events, tiers);
+    }
+
+    /** Writes the events to the tiers' feeds in one transaction, as capture commits a change. */
+    static void produce(String bootstrapServers, List<ChangeEvent> events, String... tiers) throws Exception {
+        Map<String, Object> props = KafkaClients.producerProps(bootstrapServers, "test-capture", 1 << 20);
+        try (SchemaTopicRegistry schemas = new SchemaTopicRegistry(props);
+             var producer = new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer())) {
+            AvroCodec<ChangeEvent> codec = AvroCodec.changeEvent(schemas);
+            producer.initTransactions();
+            producer.beginTransaction();
+            for (ChangeEvent e : events) {
+                byte[] key = e.getEnvelope().getPartitionKey().getBytes(StandardCharsets.UTF_8);
+                byte[] value = codec.encode(e);
+                for (String tier : tiers) producer.send(new ProducerRecord<>(Topics.feed(tier), key, value));
+            }
+            producer.commitTransaction();
+        }
+    }
 
     List<ChangeEvent> user(CsyncClient source, String user) throws Exception {
         List<ChangeEvent> out = new ArrayList<>();

@@ -60,14 +60,15 @@ class SinksOnBrokerTest {
     @BeforeAll
     static void startBroker() {
         kafka = EmbeddedKafka.start(dir.resolve("kafka"), 0);
-        config = MailstreamConfig.of(Map.of("tiers", "oob,crash,loop", "kafka.max.record.bytes", "1048576",
+        config = MailstreamConfig.of(Map.of("tiers", "oob,crash,loop,poison", "kafka.max.record.bytes", "1048576",
                 "tier.oob.type", "store", "tier.oob.store.dir", dir.resolve("oob").toString(), "tier.oob.sessions", "3",
                 "tier.crash.type", "store", "tier.crash.store.dir", dir.resolve("crash").toString(),
-                "tier.loop.type", "store", "tier.loop.sessions", "3"));
+                "tier.loop.type", "store", "tier.loop.sessions", "3", "tier.poison.type", "store"));
         TopicAdmin.ensureTopics(config, kafka.bootstrapServers());
         produceFeed("oob");
         produceFeed("crash");
         produceFeed("loop");
+        produceFeed("poison");
     }
 
     @AfterAll
@@ -150,6 +151,53 @@ class SinksOnBrokerTest {
                 .filter(r -> new String(r.key(), StandardCharsets.UTF_8).equals(Topics.progressKey("loop", "bob")))
                 .map(r -> codec.decode(r.value())).toList();
         assertThat(bobProgress).anySatisfy(p -> assertThat(p.getMailboxSyncCrcs()).containsEntry("bob-work", 7L));
+    }
+
+    /**
+     * A target that fails one change with an error that will not pass by itself (here an
+     * IllegalStateException) must not pin the user's lane: after the configured attempts the change
+     * goes to mailstream.dlq with its reason, the user's later events apply in order, the other
+     * users are applied in full, and every failed attempt is counted.
+     */
+    @Test
+    void aChangeTheTargetKeepsFailingIsDeadLetteredAfterBoundedRetriesAndTheUserGoesOn() throws Exception {
+        List<ChangeEvent> bob = SCRIPT.eventsOf("bob");
+        ChangeEvent poison = bob.stream().filter(e -> e.getPayload() instanceof MailboxUpsert).skip(1).findFirst().orElseThrow();
+        AtomicInteger poisonAttempts = new AtomicInteger();
+        Map<String, List<ChangeEvent>> applied = new ConcurrentHashMap<>();
+        TierTarget target = (key, events) -> {
+            if (events.stream().anyMatch(e -> e.getEnvelope().getEventId().equals(poison.getEnvelope().getEventId()))) {
+                poisonAttempts.incrementAndGet();
+                throw new IllegalStateException("the target cannot apply this change");
+            }
+            applied.computeIfAbsent(key, k -> new CopyOnWriteArrayList<>()).addAll(events);
+            return Applied.withoutCrcs();
+        };
+        SimpleMeterRegistry metrics = new SimpleMeterRegistry();
+        MailstreamConfig bounded = config.with(Map.of("errors.retry.attempts", "3", "errors.retry.backoff.max.ms", "200"));
+        FeedSink sink = new FeedSink(bounded, kafka.bootstrapServers(), "poison", target, metrics).start();
+        try {
+            awaitCaughtUp("poison");
+        } finally {
+            sink.close();
+        }
+        int header = bob.indexOf(poison);
+        int start = header;
+        while (start > 0 && !isCommitPoint(bob.get(start - 1))) start--;
+        List<ChangeEvent> culprit = bob.subList(start, header + 1);
+        List<ChangeEvent> rest = new ArrayList<>(bob);
+        rest.removeAll(culprit);
+        assertThat(applied.get("bob")).as("bob's other events, in order").containsExactlyElementsOf(rest);
+        assertThat(applied.get("alice")).containsExactlyElementsOf(SCRIPT.eventsOf("alice"));
+        assertThat(applied.get("carol")).containsExactlyElementsOf(SCRIPT.eventsOf("carol"));
+        List<DeadLetter> letters = deadLetters("poison");
+        assertThat(letters).extracting(DeadLetter::getEventId).containsExactlyElementsOf(StoreAssertions.eventIds(culprit));
+        assertThat(letters).allSatisfy(l -> assertThat(l.getDetail())
+                .contains("IllegalStateException", "the target cannot apply this change", "3 attempts"));
+        assertThat(poisonAttempts.get()).as("attempts at the culprit").isBetween(3, 4);
+        assertThat(metrics.get("mailstream.errors.retries").tag("role", "sink poison").counter().count())
+                .as("failed attempts that were retried").isGreaterThanOrEqualTo(2);
+        assertThat(metrics.get("mailstream.sink.events.deadlettered").counter().count()).isEqualTo(culprit.size());
     }
 
     private static boolean isCommitPoint(ChangeEvent e) {

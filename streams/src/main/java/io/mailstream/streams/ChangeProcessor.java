@@ -1,6 +1,8 @@
 package io.mailstream.streams;
 
+import io.mailstream.core.errors.DeadLetters;
 import io.mailstream.core.errors.ErrorPolicy;
+import io.mailstream.core.errors.RetryOperator;
 import io.mailstream.core.state.StateFold;
 import io.mailstream.schemas.ChangeEvent;
 import io.mailstream.schemas.ControlEvent;
@@ -63,6 +65,11 @@ final class ChangeProcessor implements Processor<String, byte[], String, Object>
     private final AvroCodec<ControlEvent> control;
     private final MeterRegistry meters;
     private final ChangesLog log;
+    private final RetryOperator retries;
+    /** Set once the current event has written to a store or a sink. */
+    private boolean writing;
+    /** The current event has failed before: its attempts are to be forgotten when it succeeds. */
+    private boolean retrying;
 
     private ProcessorContext<String, Object> context;
     private Fencing fencing;
@@ -82,12 +89,13 @@ final class ChangeProcessor implements Processor<String, byte[], String, Object>
     private int retriesWaiting;
 
     ChangeProcessor(List<TierRoute> tiers, AvroCodec<ChangeEvent> changes, AvroCodec<ControlEvent> control,
-                    MeterRegistry meters, ChangesLog log) {
+                    MeterRegistry meters, ChangesLog log, RetryOperator retries) {
         this.tiers = tiers;
         this.changes = changes;
         this.control = control;
         this.meters = meters;
         this.log = log;
+        this.retries = retries;
     }
 
     @Override
@@ -121,23 +129,48 @@ final class ChangeProcessor implements Processor<String, byte[], String, Object>
     /**
      * Processes one event; false when it must wait for a body not indexed yet. With
      * {@code giveUp} a missing body is final (the log holds it nowhere) and the event is dead-lettered.
+     *
+     * <p>An error is {@link ErrorPolicy}'s to judge. One that may be the event's own (an
+     * unexpected exception from the fold, e.g. a corrupt state value) is tried again at once, up to
+     * {@code errors.retry.attempts} times, then dead-lettered: the fold is deterministic, so waiting
+     * would change nothing but keep the task's transaction open. Once the event has started to
+     * write (state, feeds), only aborting the transaction undoes that, so the error goes to the
+     * thread (replaced, resuming from the last commit), as do passing causes and reasons to stop.
      */
     private boolean handle(Incoming incoming, boolean giveUp) {
-        String eventId = null;
-        try {
-            ChangeEvent event = changes.decode(incoming.value());
-            eventId = event.getEnvelope().getEventId();
-            apply(incoming, event);
-        } catch (RuntimeException e) {
-            if (!giveUp && e instanceof Rejection r && r.reason() == DeadLetterReason.MISSING_CONTENT) {
-                return false;
+        String culprit = incoming.topic() + "-" + incoming.partition() + "@" + incoming.offset();
+        while (true) {
+            String eventId = null;
+            writing = false;
+            try {
+                ChangeEvent event = changes.decode(incoming.value());
+                eventId = event.getEnvelope().getEventId();
+                apply(incoming, event);
+                if (retrying) {
+                    retries.forget(culprit);
+                    retrying = false;
+                }
+                return true;
+            } catch (RuntimeException e) {
+                if (!giveUp && e instanceof Rejection r && r.reason() == DeadLetterReason.MISSING_CONTENT) {
+                    return false;
+                }
+                if (writing) {
+                    ErrorPolicy.handle(ROLE, e);
+                    throw e;
+                }
+                RetryOperator.Decision decision = retries.failed(culprit, e);
+                retrying = !decision.giveUp();
+                if (decision.giveUp()) {
+                    if (decision.action() == ErrorPolicy.Action.DEAD_LETTER) ErrorPolicy.handle(ROLE, e);
+                    deadLetter(incoming, e, eventId, e instanceof Rejection ? String.valueOf(e.getMessage()) : decision.detail());
+                    return true;
+                }
+                if (decision.action() != ErrorPolicy.Action.RETRY_THEN_DEAD_LETTER) {
+                    throw e; // a new stream thread resumes from the last commit, or the application stops
+                }
             }
-            if (ErrorPolicy.handle(ROLE, e) != ErrorPolicy.Action.DEAD_LETTER) {
-                throw e; // retried by replacing the stream thread, or the application stops
-            }
-            deadLetter(incoming, e, eventId);
         }
-        return true;
     }
 
     /*
@@ -282,9 +315,11 @@ final class ChangeProcessor implements Processor<String, byte[], String, Object>
                 dropDuplicate();
                 return;
             }
-            state.put(stateKey, next);
+            state.put(stateKey, next); // serializes before it writes: a value it cannot store is not written
+            writing = true;
             context.forward(new Record<>(stateKey, next, time), MailstreamTopology.STATE_SINK);
         }
+        writing = true;
         boolean isContent = payload instanceof MessageContent;
         for (TierRoute tier : tiers) {
             if (!tier.wants(key, envelope.getTier()) || (isContent && !tier.inlineContent())) {
@@ -417,20 +452,12 @@ final class ChangeProcessor implements Processor<String, byte[], String, Object>
         meters.counter(MailstreamTopology.DUPLICATES_METER).increment();
     }
 
-    private void deadLetter(Incoming record, RuntimeException error, String eventId) {
+    private void deadLetter(Incoming record, RuntimeException error, String eventId, String detail) {
         DeadLetterReason reason = reasonOf(error);
         meters.counter(MailstreamTopology.DEAD_LETTERS_METER, "reason", reason.name()).increment();
-        DeadLetter letter = DeadLetter.newBuilder()
-                .setReason(reason)
-                .setDetail(String.valueOf(error.getMessage()))
-                .setSourceTopic(record.topic())
-                .setSourcePartition(record.partition())
-                .setSourceOffset(record.offset())
-                .setKey(record.key() == null ? null : ByteBuffer.wrap(record.key().getBytes(StandardCharsets.UTF_8)))
-                .setValue(record.value() == null ? null : ByteBuffer.wrap(record.value()))
-                .setEventId(eventId)
-                .setTime(context.currentSystemTimeMs())
-                .build();
+        DeadLetter letter = DeadLetters.of(reason, detail, record.topic(), record.partition(), record.offset(),
+                record.key() == null ? null : record.key().getBytes(StandardCharsets.UTF_8), record.value(), eventId,
+                context.currentSystemTimeMs());
         context.forward(new Record<>(record.key(), letter, record.timestamp()), MailstreamTopology.DLQ_SINK);
     }
 

@@ -27,6 +27,7 @@ import java.util.Properties;
 public final class MailstreamStreams implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(MailstreamStreams.class);
     private static final String ROLE = "streams";
+    static final String THREAD_REPLACEMENTS_METER = "mailstream.streams.thread.replacements";
 
     private final MailstreamConfig config;
     private final String bootstrapServers;
@@ -66,13 +67,17 @@ public final class MailstreamStreams implements AutoCloseable {
 
     /**
      * What a failure means is ErrorPolicy's call: a passing cause gets a fresh thread that resumes
-     * from the last committed transaction; a reason to stop stops this client. (Single bad events
-     * never get here: the processor dead-letters them.)
+     * from the last committed transaction; a reason to stop stops this client. (An event that fails
+     * for a reason of its own does not get here before it has written anything: the processor
+     * dead-letters it, at once or after {@code errors.retry.attempts}.)
      */
     static StreamThreadExceptionResponse onThreadFailure(Throwable error) {
-        return ErrorPolicy.handle(ROLE, error) == ErrorPolicy.Action.STOP
-                ? StreamThreadExceptionResponse.SHUTDOWN_CLIENT
-                : StreamThreadExceptionResponse.REPLACE_THREAD;
+        if (ErrorPolicy.handle(ROLE, error) == ErrorPolicy.Action.STOP) {
+            return StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
+        }
+        // Visible while it lasts: a cause that does not pass shows as a steadily rising count.
+        MailstreamMetrics.registry().counter(THREAD_REPLACEMENTS_METER).increment();
+        return StreamThreadExceptionResponse.REPLACE_THREAD;
     }
 
     /** Creates missing topics, then starts processing (returns at once; processing runs in the background). */

@@ -1,6 +1,7 @@
 package io.mailstream.streams;
 
 import io.mailstream.core.config.MailstreamConfig;
+import io.mailstream.core.errors.RetryOperator;
 import io.mailstream.core.kafka.Topics;
 import io.mailstream.schemas.ChangeEvent;
 import io.mailstream.schemas.ControlEvent;
@@ -83,7 +84,9 @@ public final class MailstreamTopology {
         // Values are read as bytes and decoded inside the processor, so an undecodable event is
         // dead-lettered like any other invalid one instead of failing the consumer.
         topology.addSource(CHANGES_SOURCE, new StringDeserializer(), new ByteArrayDeserializer(), Topics.CHANGES);
-        topology.addProcessor(PROCESSOR, () -> new ChangeProcessor(tiers, changes, control, meters, log), CHANGES_SOURCE);
+        // One for every task and thread of this instance, so attempts at an event are counted across a thread replacement.
+        RetryOperator retries = new RetryOperator("streams", RetryOperator.Settings.of(config), meters);
+        topology.addProcessor(PROCESSOR, () -> new ChangeProcessor(tiers, changes, control, meters, log, retries), CHANGES_SOURCE);
         topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(STATE_STORE),
                 Serdes.String(), AvroSerdes.stateRecord(schemas)), PROCESSOR);
         topology.addStateStore(Stores.windowStoreBuilder(Stores.persistentWindowStore(EVENT_ID_STORE,

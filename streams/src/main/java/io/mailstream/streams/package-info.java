@@ -15,6 +15,14 @@
  * that wants its key; inline tiers first get a copy of any body that was first seen under
  * another key. State, feeds, DLQ and the consumed offset commit in one transaction.
  *
+ * <p>Any other error is core's ErrorPolicy's to judge. One that may be the event's own (an
+ * unexpected exception from the fold, e.g. a corrupt state value) is tried again at once up to
+ * {@code errors.retry.attempts} times, then dead-lettered (INVALID, "gave up after N attempts: ...").
+ * Passing causes (the broker, a state store) and errors raised once the event has started to write
+ * go to the stream thread, which is replaced and resumes from the last commit (counted in
+ * {@code mailstream.streams.thread.replacements}; failed attempts at an event in
+ * {@code mailstream.errors.retries}); reasons to stop (fenced, bad credentials) stop the application.
+ *
  * <p>Bodies seen under another key: the GUID index is a global store fed by the tasks themselves,
  * so a record of one key can be processed before the body seen under another key is committed and
  * indexed (about one commit interval live, much longer while another task catches up on a backlog

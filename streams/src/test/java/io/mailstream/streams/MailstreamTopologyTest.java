@@ -3,6 +3,7 @@ package io.mailstream.streams;
 import io.mailstream.core.config.MailstreamConfig;
 import io.mailstream.core.errors.FencedException;
 import io.mailstream.core.kafka.Topics;
+import io.mailstream.core.metrics.MailstreamMetrics;
 import io.mailstream.schemas.ChangeEvent;
 import io.mailstream.schemas.ControlEvent;
 import io.mailstream.schemas.DeadLetter;
@@ -386,7 +387,9 @@ class MailstreamTopologyTest {
     void threadFailuresFollowTheErrorPolicy() {
         assertThat(MailstreamStreams.onThreadFailure(new FencedException("a newer instance took over")))
                 .isEqualTo(StreamThreadExceptionResponse.SHUTDOWN_CLIENT);
+        double replaced = MailstreamMetrics.registry().counter(MailstreamStreams.THREAD_REPLACEMENTS_METER).count();
         assertThat(MailstreamStreams.onThreadFailure(new StreamsException(new TimeoutException("broker away"))))
                 .isEqualTo(StreamThreadExceptionResponse.REPLACE_THREAD);
+        assertThat(MailstreamMetrics.registry().counter(MailstreamStreams.THREAD_REPLACEMENTS_METER).count()).isEqualTo(replaced + 1);
     }
 }

@@ -40,6 +40,12 @@ public final class ConfigKeys {
     public static final ConfigKey<Integer> CONTENT_CHUNK_BYTES = integer("content.chunk.bytes", "524288",
             "Message bodies larger than this are split into several MessageContent events.");
 
+    // --- Errors (every role) -------------------------------------------------------------------
+    public static final ConfigKey<Integer> ERRORS_RETRY_ATTEMPTS = integer("errors.retry.attempts", "10",
+            "Attempts at an apply (sinks) or an event (streams) that fails for a reason that does not pass by itself (a permanent NO from a replica, an unexpected exception) before it goes to mailstream.dlq. Passing causes (Kafka or a replica unreachable) are retried forever.");
+    public static final ConfigKey<Integer> ERRORS_RETRY_BACKOFF_MAX_MS = integer("errors.retry.backoff.max.ms", "30000",
+            "Longest wait between two attempts; the wait doubles from 100 ms up to this.");
+
     // --- Capture (producers/) ----------------------------------------------------------------
     public static final ConfigKey<Boolean> CAPTURE_ENABLED = bool("capture.enabled", "true",
             "Whether 'mailstream run' starts the capture endpoint.");
