@@ -67,7 +67,9 @@ import java.util.stream.Collectors;
  * <p>Resumable: the plan (those offsets) and each partition key finished are kept under
  * {@code data.dir/sink-<tier>/backfill/}, fsynced; a restart goes on with the keys not done yet,
  * against a fresh read of the state (newer still covers the planned offsets). Only when every key
- * is done are the offsets committed for the sink's group and the plan removed.
+ * is done (marked {@code complete}) are the offsets committed for the sink's group and the plan
+ * removed; a commit the broker refuses (a killed sink's membership not expired yet) is retried
+ * without reading the state again.
  *
  * <p>Memory: the state and content topics are indexed by offset (about a hundred bytes per
  * mailbox and per body chunk), and one key's state is read at a time.
@@ -117,45 +119,59 @@ final class TierBackfill {
                 plan = plan(admin, consumer);
                 if (plan == null) return true;
                 Files.deleteIfExists(doneFile());
+                Files.deleteIfExists(completeFile());
                 plan.save(dir);
             }
-            Set<String> done = loadDone();
-            Snapshot snapshot = new Snapshot(consumer, AvroCodec.stateRecord(schemas), AvroCodec.changeEvent(schemas), plan);
-            List<String> keys = snapshot.keys().stream().filter(k -> !done.contains(k)).toList();
-            if (done.isEmpty()) {
-                LOG.info("{}: backfilling {} partition keys of feed partitions {} from {}; the feed then continues from {}",
-                        role, keys.size(), plan.backfill, Topics.STATE, plan.resume);
-            } else {
-                LOG.info("{}: resuming the backfill: {} partition keys done, {} to go", role, done.size(), keys.size());
-            }
-            int pauseAfter = Integer.getInteger(PAUSE_AFTER_KEYS, 0);
-            int count = 0;
-            try (ProgressBar bar = ProgressBar.onStderr(keys.size(), "keys backfilled (tier " + tier + ")")) {
-                for (String key : keys) {
-                    if (!running.getAsBoolean()) return false;
-                    KeyState state = snapshot.read(key);
-                    target.assertState(key, state.mailboxes, state.user, inlineContent ? snapshot::chunks : null);
-                    markDone(key);
-                    bar.advance(1, 0);
-                    if (++count == pauseAfter) {
-                        LOG.warn("{}: backfill paused after {} keys ({})", role, count, PAUSE_AFTER_KEYS);
-                        while (running.getAsBoolean()) TimeUnit.MILLISECONDS.sleep(100);
-                        return false;
-                    }
+            // Once every key is done only the commit is left (it fails while a killed sink's group membership lingers).
+            if (!Files.exists(completeFile())) {
+                if (!backfillKeys(plan, new Snapshot(consumer, AvroCodec.stateRecord(schemas), AvroCodec.changeEvent(schemas), plan), running)) {
+                    return false;
                 }
+                Files.createFile(completeFile());
+                DurableFiles.fsyncDirectory(dir);
             }
-            if (!running.getAsBoolean()) return false;
             Map<TopicPartition, OffsetAndMetadata> commit = new HashMap<>();
             for (int p : plan.backfill) commit.put(new TopicPartition(feed, p), new OffsetAndMetadata(plan.resume.get(p)));
-            // Fails while another consumer of the group is active: two sinks of one tier would race.
+            // Refused while another consumer of the group is active: two sinks of one tier would race.
             admin.alterConsumerGroupOffsets(Topics.sinkGroup(tier), commit).all().get(TIMEOUT.toSeconds(), TimeUnit.SECONDS);
-            // The plan first: without it the offsets just committed rule, and a stale done list is never read.
+            // The plan first: without it the offsets just committed rule, and the other files are never read.
             Files.deleteIfExists(Plan.file(dir));
             Files.deleteIfExists(doneFile());
+            Files.deleteIfExists(completeFile());
             DurableFiles.fsyncDirectory(dir);
-            LOG.info("{}: backfill done ({} partition keys this run); following {} from {}", role, count, feed, plan.resume);
+            LOG.info("{}: backfill done; following {} from {}", role, feed, plan.resume);
             return true;
         }
+    }
+
+    /** Every key of the snapshot not done yet; false if the sink stops first. */
+    private boolean backfillKeys(Plan plan, Snapshot snapshot, BooleanSupplier running) throws Exception {
+        Set<String> done = loadDone();
+        List<String> keys = snapshot.keys().stream().filter(k -> !done.contains(k)).toList();
+        if (done.isEmpty()) {
+            LOG.info("{}: backfilling {} partition keys of feed partitions {} from {}; the feed then continues from {}",
+                    role, keys.size(), plan.backfill, Topics.STATE, plan.resume);
+        } else {
+            LOG.info("{}: resuming the backfill: {} partition keys done, {} to go", role, done.size(), keys.size());
+        }
+        int pauseAfter = Integer.getInteger(PAUSE_AFTER_KEYS, 0);
+        int count = 0;
+        try (ProgressBar bar = ProgressBar.onStderr(keys.size(), "keys backfilled (tier " + tier + ")")) {
+            for (String key : keys) {
+                if (!running.getAsBoolean()) return false;
+                KeyState state = snapshot.read(key);
+                target.assertState(key, state.mailboxes, state.user, inlineContent ? snapshot::chunks : null);
+                markDone(key);
+                bar.advance(1, 0);
+                if (++count == pauseAfter) {
+                    LOG.warn("{}: backfill paused after {} keys ({})", role, count, PAUSE_AFTER_KEYS);
+                    while (running.getAsBoolean()) TimeUnit.MILLISECONDS.sleep(100);
+                    return false;
+                }
+            }
+        }
+        LOG.info("{}: {} partition keys backfilled this run", role, count);
+        return running.getAsBoolean();
     }
 
     /** The plan a killed backfill left, if retention has not overtaken it meanwhile. */
@@ -212,6 +228,10 @@ final class TierBackfill {
 
     private Path doneFile() {
         return dir.resolve("done");
+    }
+
+    private Path completeFile() {
+        return dir.resolve("complete");
     }
 
     private Set<String> loadDone() throws IOException {
