@@ -1,5 +1,6 @@
 package io.mailstream.cli;
 
+import io.mailstream.core.config.ConfigKeys;
 import io.mailstream.core.config.MailstreamConfig;
 import io.mailstream.core.kafka.KafkaClients;
 import io.mailstream.core.kafka.Topics;
@@ -13,8 +14,10 @@ import io.mailstream.testkit.ImapClient;
 import io.mailstream.testkit.LmtpClient;
 import io.mailstream.testkit.MessageFactory;
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.ListOffsetsOptions;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.admin.RecordsToDelete;
+import org.apache.kafka.common.IsolationLevel;
 import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -158,7 +161,57 @@ class TierBackfillTest {
         }
     }
 
+    /** A Cyrus tier past a gap: what it missed includes a deleted folder, a rename, an expunge and new mail. */
+    @Test
+    @Order(4)
+    void aCyrusTierWhoseFeedLostEventsToRetentionIsBroughtToTheSameMail() throws Exception {
+        try (ImapClient c = lab.primary.endpoint().imap("user04")) {
+            c.create("INBOX.Old");
+            c.create("INBOX.Keep");
+            c.select("INBOX");
+            c.uidCopy("1:2", "INBOX.Old");
+            c.uidCopy("1:2", "INBOX.Keep");
+        }
+        lab.awaitCaptured();
+        lab.awaitTierCaughtUp("dc2"); // the replica has both folders
+        lab.dc2.close();
+        try (ImapClient c = lab.primary.endpoint().imap("user04")) {
+            c.delete("INBOX.Old");
+            c.rename("INBOX.Keep", "INBOX.Kept");
+            c.select("INBOX");
+            c.uidStore("1:*", true, "$Gap");
+            c.uidStore("2", true, "\\Deleted");
+            c.expunge();
+        }
+        deliver(4);
+        lab.awaitCaptured();
+        awaitStreamsCaughtUp();
+        Map<TopicPartition, Long> committed = committedOffsets("dc2");
+        Map<TopicPartition, Long> logStart = dropFeedUpToEnd("dc2");
+        assertThat(logStart.keySet()).as("partitions with events the dc2 sink never applied")
+                .anyMatch(tp -> committed.getOrDefault(tp, 0L) < logStart.get(tp));
+
+        lab.dc2 = Sinks.start(lab.config, lab.kafka.bootstrapServers(), "dc2");
+        awaitNoDifferences("replica of dc2 after a retention gap",
+                () -> SameMail.replicaDifferences(lab.primary.endpoint(), lab.replica.endpoint(), USERS));
+    }
+
     // ---------------------------------------------------------------- helpers
+
+    /** Streams has committed every change: the feeds hold whatever it will write for them. */
+    private static void awaitStreamsCaughtUp() {
+        await().atMost(CONVERGE).pollInterval(Duration.ofSeconds(1)).until(() -> {
+            try (Admin admin = Admin.create(KafkaClients.adminProps(lab.kafka.bootstrapServers()))) {
+                Map<TopicPartition, Long> done = new HashMap<>();
+                admin.listConsumerGroupOffsets(lab.config.get(ConfigKeys.STREAMS_APPLICATION_ID)).partitionsToOffsetAndMetadata().get()
+                        .forEach((tp, om) -> { if (om != null && tp.topic().equals(Topics.CHANGES)) done.put(tp, om.offset()); });
+                Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
+                done.keySet().forEach(tp -> latest.put(tp, OffsetSpec.latest()));
+                var end = admin.listOffsets(latest, new ListOffsetsOptions(IsolationLevel.READ_COMMITTED)).all().get();
+                return !done.isEmpty() && end.entrySet().stream().allMatch(e -> done.get(e.getKey()) >= e.getValue().offset());
+            }
+        });
+    }
 
     private static Path lateStore() {
         return dir.resolve("store-late");
