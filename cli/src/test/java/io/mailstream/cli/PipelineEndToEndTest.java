@@ -22,7 +22,6 @@ import org.slf4j.LoggerFactory;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.IntStream;
@@ -52,10 +51,7 @@ class PipelineEndToEndTest {
 
     @BeforeAll
     static void start() throws Exception {
-        Map<String, String> passwords = new LinkedHashMap<>();
-        for (String u : USERS) passwords.put(u, u + "pw");
-        passwords.put(ImapActionScript.CAROL, "carolpw");
-        lab = new PipelineLab(dir, passwords);
+        lab = new PipelineLab(dir, PipelineLab.scriptUsers(USERS));
     }
 
     @AfterAll

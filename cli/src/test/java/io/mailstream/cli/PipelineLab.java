@@ -11,6 +11,7 @@ import io.mailstream.streams.MailstreamStreams;
 import io.mailstream.streams.StatusReport;
 import io.mailstream.testkit.ChildJvm;
 import io.mailstream.testkit.CyrusInstance;
+import io.mailstream.testkit.ImapActionScript;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 
 import java.io.IOException;
@@ -42,7 +43,7 @@ final class PipelineLab implements AutoCloseable {
     final MailstreamConfig config;
     private final Map<String, String> settings;
     private final Capture capture;
-    private final MailstreamStreams streams;
+    private MailstreamStreams streams;
     SinkHandle dc2;
     final SinkHandle oob;
 
@@ -71,6 +72,14 @@ final class PipelineLab implements AutoCloseable {
             closeAll(started);
             throw e;
         }
+    }
+
+    /** Users and passwords ({@code <user>pw}) for {@code users} plus carol, whom the action script creates and deletes. */
+    static Map<String, String> scriptUsers(List<String> users) {
+        Map<String, String> passwords = new LinkedHashMap<>();
+        for (String u : users) passwords.put(u, u + "pw");
+        passwords.put(ImapActionScript.CAROL, "carolpw");
+        return passwords;
     }
 
     private static <T extends AutoCloseable> T track(List<AutoCloseable> started, T c) {
@@ -111,6 +120,19 @@ final class PipelineLab implements AutoCloseable {
 
     Path storeDir() {
         return dir.resolve("oob");
+    }
+
+    /** A copy of the lab's settings, to extend (say, with another tier). */
+    Map<String, String> settings() {
+        return new LinkedHashMap<>(settings);
+    }
+
+    /** Streams again under {@code newConfig}, e.g. with a tier added: it then writes that tier's feed too. */
+    void restartStreams(MailstreamConfig newConfig) {
+        streams.close();
+        TopicAdmin.ensureTopics(newConfig, kafka.bootstrapServers());
+        streams = MailstreamStreams.build(newConfig, kafka.bootstrapServers());
+        streams.start();
     }
 
     /** The configuration as a properties file, for {@code mailstream ... --config FILE} in a child JVM. */

@@ -13,9 +13,7 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.common.utils.Utils;
 
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -42,8 +40,7 @@ final class CanonicalStates implements AutoCloseable {
     synchronized Optional<MailboxState> mailbox(String uniqueId) {
         String key = StateFold.mailboxKey(uniqueId);
         int partitions = consumer.partitionsFor(Topics.STATE, TIMEOUT).size();
-        // The producer's default partitioner for a keyed record.
-        TopicPartition tp = new TopicPartition(Topics.STATE, Utils.toPositive(Utils.murmur2(key.getBytes(StandardCharsets.UTF_8))) % partitions);
+        TopicPartition tp = new TopicPartition(Topics.STATE, Topics.partitionOf(key, partitions));
         consumer.assign(List.of(tp));
         consumer.seekToBeginning(List.of(tp));
         long end = consumer.endOffsets(List.of(tp), TIMEOUT).get(tp);

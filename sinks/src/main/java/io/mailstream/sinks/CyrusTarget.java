@@ -11,6 +11,7 @@ import io.mailstream.core.errors.TransientException;
 import io.mailstream.core.state.StateFold;
 import io.mailstream.csync.client.CsyncClient;
 import io.mailstream.csync.client.CsyncClientConfig;
+import io.mailstream.csync.dlist.MessageBody;
 import io.mailstream.csync.model.CsyncCommand;
 import io.mailstream.csync.model.CsyncException;
 import io.mailstream.schemas.ChangeEvent;
@@ -20,10 +21,13 @@ import io.mailstream.schemas.MailboxUpsert;
 import io.mailstream.schemas.MessageContent;
 import io.mailstream.schemas.MessageRecord;
 import io.mailstream.schemas.UserDelete;
+import io.mailstream.schemas.UserState;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -49,7 +53,7 @@ import java.util.stream.Collectors;
  * <p>Sessions: one csync session per concurrent apply (at most {@code tier.<name>.sessions}),
  * reused; a session that failed on I/O is dropped, and the next apply opens a fresh one.
  */
-final class CyrusTarget implements TierTarget {
+final class CyrusTarget implements StateTarget {
     private static final Logger LOG = LoggerFactory.getLogger(CyrusTarget.class);
 
     private final String tier;
@@ -92,13 +96,63 @@ final class CyrusTarget implements TierTarget {
     @Override
     public Applied apply(String partitionKey, List<ChangeEvent> events) throws Exception {
         UserView view = views.computeIfAbsent(partitionKey, k -> new UserView());
+        return withSession(session -> new Applied(apply(view, spool(view, partitionKey), new ReplicaWriter(session, partition), events)));
+    }
+
+    /**
+     * A backfill: the user removed first if the canonical state says it was deleted, then mailboxes
+     * deleted since (unless their name is live again), then every live mailbox and the user's state,
+     * as {@code rebuild} pushes a user. Records whose header has not come yet wait in the view for it.
+     */
+    @Override
+    public void assertState(String partitionKey, Map<String, MailboxState> mailboxes, Optional<UserState> user, Bodies bodies) throws Exception {
+        UserView view = views.computeIfAbsent(partitionKey, k -> new UserView());
+        List<MailboxState> live = mailboxes.values().stream().filter(m -> m.getHeader() != null && !m.getDeleted()).toList();
+        Set<String> liveNames = live.stream().map(m -> m.getHeader().getName()).collect(Collectors.toSet());
+        withSession(session -> {
+            ReplicaWriter writer = new ReplicaWriter(session, partition);
+            if (user.isPresent() && user.get().getDeleted() && !writer.user(partitionKey).mailboxes().isEmpty()) {
+                writer.apply(new CsyncCommand.ApplyUnuser(partitionKey, false));
+            }
+            for (MailboxState m : mailboxes.values()) {
+                if (m.getDeleted() && m.getHeader() != null && !liveNames.contains(m.getHeader().getName())) {
+                    writer.apply(new CsyncCommand.ApplyUnmailbox(m.getHeader().getName(), false));
+                }
+            }
+            writer.pushUser(live, user.filter(u -> !u.getDeleted()), guid -> body(bodies, guid.hex()), pushed -> { });
+            return null;
+        });
+        mailboxes.forEach((uniqueId, m) -> {
+            if (m.getHeader() == null) view.mailboxes.put(uniqueId, m);
+        });
+    }
+
+    private static Optional<MessageBody> body(Bodies bodies, String guid) throws IOException {
+        List<MessageContent> chunks = bodies.chunks(guid);
+        if (chunks.isEmpty()) return Optional.empty();
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        for (MessageContent chunk : chunks) {
+            ByteBuffer data = chunk.getData().duplicate();
+            byte[] part = new byte[data.remaining()];
+            data.get(part);
+            bytes.write(part);
+        }
+        return Optional.of(MessageBody.of(bytes.toByteArray()));
+    }
+
+    private interface SessionWork<T> {
+        T run(CsyncClient session) throws Exception;
+    }
+
+    /** Runs {@code work} on an idle session (or a new one); a session that failed on I/O is dropped, the sink retries. */
+    private <T> T withSession(SessionWork<T> work) throws Exception {
         CsyncClient session = idle.pollFirst();
         if (session == null) session = CsyncClient.connect(csync);
         boolean healthy = false;
         try {
-            Map<String, Long> crcs = apply(view, spool(view, partitionKey), new ReplicaWriter(session, partition), events);
+            T result = work.run(session);
             healthy = true;
-            return new Applied(crcs);
+            return result;
         } catch (IOException e) {
             throw e; // the session is dropped below; the sink retries after a back-off
         } catch (CsyncException e) {

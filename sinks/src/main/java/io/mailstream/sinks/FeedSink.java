@@ -22,6 +22,7 @@ import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.InvalidOffsetException;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -78,6 +79,7 @@ final class FeedSink implements SinkHandle {
     private final String role;
     private final String topic;
     private final TierTarget target;
+    private final TierBackfill backfill;
     private final Consumer<byte[], byte[]> consumer;
     private final Producer<byte[], byte[]> producer;
     private final SchemaTopicRegistry schemas;
@@ -99,7 +101,13 @@ final class FeedSink implements SinkHandle {
     private volatile String failure;
 
     FeedSink(MailstreamConfig config, String bootstrapServers, String tier, TierTarget target, MeterRegistry metrics) {
+        this(config, bootstrapServers, tier, target, null, metrics);
+    }
+
+    /** With {@code backfill} (null: none), run before the feed is consumed; it commits where the feed starts. */
+    FeedSink(MailstreamConfig config, String bootstrapServers, String tier, TierTarget target, TierBackfill backfill, MeterRegistry metrics) {
         this.tier = tier;
+        this.backfill = backfill;
         this.role = "sink " + tier;
         this.topic = Topics.feed(tier);
         this.target = target;
@@ -113,6 +121,9 @@ final class FeedSink implements SinkHandle {
         Map<String, Object> consumerProps = KafkaClients.consumerProps(bootstrapServers, Topics.sinkGroup(tier));
         consumerProps.put(ConsumerConfig.CLIENT_ID_CONFIG, "mailstream-sink-" + tier);
         consumerProps.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 1000);
+        // The backfill commits an offset for every partition; from then on an offset out of range
+        // means retention deleted events this tier never applied: fail loudly, never skip them.
+        if (backfill != null) consumerProps.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "none");
         this.consumer = new KafkaConsumer<>(consumerProps, new ByteArrayDeserializer(), new ByteArrayDeserializer());
         int sessions = config.get(ConfigKeys.TIER_SESSIONS, tier);
         AtomicInteger n = new AtomicInteger();
@@ -171,6 +182,7 @@ final class FeedSink implements SinkHandle {
     private void run() {
         LOG.info("{}: consuming {} as group {}", role, topic, Topics.sinkGroup(tier));
         try {
+            if (!backfilled()) return;
             consumer.subscribe(List.of(topic), new Rebalance());
             while (running) {
                 for (ConsumerRecord<byte[], byte[]> record : consumer.poll(POLL)) {
@@ -181,6 +193,10 @@ final class FeedSink implements SinkHandle {
                 commit();
                 throttle();
             }
+        } catch (InvalidOffsetException e) {
+            LOG.error("{}: {}: events this tier never applied are gone from {}; stopping: the next start backfills them from {}",
+                    role, e.getMessage(), topic, Topics.STATE);
+            stop(e.toString());
         } catch (RuntimeException e) {
             // The consumer retries transient broker trouble itself; what escapes poll is not transient.
             ErrorPolicy.handle(role, e);
@@ -188,6 +204,23 @@ final class FeedSink implements SinkHandle {
         } finally {
             shutdown();
         }
+    }
+
+    /** Runs the backfill (retried as the policy says) before the feed; false if the sink stops first. */
+    private boolean backfilled() {
+        Backoff backoff = new Backoff(Duration.ofSeconds(1), Duration.ofSeconds(60));
+        while (running) {
+            try {
+                return backfill == null || backfill.run(() -> running);
+            } catch (Exception e) {
+                if (ErrorPolicy.handle(role + " backfill", e) == ErrorPolicy.Action.STOP) {
+                    stop("backfill: " + e);
+                    return false;
+                }
+                if (!pause(backoff)) return false;
+            }
+        }
+        return false;
     }
 
     private void accept(ConsumerRecord<byte[], byte[]> record) {

@@ -28,9 +28,11 @@ public final class Sinks {
         }
         ConfigKeys.TierType type = config.get(ConfigKeys.TIER_TYPE, tier);
         TopicAdmin.ensureTopics(config, bootstrapServers);
-        TierTarget target = type == ConfigKeys.TierType.CYRUS ? CyrusTarget.open(config, bootstrapServers, tier) : openStore(config, tier);
+        // Both kinds can also take a key's whole state: what a tier added later, or one past a retention gap, is backfilled with.
+        StateTarget target = type == ConfigKeys.TierType.CYRUS ? CyrusTarget.open(config, bootstrapServers, tier) : openStore(config, tier);
         try {
-            return new FeedSink(config, bootstrapServers, tier, target, metrics).start();
+            TierBackfill backfill = new TierBackfill(config, bootstrapServers, tier, target);
+            return new FeedSink(config, bootstrapServers, tier, target, backfill, metrics).start();
         } catch (RuntimeException e) {
             try {
                 target.close();
@@ -41,7 +43,7 @@ public final class Sinks {
         }
     }
 
-    private static TierTarget openStore(MailstreamConfig config, String tier) {
+    private static StateTarget openStore(MailstreamConfig config, String tier) {
         try {
             return new StoreTarget(config.storeDir(tier));
         } catch (IOException e) {

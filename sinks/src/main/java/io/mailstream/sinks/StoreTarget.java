@@ -1,10 +1,12 @@
 package io.mailstream.sinks;
 
+import io.mailstream.core.kafka.Topics;
 import io.mailstream.core.state.StateFold;
 import io.mailstream.schemas.ChangeEvent;
 import io.mailstream.schemas.MailboxDelete;
 import io.mailstream.schemas.MailboxState;
 import io.mailstream.schemas.MessageContent;
+import io.mailstream.schemas.MessageRecord;
 import io.mailstream.schemas.StateRecord;
 import io.mailstream.schemas.UserDelete;
 import io.mailstream.schemas.UserState;
@@ -23,6 +25,7 @@ import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -38,7 +41,7 @@ import java.util.Set;
  * </ol>
  * Events the marks already hold are skipped entirely, so a redelivered batch adds no history.
  */
-final class StoreTarget implements TierTarget {
+final class StoreTarget implements StateTarget {
     private static final Logger LOG = LoggerFactory.getLogger(StoreTarget.class);
     private static final String MAILBOX_PREFIX = StateFold.mailboxKey("");
     private static final String USER_PREFIX = StateFold.userKey("");
@@ -117,6 +120,39 @@ final class StoreTarget implements TierTarget {
         return Applied.withoutCrcs();
     }
 
+    /**
+     * A backfill: bodies first, then the canonical state files as they are (no history lines and
+     * no applied marks: the feed's events after the backfill still apply, and fold to the same end).
+     */
+    @Override
+    public void assertState(String partitionKey, Map<String, MailboxState> mailboxes, Optional<UserState> user, Bodies source) throws IOException {
+        Path userDir = layout.user(partitionKey);
+        DurableFiles.createDirectories(userDir);
+        if (source != null) {
+            for (MailboxState m : mailboxes.values()) {
+                if (m.getDeleted()) continue;
+                for (MessageRecord r : m.getRecords()) {
+                    if (StateFold.isExpunged(r) || Files.exists(layout.body(r.getGuid()))) continue;
+                    List<MessageContent> chunks = source.chunks(r.getGuid());
+                    if (chunks.isEmpty()) {
+                        throw new IOException("body " + r.getGuid() + " of UID " + r.getUid() + " in "
+                                + (m.getHeader() == null ? "?" : m.getHeader().getName()) + " is not in " + Topics.STREAMS_CONTENT);
+                    }
+                    for (MessageContent chunk : chunks) bodies.accept(userDir, chunk);
+                }
+            }
+        }
+        for (Map.Entry<String, MailboxState> m : mailboxes.entrySet()) {
+            writeState(layout.mailbox(userDir, m.getKey()), new StateRecord(m.getValue()));
+        }
+        if (user.isPresent()) writeState(layout.userState(userDir), new StateRecord(user.get()));
+    }
+
+    private void writeState(Path file, StateRecord record) throws IOException {
+        byte[] bytes = StoreLayout.STATE.encode(record);
+        DurableFiles.write(layout.tmp(), file, out -> out.write(bytes));
+    }
+
     /** A user's state files as one apply reads and changes them. */
     private final class UserFolder {
         private final Path dir;
@@ -188,8 +224,7 @@ final class StoreTarget implements TierTarget {
         }
 
         private void write(Path file, StateRecord record) throws IOException {
-            byte[] bytes = StoreLayout.STATE.encode(record);
-            DurableFiles.write(layout.tmp(), file, out -> out.write(bytes));
+            writeState(file, record);
         }
     }
 }

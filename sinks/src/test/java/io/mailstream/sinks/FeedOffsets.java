@@ -15,11 +15,12 @@ import java.util.Map;
 final class FeedOffsets {
     private FeedOffsets() {}
 
+    /** Offset 0 is left out, as in {@link #end}: a sink's start commits it for an empty partition, which says nothing consumed. */
     static Map<TopicPartition, Long> committed(String bootstrapServers, String tier) throws Exception {
         try (Admin admin = Admin.create(KafkaClients.adminProps(bootstrapServers))) {
             Map<TopicPartition, Long> out = new HashMap<>();
             admin.listConsumerGroupOffsets(Topics.sinkGroup(tier)).partitionsToOffsetAndMetadata().get()
-                    .forEach((tp, om) -> { if (om != null) out.put(tp, om.offset()); });
+                    .forEach((tp, om) -> { if (om != null && om.offset() > 0) out.put(tp, om.offset()); });
             return out;
         }
     }

@@ -3,14 +3,11 @@ package io.mailstream.streams;
 import io.mailstream.core.config.ConfigKeys;
 import io.mailstream.core.config.ConfigKeys.ContentMode;
 import io.mailstream.core.config.MailstreamConfig;
+import io.mailstream.core.config.TierUsers;
 import io.mailstream.core.kafka.Topics;
 
-import java.util.Arrays;
 import java.util.List;
-import java.util.Set;
 import java.util.function.Predicate;
-import java.util.regex.Pattern;
-import java.util.stream.Collectors;
 
 /**
  * What one tier receives: which partition keys ({@code tier.<name>.users}) and whether message
@@ -20,24 +17,14 @@ record TierRoute(String tier, Predicate<String> users, boolean inlineContent) {
 
     static List<TierRoute> all(MailstreamConfig config) {
         return config.tiers().stream()
-                .map(tier -> new TierRoute(tier, userFilter(config.get(ConfigKeys.TIER_USERS, tier)),
+                .map(tier -> new TierRoute(tier, TierUsers.of(config, tier),
                         config.get(ConfigKeys.TIER_CONTENT, tier) == ContentMode.INLINE))
                 .toList();
     }
 
-    /** {@code all}, a comma list of userids, or a regex written {@code /.../} matched against the whole key. */
+    /** {@link TierUsers#parse}: {@code all}, a comma list of userids, or a regex written {@code /.../}. */
     static Predicate<String> userFilter(String spec) {
-        String s = spec.trim();
-        if (s.equalsIgnoreCase("all")) {
-            return key -> true;
-        }
-        if (s.length() >= 2 && s.startsWith("/") && s.endsWith("/")) {
-            Pattern regex = Pattern.compile(s.substring(1, s.length() - 1));
-            return key -> regex.matcher(key).matches();
-        }
-        Set<String> users = Arrays.stream(s.split(",")).map(String::trim).filter(u -> !u.isEmpty())
-                .collect(Collectors.toUnmodifiableSet());
-        return users::contains;
+        return TierUsers.parse(spec);
     }
 
     String feedTopic() {

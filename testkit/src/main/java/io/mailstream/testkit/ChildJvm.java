@@ -31,10 +31,16 @@ public final class ChildJvm implements AutoCloseable {
      * {@code readyLine}; fails if it exits or is not ready within {@code timeout}.
      */
     public static ChildJvm start(String name, String mainClass, String readyLine, Duration timeout, String... args) {
+        return start(name, mainClass, List.of(), readyLine, timeout, args);
+    }
+
+    /** As {@link #start(String, String, String, Duration, String...)}, with JVM options (say, {@code -Dhook=...}) before the main class. */
+    public static ChildJvm start(String name, String mainClass, List<String> jvmArgs, String readyLine, Duration timeout, String... args) {
         String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
         Path log = Path.of("target", name + ".log").toAbsolutePath();
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx512m", "-cp", classpath, mainClass));
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx512m"));
+        cmd.addAll(jvmArgs);
+        cmd.addAll(List.of("-cp", classpath, mainClass));
         cmd.addAll(List.of(args));
         try {
             Files.createDirectories(log.getParent());
@@ -58,7 +64,8 @@ public final class ChildJvm implements AutoCloseable {
         return file;
     }
 
-    private void awaitOutput(String line, Duration timeout) {
+    /** Waits until the output contains {@code line}; kills the child and fails if it exits or {@code timeout} passes first. */
+    public void awaitOutput(String line, Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (!output().contains(line)) {
             if (!process.isAlive() || System.nanoTime() > deadline) {

@@ -28,6 +28,21 @@ public final class TopicReader {
      */
     public static <K, V> void readToEnd(KafkaConsumer<K, V> consumer, String topic, Duration timeout,
                                         Consumer<ConsumerRecord<K, V>> each) {
+        read(consumer, topic, timeout, false, each);
+    }
+
+    /**
+     * As {@link #readToEnd}, for a topic too big to bound its whole read (a backfill reads all of
+     * {@code mailstream.state} and the content topic): {@code stallTimeout} bounds the metadata calls
+     * and then each wait for more records, so only a read that stops moving fails.
+     */
+    public static <K, V> void readToEndWhileProgressing(KafkaConsumer<K, V> consumer, String topic, Duration stallTimeout,
+                                                        Consumer<ConsumerRecord<K, V>> each) {
+        read(consumer, topic, stallTimeout, true, each);
+    }
+
+    private static <K, V> void read(KafkaConsumer<K, V> consumer, String topic, Duration timeout, boolean whileProgressing,
+                                    Consumer<ConsumerRecord<K, V>> each) {
         List<TopicPartition> parts = consumer.partitionsFor(topic, timeout).stream()
                 .map(p -> new TopicPartition(topic, p.partition())).toList();
         consumer.assign(parts);
@@ -38,7 +53,9 @@ public final class TopicReader {
             if (System.currentTimeMillis() > deadline) {
                 throw new KafkaUnavailableException("timed out reading " + topic, null);
             }
-            consumer.poll(POLL).forEach(each);
+            var records = consumer.poll(POLL);
+            records.forEach(each);
+            if (whileProgressing && !records.isEmpty()) deadline = System.currentTimeMillis() + timeout.toMillis();
         }
     }
 }

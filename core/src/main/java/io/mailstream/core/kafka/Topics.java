@@ -2,7 +2,9 @@ package io.mailstream.core.kafka;
 
 import io.mailstream.core.config.ConfigKeys;
 import io.mailstream.core.config.MailstreamConfig;
+import org.apache.kafka.common.utils.Utils;
 
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -39,6 +41,15 @@ public final class Topics {
     /** Key of a sink's progress record in {@link #PROGRESS}. */
     public static String progressKey(String tier, String partitionKey) {
         return tier + "|" + partitionKey;
+    }
+
+    /**
+     * The partition a record keyed {@code key} goes to among {@code partitions}: the producer's
+     * default partitioner for a keyed record (murmur2 of the UTF-8 key), which every mailstream
+     * writer uses. Lets a reader find a key's partition without reading the others.
+     */
+    public static int partitionOf(String key, int partitions) {
+        return Utils.toPositive(Utils.murmur2(key.getBytes(StandardCharsets.UTF_8))) % partitions;
     }
 
     /** A topic to create: name, partitions, and topic-level configs. */
