@@ -217,7 +217,7 @@ final class FeedSink implements SinkHandle {
                     stop("backfill: " + e);
                     return false;
                 }
-                if (!pause(backoff)) return false;
+                if (!pause(backoff.next())) return false;
             }
         }
         return false;
