@@ -157,8 +157,8 @@ class ReplicaWriterTest {
         writer.pushUserState(user);
         writer.pushUserState(user); // asserting state twice changes nothing
         apply(new Expunge(UID, "user.alice", List.of(2L)));
-        apply(new MailboxRename(UID, "user.alice", "user.alice.Old", 0L, "primarypart"));
-        apply(new MailboxRename(UID, "user.alice", "user.alice.Old", 0L, "primarypart")); // replay: already renamed
+        apply(new MailboxRename(UID, "user.alice", "user.alice.Old", 0L, "primarypart", null));
+        apply(new MailboxRename(UID, "user.alice", "user.alice.Old", 0L, "primarypart", null)); // replay: already renamed
 
         assertThat(replica.subscriptions("alice")).containsExactly("user.alice");
         assertThat(replica.seen("alice")).containsKey("shared-1");
