@@ -7,6 +7,7 @@ import io.mailstream.schemas.ControlEvent;
 import io.mailstream.schemas.DeadLetter;
 import io.mailstream.schemas.DeadLetterReason;
 import io.mailstream.schemas.Envelope;
+import io.mailstream.schemas.MailboxState;
 import io.mailstream.schemas.MessageContent;
 import io.mailstream.schemas.MessageRecord;
 import io.mailstream.schemas.RecordsUpsert;
@@ -184,7 +185,9 @@ final class ChangeProcessor implements Processor<String, byte[], String, Object>
         ContentCopies copies = payload instanceof RecordsUpsert upsert ? contentFor(key, upsert, envelope) : ContentCopies.NONE;
 
         String stateKey = StateFold.stateKey(event);
-        if (stateKey != null) {
+        if (stateKey != null && StateFold.leavesKey(event)) {
+            leave(stateKey, key);
+        } else if (stateKey != null) {
             StateRecord next = CanonicalState.next(stateKey, state.get(stateKey), event);
             if (next == null) {
                 remember(envelope.getEventId(), time);
@@ -192,7 +195,9 @@ final class ChangeProcessor implements Processor<String, byte[], String, Object>
                 return;
             }
             state.put(stateKey, next);
-            context.forward(new Record<>(stateKey, next, time), MailstreamTopology.STATE_SINK);
+            if (CanonicalState.isPublishable(next)) {
+                context.forward(new Record<>(stateKey, next, time), MailstreamTopology.STATE_SINK);
+            }
         }
         boolean isContent = payload instanceof MessageContent;
         for (TierRoute tier : tiers) {
@@ -211,6 +216,19 @@ final class ChangeProcessor implements Processor<String, byte[], String, Object>
             index(key, content, record);
         }
         remember(envelope.getEventId(), time);
+    }
+
+    /**
+     * A mailbox renamed to another partition key leaves this key's store. Nothing is published:
+     * mailstream.state is keyed by uniqueid and the new key publishes the whole mailbox; a
+     * "deleted" from here could land after that and hide it. The store entry is dropped only if
+     * it is still this key's (within one partition the new key may have taken it over already).
+     */
+    private void leave(String stateKey, String key) {
+        StateRecord current = state.get(stateKey);
+        if (current != null && current.getState() instanceof MailboxState m && m.getPartitionKey().equals(key)) {
+            state.delete(stateKey);
+        }
     }
 
     /** Content chunks written for another key that this key's inline feeds need before the records. */

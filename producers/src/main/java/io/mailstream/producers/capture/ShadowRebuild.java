@@ -68,6 +68,11 @@ final class ShadowRebuild {
                         continue;
                     }
                     lastSequence = Math.max(lastSequence, e.getEnvelope().getSequence());
+                    if (StateFold.leavesKey(e)) {
+                        // The new key's events carry the whole mailbox; partitions are read in no
+                        // common order, so folding this one too could mark it deleted afterwards.
+                        continue;
+                    }
                     Object p = e.getPayload();
                     String key = StateFold.stateKey(e);
                     if (p instanceof UserDelete u) {
