@@ -99,9 +99,7 @@ class CrossKeyRenameTest {
     @Test
     @Order(1)
     void aFolderHandedToAnotherUserArrivesWholeAndLeavesNothingBehind() {
-        try (ImapClient admin = lab.primary.endpoint().imapAdmin()) {
-            admin.rename("user.alice.Projects", "user.dave.Projects");
-        }
+        renameAsAdmin("user.alice.Projects", "user.dave.Projects");
         assertEverywhereTheSame(List.of(ALICE, DAVE));
         // dave is given the folder and keeps working in it: one new message, one flag
         try (ImapClient admin = lab.primary.endpoint().imapAdmin()) {
@@ -118,9 +116,7 @@ class CrossKeyRenameTest {
     @Test
     @Order(2)
     void aRenamedUserArrivesWholeAndLeavesNothingBehind() {
-        try (ImapClient admin = lab.primary.endpoint().imapAdmin()) {
-            admin.rename("user.carol", "user.frank");
-        }
+        renameAsAdmin("user.carol", "user.frank");
         // carol no longer exists: her key must hold nothing, but she cannot log in to be compared over IMAP.
         assertEverywhereTheSame(List.of(FRANK));
     }
@@ -128,17 +124,19 @@ class CrossKeyRenameTest {
     @Test
     @Order(3)
     void aPersonalFolderMadeSharedAndBackIsWholeEachTime() {
-        try (ImapClient admin = lab.primary.endpoint().imapAdmin()) {
-            admin.rename("user.alice.Shareme", "shared.Shareme");
-        }
+        renameAsAdmin("user.alice.Shareme", "shared.Shareme");
         assertEverywhereTheSame(List.of(ALICE));
-        try (ImapClient admin = lab.primary.endpoint().imapAdmin()) {
-            admin.rename("shared.Shareme", "user.alice.Shareme");
-        }
+        renameAsAdmin("shared.Shareme", "user.alice.Shareme");
         assertEverywhereTheSame(List.of(ALICE));
     }
 
     // ---------------------------------------------------------------- helpers
+
+    private static void renameAsAdmin(String from, String to) {
+        try (ImapClient admin = lab.primary.endpoint().imapAdmin()) {
+            admin.rename(from, to);
+        }
+    }
 
     /** A folder with {@code count} messages (one of 700 KB, more than one content chunk), some flagged, one expunged. */
     private static void fill(String user, String folder, int count) {
