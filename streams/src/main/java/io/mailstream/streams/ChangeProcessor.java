@@ -7,6 +7,8 @@ import io.mailstream.schemas.ControlEvent;
 import io.mailstream.schemas.DeadLetter;
 import io.mailstream.schemas.DeadLetterReason;
 import io.mailstream.schemas.Envelope;
+import io.mailstream.schemas.MailboxDelete;
+import io.mailstream.schemas.MailboxRename;
 import io.mailstream.schemas.MailboxState;
 import io.mailstream.schemas.MessageContent;
 import io.mailstream.schemas.MessageRecord;
@@ -209,7 +211,11 @@ final class ChangeProcessor implements Processor<String, byte[], String, Object>
                     context.forward(new Record<>(key, copy, time), tier.sinkName());
                 }
             }
-            context.forward(new Record<>(key, record.value(), time), tier.sinkName());
+            byte[] value = record.value();
+            if (payload instanceof MailboxRename r && StateFold.leavesKey(event) && !tier.wants(r.getNewPartitionKey(), envelope.getTier())) {
+                value = deleted(event, r);
+            }
+            context.forward(new Record<>(key, value, time), tier.sinkName());
         }
         copies.sizeByGuid().forEach((guid, size) -> contentOnKey.put(contentKey(key, guid), size));
         if (payload instanceof MessageContent content) {
@@ -229,6 +235,17 @@ final class ChangeProcessor implements Processor<String, byte[], String, Object>
         if (current != null && current.getState() instanceof MailboxState m && m.getPartitionKey().equals(key)) {
             state.delete(stateKey);
         }
+    }
+
+    /**
+     * A mailbox renamed to a key a tier does not take has, for that tier, been deleted: renamed
+     * there it would put one user's mail under a user the tier must not hold.
+     */
+    private byte[] deleted(ChangeEvent event, MailboxRename rename) {
+        Envelope envelope = Envelope.newBuilder(event.getEnvelope())
+                .setEventId(event.getEnvelope().getEventId() + "/left-tier").build();
+        return changes.encode(new ChangeEvent(envelope, MailboxDelete.newBuilder().setUniqueId(rename.getUniqueId())
+                .setName(rename.getOldName()).setUidValidity(rename.getUidValidity()).build()));
     }
 
     /** Content chunks written for another key that this key's inline feeds need before the records. */

@@ -7,6 +7,7 @@ import io.mailstream.schemas.ChangeEvent;
 import io.mailstream.schemas.ControlEvent;
 import io.mailstream.schemas.DeadLetter;
 import io.mailstream.schemas.DeadLetterReason;
+import io.mailstream.schemas.MailboxDelete;
 import io.mailstream.schemas.MailboxState;
 import io.mailstream.schemas.MessageContent;
 import io.mailstream.schemas.MessageRecord;
@@ -262,6 +263,27 @@ class MailstreamTopologyTest {
                 .containsExactly("alice:MailboxRename", "bob:MailboxRename", "bob:MessageContent", "bob:MessageContent",
                         "bob:RecordsUpsert", "bob:MailboxUpsert");
         assertThat(dlq.readValuesToList()).isEmpty();
+    }
+
+    @Test
+    void aTierThatDoesNotTakeTheNewUserHearsThatTheMailboxIsGone() {
+        pipe(events.mailbox("alice", "U7", "Work", 0, 1));
+        feedEvents("eu");
+        feedEvents("dc2");
+        // eu takes users starting with 'a': alice's folder handed to bob leaves it, and bob's events never reach it.
+        events.renameToUser("alice", "U7", "Work", "bob").forEach(this::pipe);
+        pipe(events.mailbox("bob", "U7", "Work", 0, 1));
+
+        List<ChangeEvent> eu = feedEvents("eu");
+        assertThat(eu).singleElement().satisfies(e -> {
+            assertThat(e.getEnvelope().getPartitionKey()).isEqualTo("alice");
+            assertThat(e.getPayload()).isInstanceOfSatisfying(MailboxDelete.class, d -> {
+                assertThat(d.getUniqueId()).isEqualTo("U7");
+                assertThat(d.getName()).isEqualTo("user.alice.Work");
+            });
+        });
+        assertThat(feedEvents("dc2")).extracting(e -> e.getPayload().getClass().getSimpleName())
+                .containsExactly("MailboxRename", "MailboxRename", "MailboxUpsert");
     }
 
     @Test
