@@ -207,9 +207,7 @@ final class ChangeProcessor implements Processor<String, byte[], String, Object>
                 continue;
             }
             if (tier.inlineContent()) {
-                for (byte[] copy : copies.events()) {
-                    context.forward(new Record<>(key, copy, time), tier.sinkName());
-                }
+                forwardCopies(key, copies, envelope, time, tier);
             }
             byte[] value = record.value();
             if (payload instanceof MailboxRename r && StateFold.leavesKey(event) && !tier.wants(r.getNewPartitionKey(), envelope.getTier())) {
@@ -248,15 +246,19 @@ final class ChangeProcessor implements Processor<String, byte[], String, Object>
                 .setName(rename.getOldName()).setUidValidity(rename.getUidValidity()).build()));
     }
 
-    /** Content chunks written for another key that this key's inline feeds need before the records. */
-    private record ContentCopies(List<byte[]> events, Map<String, Long> sizeByGuid) {
-        static final ContentCopies NONE = new ContentCopies(List.of(), Map.of());
+    /**
+     * Bodies first seen under another key that this key's inline feeds need before the records:
+     * GUID -> chunk count, and GUID -> size. Only checked here; the chunks are read again one by
+     * one as they are forwarded, so a folder moved in from another user never sits in memory whole.
+     */
+    private record ContentCopies(Map<String, Integer> chunksByGuid, Map<String, Long> sizeByGuid) {
+        static final ContentCopies NONE = new ContentCopies(Map.of(), Map.of());
     }
 
     /**
      * Checks that every body the records reference was seen (an expunged record needs none) and
-     * collects, for bodies first seen under another partition key, copies of their content events
-     * stamped with this event's envelope, so an inline tier gets them ahead of the records.
+     * lists the bodies first seen under another partition key, which an inline tier must get
+     * ahead of the records.
      */
     private ContentCopies contentFor(String key, RecordsUpsert upsert, Envelope envelope) {
         Set<String> needed = new LinkedHashSet<>();
@@ -268,43 +270,45 @@ final class ChangeProcessor implements Processor<String, byte[], String, Object>
         if (needed.isEmpty()) {
             return ContentCopies.NONE;
         }
-        List<byte[]> events = new ArrayList<>();
+        Map<String, Integer> chunksByGuid = new LinkedHashMap<>();
         Map<String, Long> sizeByGuid = new LinkedHashMap<>();
         for (String guid : needed) {
-            List<ChangeEvent> chunks = chunksOf(guid);
-            if (chunks == null) {
+            MessageContent head = complete(guid);
+            if (head == null) {
                 throw new Rejection(DeadLetterReason.MISSING_CONTENT, "mailbox " + upsert.getUniqueId() + " ("
                         + upsert.getMailboxName() + ") references GUID " + guid + " whose content was never seen");
             }
-            for (ChangeEvent chunk : chunks) {
-                MessageContent content = (MessageContent) chunk.getPayload();
-                Envelope copy = Envelope.newBuilder(envelope).setMailboxUniqueId(null)
-                        .setEventId(envelope.getEventId() + "/content/" + guid + "/" + content.getChunkIndex()).build();
-                events.add(changes.encode(new ChangeEvent(copy, content)));
-                sizeByGuid.put(guid, content.getSize());
-            }
+            chunksByGuid.put(guid, head.getChunkCount());
+            sizeByGuid.put(guid, head.getSize());
         }
-        return new ContentCopies(events, sizeByGuid);
+        return new ContentCopies(chunksByGuid, sizeByGuid);
     }
 
-    /** Every chunk of a body from the global content store, in order; null unless all are there. */
-    private List<ChangeEvent> chunksOf(String guid) {
+    /** The first chunk of a body in the global content store, if every chunk of it is there; else null. */
+    private MessageContent complete(String guid) {
         byte[] first = contentByGuid.get(MailstreamTopology.chunkKey(guid, 0));
         if (first == null) {
             return null;
         }
-        ChangeEvent head = changes.decode(first);
-        int count = ((MessageContent) head.getPayload()).getChunkCount();
-        List<ChangeEvent> chunks = new ArrayList<>(count);
-        chunks.add(head);
-        for (int i = 1; i < count; i++) {
-            byte[] chunk = contentByGuid.get(MailstreamTopology.chunkKey(guid, i));
-            if (chunk == null) {
+        MessageContent head = (MessageContent) changes.decode(first).getPayload();
+        for (int i = 1; i < head.getChunkCount(); i++) {
+            if (contentByGuid.get(MailstreamTopology.chunkKey(guid, i)) == null) {
                 return null;
             }
-            chunks.add(changes.decode(chunk));
         }
-        return chunks;
+        return head;
+    }
+
+    /** Copies of the chunks, stamped with the records' envelope, to one tier's feed, one chunk in memory at a time. */
+    private void forwardCopies(String key, ContentCopies copies, Envelope envelope, long time, TierRoute tier) {
+        copies.chunksByGuid().forEach((guid, count) -> {
+            for (int i = 0; i < count; i++) {
+                MessageContent content = (MessageContent) changes.decode(contentByGuid.get(MailstreamTopology.chunkKey(guid, i))).getPayload();
+                Envelope copy = Envelope.newBuilder(envelope).setMailboxUniqueId(null)
+                        .setEventId(envelope.getEventId() + "/content/" + guid + "/" + content.getChunkIndex()).build();
+                context.forward(new Record<>(key, changes.encode(new ChangeEvent(copy, content)), time), tier.sinkName());
+            }
+        });
     }
 
     /**
