@@ -184,7 +184,7 @@ final class ChangeProcessor implements Processor<String, byte[], String, Object>
             return;
         }
         Object payload = event.getPayload();
-        ContentCopies copies = payload instanceof RecordsUpsert upsert ? contentFor(key, upsert, envelope) : ContentCopies.NONE;
+        ContentCopies copies = payload instanceof RecordsUpsert upsert ? contentFor(key, upsert) : ContentCopies.NONE;
 
         String stateKey = StateFold.stateKey(event);
         if (stateKey != null && StateFold.leavesKey(event)) {
@@ -260,7 +260,7 @@ final class ChangeProcessor implements Processor<String, byte[], String, Object>
      * lists the bodies first seen under another partition key, which an inline tier must get
      * ahead of the records.
      */
-    private ContentCopies contentFor(String key, RecordsUpsert upsert, Envelope envelope) {
+    private ContentCopies contentFor(String key, RecordsUpsert upsert) {
         Set<String> needed = new LinkedHashSet<>();
         for (MessageRecord r : upsert.getRecords()) {
             if (!StateFold.isExpunged(r) && contentOnKey.get(contentKey(key, r.getGuid())) == null) {
