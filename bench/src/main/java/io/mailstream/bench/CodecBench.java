@@ -15,6 +15,7 @@ import io.mailstream.csync.model.CsyncException;
 import io.mailstream.csync.model.Guid;
 import io.mailstream.csync.model.Mailbox;
 import io.mailstream.csync.model.MessageFile;
+import io.mailstream.csync.model.MessageRecord;
 import io.mailstream.schemas.ChangeEvent;
 import io.mailstream.schemas.codec.AvroSerdes;
 import org.apache.kafka.common.serialization.Deserializer;
@@ -206,6 +207,13 @@ public final class CodecBench {
             @Override
             public Optional<Mailbox> mailbox(String name) {
                 return Optional.ofNullable(mailboxes.get(name));
+            }
+
+            @Override
+            public List<MessageRecord> records(String uniqueId) {
+                // The records of the last APPLY MAILBOX of it: the shadow's full index is not needed to time the codec.
+                return mailboxes.values().stream().filter(m -> m.uniqueId().equals(uniqueId)).findFirst()
+                        .map(Mailbox::records).orElse(List.of());
             }
 
             @Override

@@ -37,6 +37,7 @@ final class PipelineLab implements AutoCloseable {
 
     final Path dir;
     final Map<String, String> users;
+    private final List<String> imapdOptions;
     final CyrusInstance primary;
     final CyrusInstance replica;
     final EmbeddedKafka kafka;
@@ -48,9 +49,15 @@ final class PipelineLab implements AutoCloseable {
     final SinkHandle oob;
 
     PipelineLab(Path dir, Map<String, String> users) throws IOException {
+        this(dir, users, List.of());
+    }
+
+    /** {@code imapdOptions}: extra imapd.conf lines for both Cyrus servers, e.g. {@code "allowusermoves: yes"}. */
+    PipelineLab(Path dir, Map<String, String> users, List<String> imapdOptions) throws IOException {
         CyrusInstance.requireCyrus();
         this.dir = dir;
         this.users = users;
+        this.imapdOptions = List.copyOf(imapdOptions);
         List<AutoCloseable> started = new ArrayList<>();
         try {
             int capturePort = freePort();
@@ -90,6 +97,7 @@ final class PipelineLab implements AutoCloseable {
     private CyrusInstance.Builder withUsers(CyrusInstance.Builder b) {
         b.admin("admin", ADMIN_PASSWORD);
         users.forEach(b::user);
+        imapdOptions.forEach(b::option);
         return b;
     }
 

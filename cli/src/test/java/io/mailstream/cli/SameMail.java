@@ -82,40 +82,66 @@ final class SameMail {
         }
         // imapd's SYNCGET USER answers as if SIEVE-MAILBOX were off and leaves out the #sieve mailbox,
         // which capture (SIEVE-MAILBOX on) does receive and the tiers do hold; FULLMAILBOX returns it.
-        List<byte[]> sieve;
-        try {
-            sieve = admin.syncGet("FULLMAILBOX user." + user + ".#sieve");
-        } catch (ImapException noSuchMailbox) {
-            sieve = List.of(); // a user Cyrus never made a #sieve mailbox for
-        }
-        for (byte[] line : sieve) {
-            String l = new String(line, StandardCharsets.UTF_8);
-            if (l.startsWith("* MAILBOX ")) out.add(parseMailbox(l));
-        }
+        fullMailbox(admin, "user." + user + ".#sieve").ifPresent(out::add); // absent: Cyrus never made one
         return out;
+    }
+
+    /** GET FULLMAILBOX of one mailbox (header and every record), or empty when the server has no mailbox of that name. */
+    static java.util.Optional<Mailbox> fullMailbox(ImapClient admin, String name) {
+        List<byte[]> lines;
+        try {
+            lines = admin.syncGet("FULLMAILBOX " + name);
+        } catch (ImapException noSuchMailbox) {
+            return java.util.Optional.empty();
+        }
+        for (byte[] line : lines) {
+            String l = new String(line, StandardCharsets.UTF_8);
+            if (l.startsWith("* MAILBOX ")) return java.util.Optional.of(parseMailbox(l));
+        }
+        return java.util.Optional.empty();
     }
 
     /** Mailboxes (every header field and record) and the bodies of every live record, against the primary's. */
     static List<String> storeDifferences(ImapClient primaryAdmin, StoreReader store, Collection<String> users) throws IOException {
+        Map<String, List<Mailbox>> expected = new TreeMap<>();
+        for (String user : users) expected.put(user, fullMailboxes(primaryAdmin, user));
+        return storeDifferences(store, expected);
+    }
+
+    /** The store's folder of each partition key against the mailboxes (with every record) the primary has under it. */
+    static List<String> storeDifferences(StoreReader store, Map<String, List<Mailbox>> expectedByKey) throws IOException {
         List<String> out = new ArrayList<>();
-        for (String user : users) {
-            Map<String, Mailbox> expected = new TreeMap<>();
-            fullMailboxes(primaryAdmin, user).forEach(m -> expected.put(m.uniqueId(), m));
+        for (Map.Entry<String, List<Mailbox>> key : expectedByKey.entrySet()) {
             Map<String, MailboxState> stored = new TreeMap<>();
-            store.mailboxes(user).forEach(m -> stored.put(m.getHeader().getUniqueId(), m));
-            diff("store mailboxes of " + user, List.copyOf(expected.keySet()), List.copyOf(stored.keySet()), out);
-            for (Mailbox m : expected.values()) {
-                MailboxState s = stored.get(m.uniqueId());
-                if (s == null) continue;
-                if (!CaptureTranslator.header(m.header()).equals(s.getHeader())) {
-                    out.add("store header of " + m.name() + ": " + s.getHeader() + "\n  primary: " + CaptureTranslator.header(m.header()));
-                }
-                diff("store records of " + m.name(), m.records().stream().map(CaptureTranslator::record).map(Object::toString).toList(),
-                        s.getRecords().stream().map(Object::toString).toList(), out);
+            store.mailboxes(key.getKey()).forEach(m -> stored.put(m.getHeader().getUniqueId(), m));
+            out.addAll(stateDifferences("store", key.getKey(), key.getValue(), stored));
+            for (Mailbox m : key.getValue()) {
+                if (!stored.containsKey(m.uniqueId())) continue;
                 for (MessageRecord r : m.records()) {
                     if (!r.isExpunged()) bodyDifference(store, r).ifPresent(out::add);
                 }
             }
+        }
+        return out;
+    }
+
+    /**
+     * Folded mailbox states (by uniqueid) of one partition key against the primary's mailboxes
+     * under that key: the same uniqueids, and for each the header and every record.
+     */
+    static List<String> stateDifferences(String where, String key, List<Mailbox> expectedMailboxes, Map<String, MailboxState> actual) {
+        List<String> out = new ArrayList<>();
+        Map<String, Mailbox> expected = new TreeMap<>();
+        expectedMailboxes.forEach(m -> expected.put(m.uniqueId(), m));
+        diff(where + " mailboxes of " + key, List.copyOf(expected.keySet()), List.copyOf(actual.keySet()), out);
+        for (Mailbox m : expected.values()) {
+            MailboxState s = actual.get(m.uniqueId());
+            if (s == null) continue;
+            if (!CaptureTranslator.header(m.header()).equals(s.getHeader())) {
+                out.add(where + " header of " + m.name() + ": " + s.getHeader() + "\n  primary: " + CaptureTranslator.header(m.header()));
+            }
+            diff(where + " records of " + m.name(), m.records().stream().map(CaptureTranslator::record).map(Object::toString).toList(),
+                    s.getRecords().stream().map(Object::toString).toList(), out);
         }
         return out;
     }

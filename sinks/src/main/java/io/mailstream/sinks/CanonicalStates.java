@@ -53,7 +53,9 @@ final class CanonicalStates implements AutoCloseable {
             }
         }
         if (latest == null) return Optional.empty();
-        return codec.decode(latest).getState() instanceof MailboxState m && !m.getDeleted() ? Optional.of(m) : Optional.empty();
+        // Without its header a state is a change in progress, never the complete record set a repair trusts.
+        return codec.decode(latest).getState() instanceof MailboxState m && !m.getDeleted() && m.getHeader() != null
+                ? Optional.of(m) : Optional.empty();
     }
 
     @Override

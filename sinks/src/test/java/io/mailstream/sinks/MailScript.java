@@ -69,7 +69,7 @@ final class MailScript {
         header(user, work, "user." + user + ".Work");
         deliver(user, work, "user." + user + ".Work", 9_000);
         flag(user, inbox, "user." + user, 1, "\\Seen");
-        add(user, new MailboxRename(work, "user." + user + ".Work", "user." + user + ".Projects", 0L, "default"));
+        add(user, new MailboxRename(work, "user." + user + ".Work", "user." + user + ".Projects", 0L, "default", null));
         header(user, work, "user." + user + ".Projects");
         add(user, new Expunge(inbox, "user." + user, List.of(2L)));
         add(user, SeenUpsert.newBuilder().setUserId(user).setUniqueId("shared-news").setLastRead(time)

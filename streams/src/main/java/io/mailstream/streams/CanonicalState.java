@@ -37,6 +37,16 @@ final class CanonicalState {
         return before != null && sameUser(before, after) ? null : new StateRecord(after);
     }
 
+    /**
+     * Whether a state may go to mailstream.state. A mailbox without its header is a change in
+     * progress (records come before their header, and a mailbox renamed in from another key
+     * starts from nothing here): published, a repair or rebuild reading it would take the few
+     * records it has for the whole mailbox and drop the rest as expunged.
+     */
+    static boolean isPublishable(StateRecord record) {
+        return !(record.getState() instanceof MailboxState m) || m.getHeader() != null || m.getDeleted();
+    }
+
     private static void requireForwardModseqs(MailboxState before, Object payload) {
         if (before == null || before.getDeleted()) {
             return; // a new (or re-created) mailbox starts its modseqs afresh

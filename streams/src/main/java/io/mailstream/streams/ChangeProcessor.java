@@ -9,6 +9,9 @@ import io.mailstream.schemas.ControlEvent;
 import io.mailstream.schemas.DeadLetter;
 import io.mailstream.schemas.DeadLetterReason;
 import io.mailstream.schemas.Envelope;
+import io.mailstream.schemas.MailboxDelete;
+import io.mailstream.schemas.MailboxRename;
+import io.mailstream.schemas.MailboxState;
 import io.mailstream.schemas.MessageContent;
 import io.mailstream.schemas.MessageRecord;
 import io.mailstream.schemas.RecordsUpsert;
@@ -305,10 +308,12 @@ final class ChangeProcessor implements Processor<String, byte[], String, Object>
             return;
         }
         Object payload = event.getPayload();
-        ContentCopies copies = payload instanceof RecordsUpsert upsert ? contentFor(key, upsert, envelope) : ContentCopies.NONE;
+        ContentCopies copies = payload instanceof RecordsUpsert upsert ? contentFor(key, upsert) : ContentCopies.NONE;
 
         String stateKey = StateFold.stateKey(event);
-        if (stateKey != null) {
+        if (stateKey != null && StateFold.leavesKey(event)) {
+            leave(stateKey, key);
+        } else if (stateKey != null) {
             StateRecord next = CanonicalState.next(stateKey, state.get(stateKey), event);
             if (next == null) {
                 remember(envelope.getEventId(), time);
@@ -317,7 +322,9 @@ final class ChangeProcessor implements Processor<String, byte[], String, Object>
             }
             state.put(stateKey, next); // serializes before it writes: a value it cannot store is not written
             writing = true;
-            context.forward(new Record<>(stateKey, next, time), MailstreamTopology.STATE_SINK);
+            if (CanonicalState.isPublishable(next)) {
+                context.forward(new Record<>(stateKey, next, time), MailstreamTopology.STATE_SINK);
+            }
         }
         writing = true;
         boolean isContent = payload instanceof MessageContent;
@@ -326,11 +333,13 @@ final class ChangeProcessor implements Processor<String, byte[], String, Object>
                 continue;
             }
             if (tier.inlineContent()) {
-                for (byte[] copy : copies.events()) {
-                    context.forward(new Record<>(key, copy, time), tier.sinkName());
-                }
+                forwardCopies(key, copies, envelope, time, tier);
             }
-            context.forward(new Record<>(key, record.value(), time), tier.sinkName());
+            byte[] value = record.value();
+            if (payload instanceof MailboxRename r && StateFold.leavesKey(event) && !tier.wants(r.getNewPartitionKey(), envelope.getTier())) {
+                value = deleted(event, r);
+            }
+            context.forward(new Record<>(key, value, time), tier.sinkName());
         }
         copies.sizeByGuid().forEach((guid, size) -> contentOnKey.put(contentKey(key, guid), size));
         if (payload instanceof MessageContent content) {
@@ -339,17 +348,45 @@ final class ChangeProcessor implements Processor<String, byte[], String, Object>
         remember(envelope.getEventId(), time);
     }
 
-    /** Content chunks written for another key that this key's inline feeds need before the records. */
-    private record ContentCopies(List<byte[]> events, Map<String, Long> sizeByGuid) {
-        static final ContentCopies NONE = new ContentCopies(List.of(), Map.of());
+    /**
+     * A mailbox renamed to another partition key leaves this key's store. Nothing is published:
+     * mailstream.state is keyed by uniqueid and the new key publishes the whole mailbox; a
+     * "deleted" from here could land after that and hide it. The store entry is dropped only if
+     * it is still this key's (within one partition the new key may have taken it over already).
+     */
+    private void leave(String stateKey, String key) {
+        StateRecord current = state.get(stateKey);
+        if (current != null && current.getState() instanceof MailboxState m && m.getPartitionKey().equals(key)) {
+            state.delete(stateKey);
+        }
+    }
+
+    /**
+     * A mailbox renamed to a key a tier does not take has, for that tier, been deleted: renamed
+     * there it would put one user's mail under a user the tier must not hold.
+     */
+    private byte[] deleted(ChangeEvent event, MailboxRename rename) {
+        Envelope envelope = Envelope.newBuilder(event.getEnvelope())
+                .setEventId(event.getEnvelope().getEventId() + "/left-tier").build();
+        return changes.encode(new ChangeEvent(envelope, MailboxDelete.newBuilder().setUniqueId(rename.getUniqueId())
+                .setName(rename.getOldName()).setUidValidity(rename.getUidValidity()).build()));
+    }
+
+    /**
+     * Bodies first seen under another key that this key's inline feeds need before the records:
+     * GUID -> chunk count, and GUID -> size. Only checked here; the chunks are read again one by
+     * one as they are forwarded, so a folder moved in from another user never sits in memory whole.
+     */
+    private record ContentCopies(Map<String, Integer> chunksByGuid, Map<String, Long> sizeByGuid) {
+        static final ContentCopies NONE = new ContentCopies(Map.of(), Map.of());
     }
 
     /**
      * Checks that every body the records reference was seen (an expunged record needs none) and
-     * collects, for bodies first seen under another partition key, copies of their content events
-     * stamped with this event's envelope, so an inline tier gets them ahead of the records.
+     * lists the bodies first seen under another partition key, which an inline tier must get
+     * ahead of the records.
      */
-    private ContentCopies contentFor(String key, RecordsUpsert upsert, Envelope envelope) {
+    private ContentCopies contentFor(String key, RecordsUpsert upsert) {
         Set<String> needed = new LinkedHashSet<>();
         for (MessageRecord r : upsert.getRecords()) {
             if (!StateFold.isExpunged(r) && contentOnKey.get(contentKey(key, r.getGuid())) == null) {
@@ -359,43 +396,45 @@ final class ChangeProcessor implements Processor<String, byte[], String, Object>
         if (needed.isEmpty()) {
             return ContentCopies.NONE;
         }
-        List<byte[]> events = new ArrayList<>();
+        Map<String, Integer> chunksByGuid = new LinkedHashMap<>();
         Map<String, Long> sizeByGuid = new LinkedHashMap<>();
         for (String guid : needed) {
-            List<ChangeEvent> chunks = chunksOf(guid);
-            if (chunks == null) {
+            MessageContent head = complete(guid);
+            if (head == null) {
                 throw new Rejection(DeadLetterReason.MISSING_CONTENT, "mailbox " + upsert.getUniqueId() + " ("
                         + upsert.getMailboxName() + ") references GUID " + guid + " whose content is nowhere in mailstream.changes before it");
             }
-            for (ChangeEvent chunk : chunks) {
-                MessageContent content = (MessageContent) chunk.getPayload();
-                Envelope copy = Envelope.newBuilder(envelope).setMailboxUniqueId(null)
-                        .setEventId(envelope.getEventId() + "/content/" + guid + "/" + content.getChunkIndex()).build();
-                events.add(changes.encode(new ChangeEvent(copy, content)));
-                sizeByGuid.put(guid, content.getSize());
-            }
+            chunksByGuid.put(guid, head.getChunkCount());
+            sizeByGuid.put(guid, head.getSize());
         }
-        return new ContentCopies(events, sizeByGuid);
+        return new ContentCopies(chunksByGuid, sizeByGuid);
     }
 
-    /** Every chunk of a body from the global content store, in order; null unless all are there. */
-    private List<ChangeEvent> chunksOf(String guid) {
+    /** The first chunk of a body in the global content store, if every chunk of it is there; else null. */
+    private MessageContent complete(String guid) {
         byte[] first = contentByGuid.get(MailstreamTopology.chunkKey(guid, 0));
         if (first == null) {
             return null;
         }
-        ChangeEvent head = changes.decode(first);
-        int count = ((MessageContent) head.getPayload()).getChunkCount();
-        List<ChangeEvent> chunks = new ArrayList<>(count);
-        chunks.add(head);
-        for (int i = 1; i < count; i++) {
-            byte[] chunk = contentByGuid.get(MailstreamTopology.chunkKey(guid, i));
-            if (chunk == null) {
+        MessageContent head = (MessageContent) changes.decode(first).getPayload();
+        for (int i = 1; i < head.getChunkCount(); i++) {
+            if (contentByGuid.get(MailstreamTopology.chunkKey(guid, i)) == null) {
                 return null;
             }
-            chunks.add(changes.decode(chunk));
         }
-        return chunks;
+        return head;
+    }
+
+    /** Copies of the chunks, stamped with the records' envelope, to one tier's feed, one chunk in memory at a time. */
+    private void forwardCopies(String key, ContentCopies copies, Envelope envelope, long time, TierRoute tier) {
+        copies.chunksByGuid().forEach((guid, count) -> {
+            for (int i = 0; i < count; i++) {
+                MessageContent content = (MessageContent) changes.decode(contentByGuid.get(MailstreamTopology.chunkKey(guid, i))).getPayload();
+                Envelope copy = Envelope.newBuilder(envelope).setMailboxUniqueId(null)
+                        .setEventId(envelope.getEventId() + "/content/" + guid + "/" + content.getChunkIndex()).build();
+                context.forward(new Record<>(key, changes.encode(new ChangeEvent(copy, content)), time), tier.sinkName());
+            }
+        });
     }
 
     /**

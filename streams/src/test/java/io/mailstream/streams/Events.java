@@ -74,6 +74,16 @@ final class Events {
                 .setNewName(mailboxName(user, to)).setPartition("default").build());
     }
 
+    /**
+     * A folder handed to another user as capture writes the rename: first under the old key (the
+     * mailbox leaves it), then under the new key (where capture follows it with the whole mailbox).
+     */
+    List<ChangeEvent> renameToUser(String user, String uniqueId, String folder, String toUser) {
+        MailboxRename rename = MailboxRename.newBuilder().setUniqueId(uniqueId).setOldName(mailboxName(user, folder))
+                .setNewName(mailboxName(toUser, folder)).setPartition("default").setNewPartitionKey(toUser).build();
+        return List.of(event(user, uniqueId, rename), event(toUser, uniqueId, rename));
+    }
+
     ChangeEvent expunge(String user, String uniqueId, String folder, Long... uids) {
         return event(user, uniqueId, Expunge.newBuilder().setUniqueId(uniqueId).setMailboxName(mailboxName(user, folder))
                 .setUids(List.of(uids)).build());

@@ -8,8 +8,10 @@ import io.mailstream.schemas.ChangeEvent;
 import io.mailstream.schemas.ControlEvent;
 import io.mailstream.schemas.DeadLetter;
 import io.mailstream.schemas.DeadLetterReason;
+import io.mailstream.schemas.MailboxDelete;
 import io.mailstream.schemas.MailboxState;
 import io.mailstream.schemas.MessageContent;
+import io.mailstream.schemas.MessageRecord;
 import io.mailstream.schemas.StateRecord;
 import io.mailstream.schemas.codec.AvroCodec;
 import io.mailstream.schemas.codec.AvroSerdes;
@@ -233,6 +235,58 @@ class MailstreamTopologyTest {
         assertThat(after.getLastEventId()).isEqualTo(rename.getEnvelope().getEventId());
         assertThat(driver.getKeyValueStore(MailstreamTopology.STATE_STORE).get("mailbox:U7")).isNotNull();
         assertThat(feed("dc2")).last().isEqualTo("alice:" + rename.getEnvelope().getEventId());
+    }
+
+    @Test
+    void aMailboxRenamedToAnotherUserIsPublishedWholeUnderTheNewKeyAndNeverHalf() {
+        pipe(events.content("alice", GUID_A));
+        pipe(events.content("alice", GUID_B));
+        pipe(events.records("alice", "U7", "Work", record(1, 4, GUID_A, "\\Seen"), record(2, 5, GUID_B)));
+        pipe(events.mailbox("alice", "U7", "Work", 2, 5));
+        state.readValuesToList();
+        feedEvents("dc2");
+
+        List<ChangeEvent> rename = events.renameToUser("alice", "U7", "Work", "bob");
+        rename.forEach(this::pipe);
+        pipe(events.records("bob", "U7", "Work", record(1, 4, GUID_A, "\\Seen"), record(2, 5, GUID_B)));
+        pipe(events.mailbox("bob", "U7", "Work", 2, 5));
+
+        List<StateRecord> published = state.readValuesToList();
+        assertThat(published).as("only whole mailboxes reach mailstream.state")
+                .allSatisfy(r -> assertThat(((MailboxState) r.getState()).getHeader()).isNotNull());
+        MailboxState after = (MailboxState) published.get(published.size() - 1).getState();
+        assertThat(after.getPartitionKey()).isEqualTo("bob");
+        assertThat(after.getDeleted()).isFalse();
+        assertThat(after.getHeader().getName()).isEqualTo("user.bob.Work");
+        assertThat(after.getRecords()).extracting(MessageRecord::getGuid).containsExactly(GUID_A, GUID_B);
+        StateRecord stored = (StateRecord) driver.getKeyValueStore(MailstreamTopology.STATE_STORE).get("mailbox:U7");
+        assertThat(((MailboxState) stored.getState()).getPartitionKey()).isEqualTo("bob");
+        // Both keys' tiers hear of the rename; bob's get the bodies ahead of the records.
+        assertThat(feedEvents("dc2")).extracting(e -> e.getEnvelope().getPartitionKey() + ":" + e.getPayload().getClass().getSimpleName())
+                .containsExactly("alice:MailboxRename", "bob:MailboxRename", "bob:MessageContent", "bob:MessageContent",
+                        "bob:RecordsUpsert", "bob:MailboxUpsert");
+        assertThat(dlq.readValuesToList()).isEmpty();
+    }
+
+    @Test
+    void aTierThatDoesNotTakeTheNewUserHearsThatTheMailboxIsGone() {
+        pipe(events.mailbox("alice", "U7", "Work", 0, 1));
+        feedEvents("eu");
+        feedEvents("dc2");
+        // eu takes users starting with 'a': alice's folder handed to bob leaves it, and bob's events never reach it.
+        events.renameToUser("alice", "U7", "Work", "bob").forEach(this::pipe);
+        pipe(events.mailbox("bob", "U7", "Work", 0, 1));
+
+        List<ChangeEvent> eu = feedEvents("eu");
+        assertThat(eu).singleElement().satisfies(e -> {
+            assertThat(e.getEnvelope().getPartitionKey()).isEqualTo("alice");
+            assertThat(e.getPayload()).isInstanceOfSatisfying(MailboxDelete.class, d -> {
+                assertThat(d.getUniqueId()).isEqualTo("U7");
+                assertThat(d.getName()).isEqualTo("user.alice.Work");
+            });
+        });
+        assertThat(feedEvents("dc2")).extracting(e -> e.getPayload().getClass().getSimpleName())
+                .containsExactly("MailboxRename", "MailboxRename", "MailboxUpsert");
     }
 
     @Test

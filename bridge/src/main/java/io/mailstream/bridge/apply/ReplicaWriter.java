@@ -126,7 +126,10 @@ public final class ReplicaWriter {
      */
     private Pushed fullUpdate(MailboxState view, List<String> reserveFrom, BodySource bodies, RepairSource repair) throws Exception {
         MailboxUpsert header = view.getHeader();
-        Optional<MailboxState> canonical = repair.canonical(header.getUniqueId());
+        // Only a canonical state of this mailbox under this name may decide what the replica loses:
+        // renamed back and forth between keys, mailstream.state can briefly hold a former copy.
+        Optional<MailboxState> canonical = repair.canonical(header.getUniqueId())
+                .filter(c -> c.getHeader() != null && c.getHeader().getName().equals(header.getName()));
         TreeMap<Long, io.mailstream.schemas.MessageRecord> ours = new TreeMap<>();
         canonical.ifPresent(c -> c.getRecords().stream().filter(r -> r.getUid() <= header.getLastUid()).forEach(r -> ours.put(r.getUid(), r)));
         for (var r : view.getRecords()) ours.merge(r.getUid(), r, (c, v) -> v.getModseq() >= c.getModseq() ? v : c);

@@ -3,7 +3,9 @@ package io.mailstream.bridge.capture;
 import io.mailstream.csync.model.Guid;
 import io.mailstream.csync.model.Mailbox;
 import io.mailstream.csync.model.MessageFile;
+import io.mailstream.csync.model.MessageRecord;
 
+import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 
@@ -11,6 +13,9 @@ import java.util.Set;
 public interface CaptureContext {
     /** Header of the mailbox the shadow holds under that name (before the command applies). */
     Optional<Mailbox> mailbox(String name);
+
+    /** Every index record the shadow holds for the mailbox (expunged ones included), ascending UID. */
+    List<MessageRecord> records(String uniqueId);
 
     /** GUIDs of every record the shadow holds under that partition key: their bodies are already on its partition. */
     Set<Guid> heldGuids(String partitionKey);

@@ -95,10 +95,7 @@ public final class CaptureTranslator {
         if (command instanceof ApplyMailbox m) {
             mailbox(m.mailbox(), context, out);
         } else if (command instanceof ApplyRename r) {
-            Mailbox old = require(context, r.oldName());
-            out.accept(new Change(PartitionKeys.ofMailbox(r.newName()), old.uniqueId(), MailboxRename.newBuilder()
-                    .setUniqueId(old.uniqueId()).setOldName(r.oldName()).setNewName(r.newName())
-                    .setUidValidity(r.uidValidity() == null ? 0 : r.uidValidity()).setPartition(r.partition()).build()));
+            rename(r, context, out);
         } else if (command instanceof ApplyUnmailbox u) {
             Mailbox old = require(context, u.name());
             out.accept(new Change(PartitionKeys.ofMailbox(u.name()), old.uniqueId(), MailboxDelete.newBuilder()
@@ -144,6 +141,32 @@ public final class CaptureTranslator {
         } else if (command instanceof ApplyUnuser u) {
             out.accept(new Change(u.userId(), null, new UserDelete(u.userId())));
         }
+    }
+
+    /**
+     * A rename within one partition key is one event. A rename to another key (a folder handed to
+     * another user, a user renamed, a folder made shared) crosses partitions, and nothing orders
+     * those: the new key's consumers may hold nothing of the mailbox. So the old key hears that
+     * the mailbox has left it, and the new key gets the rename followed by the whole mailbox from
+     * the shadow (every record, then the header), which stands on its own whatever Cyrus resends.
+     */
+    private void rename(ApplyRename r, CaptureContext context, Consumer<Change> out) throws IOException {
+        Mailbox old = require(context, r.oldName());
+        String oldKey = PartitionKeys.ofMailbox(r.oldName());
+        String newKey = PartitionKeys.ofMailbox(r.newName());
+        boolean crossesKeys = !oldKey.equals(newKey);
+        MailboxRename rename = MailboxRename.newBuilder()
+                .setUniqueId(old.uniqueId()).setOldName(r.oldName()).setNewName(r.newName())
+                .setUidValidity(r.uidValidity() == null ? 0 : r.uidValidity()).setPartition(r.partition())
+                .setNewPartitionKey(crossesKeys ? newKey : null).build();
+        if (!crossesKeys) {
+            out.accept(new Change(newKey, old.uniqueId(), rename));
+            return;
+        }
+        out.accept(new Change(oldKey, old.uniqueId(), rename));
+        out.accept(new Change(newKey, old.uniqueId(), rename));
+        Mailbox moved = old.renamed(r.newName(), r.partition(), r.uidValidity());
+        mailbox(moved.isHeaderOnly() ? moved : moved.withRecords(context.records(old.uniqueId())), context, out);
     }
 
     private void mailbox(Mailbox m, CaptureContext context, Consumer<Change> out) throws IOException {

@@ -123,8 +123,25 @@ class ReplicaWriterTest {
         assertThat(replica.records(UID)).noneMatch(MessageRecord::isExpunged);
     }
 
+    @Test
+    void aCanonicalStateOfTheMailboxUnderAnotherNameIsNotTrustedToExpunge() throws Exception {
+        push(inbox(3, 3, List.of(record(1, 1), record(2, 2), record(3, 3))));
+        MailboxState view = inbox(3, 5, List.of(record(2, 5, "\\Seen")));
+        // What mailstream.state may briefly hold after renames back and forth between two keys:
+        // the mailbox as it was under its former name, without the messages it has had since.
+        MailboxState former = withName(inbox(1, 1, List.of(record(1, 1))), "shared.Old");
+
+        assertThatPushFails(view, former);
+
+        assertThat(replica.records(UID)).noneMatch(MessageRecord::isExpunged);
+    }
+
     private void assertThatPushFails(MailboxState view) {
-        org.assertj.core.api.Assertions.assertThatThrownBy(() -> writer.push(view, List.of(), this::body, id -> Optional.empty()))
+        assertThatPushFails(view, null);
+    }
+
+    private void assertThatPushFails(MailboxState view, MailboxState canonical) {
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> writer.push(view, List.of(), this::body, id -> Optional.ofNullable(canonical)))
                 .hasMessageContaining("IMAP_SYNC_CHECKSUM");
     }
 
@@ -157,8 +174,8 @@ class ReplicaWriterTest {
         writer.pushUserState(user);
         writer.pushUserState(user); // asserting state twice changes nothing
         apply(new Expunge(UID, "user.alice", List.of(2L)));
-        apply(new MailboxRename(UID, "user.alice", "user.alice.Old", 0L, "primarypart"));
-        apply(new MailboxRename(UID, "user.alice", "user.alice.Old", 0L, "primarypart")); // replay: already renamed
+        apply(new MailboxRename(UID, "user.alice", "user.alice.Old", 0L, "primarypart", null));
+        apply(new MailboxRename(UID, "user.alice", "user.alice.Old", 0L, "primarypart", null)); // replay: already renamed
 
         assertThat(replica.subscriptions("alice")).containsExactly("user.alice");
         assertThat(replica.seen("alice")).containsKey("shared-1");

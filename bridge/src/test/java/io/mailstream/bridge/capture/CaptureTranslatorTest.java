@@ -44,6 +44,9 @@ class CaptureTranslatorTest {
             public Optional<Mailbox> mailbox(String name) {
                 return Optional.of(Mailbox.builder("U1", name).highestModSeq(1).build());
             }
+            public List<MessageRecord> records(String uniqueId) {
+                return List.of();
+            }
             public Set<Guid> heldGuids(String partitionKey) {
                 return held;
             }
@@ -94,6 +97,41 @@ class CaptureTranslatorTest {
     }
 
     @Test
+    void aRenameToAnotherKeyLeavesTheOldKeyAndCarriesTheWholeMailboxToTheNewOne() throws Exception {
+        Mailbox work = mailbox("user.alice.Work", 3, MessageFile.of("default", BODY).guid());
+        CaptureContext shadow = new CaptureContext() {
+            public Optional<Mailbox> mailbox(String name) {
+                return Optional.of(work.header()).filter(m -> m.name().equals(name));
+            }
+            public List<MessageRecord> records(String uniqueId) {
+                return work.records();
+            }
+            public Set<Guid> heldGuids(String partitionKey) {
+                return Set.of();
+            }
+            public Optional<MessageFile> staged(Guid guid) {
+                return Optional.empty();
+            }
+        };
+        List<Change> out = new ArrayList<>();
+        new CaptureTranslator(2, 1 << 20, 1024).translate(new ApplyRename("user.alice.Work", "shared.Work", "p2", 50L, false),
+                shadow, out::add);
+
+        assertThat(out).extracting(c -> c.partitionKey() + ":" + c.payload().getClass().getSimpleName()).containsExactly(
+                "alice:MailboxRename", "shared:MailboxRename", "shared:RecordsUpsert", "shared:RecordsUpsert", "shared:MailboxUpsert");
+        assertThat(out).allMatch(c -> c.mailboxUniqueId().equals("U1"));
+        assertThat(((MailboxRename) out.get(0).payload()).getNewPartitionKey()).isEqualTo("shared");
+        assertThat(out.get(1).payload()).isEqualTo(out.get(0).payload());
+        assertThat(out.subList(2, 4)).flatExtracting(c -> ((RecordsUpsert) c.payload()).getRecords())
+                .extracting(io.mailstream.schemas.MessageRecord::getUid).containsExactly(1L, 2L, 3L);
+        MailboxUpsert header = (MailboxUpsert) out.get(4).payload();
+        assertThat(header.getName()).isEqualTo("shared.Work");
+        assertThat(header.getPartition()).isEqualTo("p2");
+        assertThat(header.getUidValidity()).isEqualTo(50);
+        assertThat(header.getLastUid()).isEqualTo(3);
+    }
+
+    @Test
     void renameAndUnlimitedQuota() throws Exception {
         List<Change> out = new ArrayList<>();
         CaptureTranslator t = new CaptureTranslator(100, 1 << 20, 1024);
@@ -101,6 +139,7 @@ class CaptureTranslatorTest {
         t.translate(new ApplyQuota(QuotaRoot.of("user.alice", null, 9)), context(Set.of(), null), out::add);
         t.translate(new ApplyQuota(QuotaRoot.of("user.bob", 100000L, 9)), context(Set.of(), null), out::add);
         assertThat(((MailboxRename) out.get(0).payload()).getUniqueId()).isEqualTo("U1");
+        assertThat(((MailboxRename) out.get(0).payload()).getNewPartitionKey()).as("same key: one event").isNull();
         assertThat(((QuotaUpsert) out.get(1).payload()).getLimits()).isEmpty();
         assertThat(out.get(2).partitionKey()).isEqualTo("bob");
         assertThat(((QuotaUpsert) out.get(2).payload()).getLimits()).isEqualTo(Map.of("STORAGE", 100000L));

@@ -62,6 +62,16 @@ public final class StateFold {
         return null;
     }
 
+    /**
+     * Whether the event tells its partition key that a mailbox has moved to another key (a rename
+     * to another user, or between a user and a shared folder). The new key receives the whole
+     * mailbox; under the old key the mailbox is gone, as if deleted, but nothing is deleted.
+     */
+    public static boolean leavesKey(ChangeEvent event) {
+        return event.getPayload() instanceof MailboxRename r && r.getNewPartitionKey() != null
+                && !r.getNewPartitionKey().equals(event.getEnvelope().getPartitionKey());
+    }
+
     public static String mailboxKey(String uniqueId) {
         return "mailbox:" + uniqueId;
     }
@@ -91,6 +101,10 @@ public final class StateFold {
                         .setPartition(r.getPartition());
                 if (r.getUidValidity() > h.getUidValidity()) h.setUidValidity(r.getUidValidity());
                 next.setHeader(h.build());
+            }
+            if (leavesKey(event)) {
+                // Its records now live under the new key; kept here they would be a stale second copy.
+                next.setDeleted(true).setRecords(new ArrayList<>());
             }
         } else if (p instanceof MailboxDelete) {
             next.setDeleted(true).setRecords(new ArrayList<>());

@@ -77,6 +77,35 @@ class StateFoldTest {
     }
 
     @Test
+    void aRenameToAnotherKeyEmptiesTheOldKeysStateAndStartsTheNewOnesAfresh() {
+        MailboxRename toBob = MailboxRename.newBuilder().setUniqueId("u1").setOldName("user.alice.Work")
+                .setNewName("user.bob.Work").setPartition("default").setNewPartitionKey("bob").build();
+        MailboxState alice = StateFold.applyToMailbox(null, event(header("user.alice.Work", 2, 5)));
+        alice = StateFold.applyToMailbox(alice, event(RecordsUpsert.newBuilder().setUniqueId("u1")
+                .setMailboxName("user.alice.Work").setRecords(List.of(record(1, 4), record(2, 5))).build()));
+
+        ChangeEvent leaving = event("alice", toBob);
+        ChangeEvent arriving = event("bob", toBob);
+        assertThat(StateFold.leavesKey(leaving)).isTrue();
+        assertThat(StateFold.leavesKey(arriving)).isFalse();
+        MailboxState left = StateFold.applyToMailbox(alice, leaving);
+        assertThat(left.getDeleted()).isTrue();
+        assertThat(left.getRecords()).isEmpty();
+        assertThat(left.getPartitionKey()).isEqualTo("alice");
+
+        // The new key knows nothing of the mailbox until the records and header capture sends after the rename.
+        MailboxState bob = StateFold.applyToMailbox(null, arriving);
+        assertThat(bob.getHeader()).isNull();
+        assertThat(bob.getDeleted()).isFalse();
+        assertThat(bob.getPartitionKey()).isEqualTo("bob");
+
+        // A rename within one key, or one written before the field existed, is not a departure.
+        MailboxRename sameKey = MailboxRename.newBuilder(toBob).setNewName("user.alice.Old").setNewPartitionKey(null).build();
+        assertThat(StateFold.leavesKey(event("alice", sameKey))).isFalse();
+        assertThat(StateFold.applyToMailbox(alice, event("alice", sameKey)).getRecords()).hasSize(2);
+    }
+
+    @Test
     void userStateFoldsSubscriptionsAndSieve() {
         UserState u = StateFold.applyToUser(null, event(Subscribe.newBuilder().setUserId("alice").setMailboxName("user.alice.B").build()));
         u = StateFold.applyToUser(u, event(Subscribe.newBuilder().setUserId("alice").setMailboxName("user.alice.A").build()));

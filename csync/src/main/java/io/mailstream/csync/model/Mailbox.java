@@ -183,6 +183,21 @@ public final class Mailbox extends KvBacked {
         return with("RECORD", DList.of(records.stream().map(MessageRecord::toDList).toList()));
     }
 
+    /**
+     * This header as APPLY RENAME leaves it on a replica: the new name, the new partition where
+     * the header has one (intermediates have none), and a higher UIDVALIDITY if one was sent.
+     */
+    public Mailbox renamed(String newName, String newPartition, Long newUidValidity) {
+        Mailbox h = withName(newName);
+        if (kv.has("PARTITION")) {
+            h = h.withPartition(newPartition);
+        }
+        if (newUidValidity != null && !h.isHeaderOnly() && newUidValidity > h.uidValidity()) {
+            h = h.withUidValidity(newUidValidity);
+        }
+        return h;
+    }
+
     public Mailbox withName(String name) {
         return with("MBOXNAME", DAtom.of(name));
     }

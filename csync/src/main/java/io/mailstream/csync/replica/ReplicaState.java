@@ -406,14 +406,7 @@ public final class ReplicaState {
         } else if (command instanceof ApplyRename r) {
             Box b = box(r.oldName());
             remove(b);
-            Mailbox h = b.header.withName(r.newName());
-            if (h.toDList().has("PARTITION")) {
-                h = h.withPartition(r.partition());
-            }
-            if (r.uidValidity() != null && !h.isHeaderOnly() && r.uidValidity() > h.uidValidity()) {
-                h = h.withUidValidity(r.uidValidity());
-            }
-            b.header = h;
+            b.header = b.header.renamed(r.newName(), r.partition(), r.uidValidity());
             put(b);
         } else if (command instanceof ApplyUnmailbox u) {
             forget(u.name());

@@ -17,6 +17,7 @@ import io.mailstream.csync.model.CsyncException;
 import io.mailstream.csync.model.Guid;
 import io.mailstream.csync.model.Mailbox;
 import io.mailstream.csync.model.MessageFile;
+import io.mailstream.csync.model.MessageRecord;
 import io.mailstream.csync.replica.ReplicaState;
 import io.mailstream.csync.server.Authenticator;
 import io.mailstream.csync.server.CsyncServer;
@@ -251,6 +252,10 @@ public final class Capture implements AutoCloseable {
         CaptureContext context = new CaptureContext() {
             public Optional<Mailbox> mailbox(String name) {
                 return shadow.mailbox(name);
+            }
+
+            public List<MessageRecord> records(String uniqueId) {
+                return shadow.records(uniqueId);
             }
 
             public Set<Guid> heldGuids(String partitionKey) {

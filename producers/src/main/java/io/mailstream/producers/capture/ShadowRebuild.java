@@ -28,6 +28,7 @@ import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -49,7 +50,8 @@ final class ShadowRebuild {
     }
 
     static Result fromKafka(String bootstrapServers, SchemaResolver schemas, String serverId) {
-        Map<String, MailboxState> mailboxes = new LinkedHashMap<>();
+        // Per mailbox, one fold per partition key: a key's events are in order, two keys' are not.
+        Map<String, Map<String, MailboxState>> mailboxes = new LinkedHashMap<>();
         Map<String, UserState> users = new LinkedHashMap<>();
         List<CsyncCommand> serverAnnotations = new ArrayList<>();
         long lastSequence = 0;
@@ -74,7 +76,8 @@ final class ShadowRebuild {
                         dropUserMailboxes(mailboxes, u.getUserId());
                     }
                     if (key != null && key.startsWith(StateFold.mailboxKey(""))) {
-                        mailboxes.put(key, StateFold.applyToMailbox(mailboxes.get(key), e));
+                        mailboxes.computeIfAbsent(key, k -> new LinkedHashMap<>())
+                                .compute(e.getEnvelope().getPartitionKey(), (k, state) -> StateFold.applyToMailbox(state, e));
                     } else if (key != null) {
                         users.put(key, StateFold.applyToUser(users.get(key), e));
                     } else if ((p instanceof AnnotationUpsert || p instanceof AnnotationDelete)
@@ -89,8 +92,9 @@ final class ShadowRebuild {
         ReplicaState shadow = ShadowStore.newShadow();
         int rebuilt = 0;
         int skipped = 0;
-        for (MailboxState state : mailboxes.values()) {
-            if (state.getDeleted()) {
+        for (Map<String, MailboxState> copies : mailboxes.values()) {
+            MailboxState state = current(copies);
+            if (state == null) {
                 continue;
             }
             try {
@@ -115,9 +119,20 @@ final class ShadowRebuild {
         return new Result(shadow, lastSequence, rebuilt, skipped);
     }
 
+    /**
+     * A mailbox renamed to another key is left behind deleted under the old one, so its live copy
+     * is the current one. Events written before renames were sent under both keys can leave two
+     * live copies: the later one wins.
+     */
+    private static MailboxState current(Map<String, MailboxState> copies) {
+        return copies.values().stream().filter(m -> !m.getDeleted())
+                .max(Comparator.comparingLong(MailboxState::getLastCaptureTime)).orElse(null);
+    }
+
     /** APPLY UNUSER removes the user's mailboxes but its DELETED.* ones (as {@link ReplicaState#apply} does). */
-    private static void dropUserMailboxes(Map<String, MailboxState> mailboxes, String userId) {
-        mailboxes.values().removeIf(m -> m.getHeader() != null && !MailboxNames.isDeleted(m.getHeader().getName())
-                && MailboxNames.userOf(m.getHeader().getName()).filter(userId::equals).isPresent());
+    private static void dropUserMailboxes(Map<String, Map<String, MailboxState>> mailboxes, String userId) {
+        mailboxes.values().forEach(copies -> copies.values().removeIf(m -> m.getHeader() != null
+                && !MailboxNames.isDeleted(m.getHeader().getName())
+                && MailboxNames.userOf(m.getHeader().getName()).filter(userId::equals).isPresent()));
     }
 }

@@ -212,6 +212,45 @@ class CaptureRecoveryTest {
     }
 
     @Test
+    void aLostShadowIsRebuiltWithAFolderThatMovedToAnotherUser() throws Exception {
+        Map<String, String> users = users(2); // u0 and u1 hash to different partitions of mailstream.changes
+        Path data = tmp.resolve("data");
+        try (CaptureLab lab = new CaptureLab(tmp, users)) {
+            createInboxes(lab, users.keySet());
+            MessageFactory messages = new MessageFactory(5);
+            lab.startSyncClient();
+            try (Capture capture = lab.startCapture(data)) {
+                try (ImapClient c = lab.cyrus.endpoint().imap("u0")) {
+                    c.create("INBOX.Work");
+                    for (int i = 0; i < 4; i++) {
+                        c.append("INBOX.Work", List.of(), messages.date(i), messages.message(i, 900 + i, "x@example.org", "u0@example.org", "m" + i));
+                    }
+                }
+                lab.awaitDrained();
+                try (ImapClient admin = lab.cyrus.endpoint().imapAdmin()) {
+                    admin.rename("user.u0.Work", "user.u1.Work");
+                }
+                lab.awaitDrained();
+                lab.cyrus.stopSyncClient(CaptureLab.CHANNEL);
+            }
+            Capture.deleteTree(data.resolve("capture").resolve(CaptureLab.SERVER_ID).resolve("shadow"));
+            try (Capture capture = lab.startCapture(data)) {
+                // Each user's events are folded in their order, whatever order the partitions are read in.
+                List<String> names = List.of("user.u0", "user.u1", "user.u1.Work");
+                Map<String, Mailbox> primary = lab.primaryMailboxes(names);
+                assertThat(primary.keySet()).containsExactlyInAnyOrderElementsOf(names);
+                List<Mailbox> shadow = capture.mailboxes();
+                assertThat(shadow).extracting(Mailbox::name).containsExactlyInAnyOrderElementsOf(names);
+                for (Mailbox m : shadow) {
+                    assertThat(m.uniqueId()).as(m.name()).isEqualTo(primary.get(m.name()).uniqueId());
+                    assertThat(m.syncCrc()).as(m.name()).isEqualTo(primary.get(m.name()).syncCrc());
+                    assertThat(m.highestModSeq()).as(m.name()).isEqualTo(primary.get(m.name()).highestModSeq());
+                }
+            }
+        }
+    }
+
+    @Test
     void secondCaptureWithTheSameServerIdFencesTheFirst() throws Exception {
         Map<String, String> users = users(1);
         try (CaptureLab lab = new CaptureLab(tmp, users)) {
