@@ -92,6 +92,7 @@ final class FeedSink implements SinkHandle {
     private final Counter applied;
     private final Counter deadLettered;
     private final Timer applyLatency;
+    private final PauseHook pauseHook = PauseHook.fromSystemProperties();
 
     private final Map<String, Lane> lanes = new HashMap<>();
     private final Map<TopicPartition, PartitionOffsets> partitions = new HashMap<>();
@@ -427,9 +428,11 @@ final class FeedSink implements SinkHandle {
 
     private void apply(String key, List<FeedEvent> batch) throws Exception {
         List<ChangeEvent> changes = batch.stream().map(FeedEvent::event).toList();
+        pauseHook.beforeApply();
         long t0 = System.nanoTime();
         Applied result = target.apply(key, changes);
         applyLatency.record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
+        pauseHook.afterApply(changes.size());
         applied.increment(changes.size());
         publishProgress(key, batch.get(batch.size() - 1), result);
     }

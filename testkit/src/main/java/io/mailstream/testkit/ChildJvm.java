@@ -31,10 +31,16 @@ public final class ChildJvm implements AutoCloseable {
      * {@code readyLine}; fails if it exits or is not ready within {@code timeout}.
      */
     public static ChildJvm start(String name, String mainClass, String readyLine, Duration timeout, String... args) {
+        return start(name, List.of("-Xmx512m"), mainClass, readyLine, timeout, args);
+    }
+
+    /** As {@link #start(String, String, String, Duration, String...)}, with these JVM options (heap size, system properties). */
+    public static ChildJvm start(String name, List<String> jvmOptions, String mainClass, String readyLine, Duration timeout, String... args) {
         String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
         Path log = Path.of("target", name + ".log").toAbsolutePath();
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx512m", "-cp", classpath, mainClass));
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        cmd.addAll(jvmOptions);
+        cmd.addAll(List.of("-cp", classpath, mainClass));
         cmd.addAll(List.of(args));
         try {
             Files.createDirectories(log.getParent());
