@@ -105,6 +105,16 @@ public final class ChildJvm implements AutoCloseable {
     /** SIGKILL, and waits until the process is gone. */
     public void kill() {
         process.destroyForcibly();
+        awaitExit();
+    }
+
+    /** SIGTERM (the child's shutdown hooks run), and waits until the process is gone. */
+    public void terminate() {
+        process.destroy();
+        awaitExit();
+    }
+
+    private void awaitExit() {
         try {
             process.waitFor();
         } catch (InterruptedException e) {
