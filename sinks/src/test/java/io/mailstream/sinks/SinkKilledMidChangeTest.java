@@ -35,7 +35,7 @@ import static org.awaitility.Awaitility.await;
  */
 class SinkKilledMidChangeTest {
     private static final String USER = "alice";
-    private static final int ROUNDS = 4;
+    private static final int ROUNDS = 6;
     private static final Duration CONVERGE = Duration.ofSeconds(90);
 
     @TempDir
