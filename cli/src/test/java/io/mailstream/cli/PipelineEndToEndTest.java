@@ -19,6 +19,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -94,14 +95,16 @@ class PipelineEndToEndTest {
         lab.awaitTierCaughtUp("oob"); // streams has fanned out everything, dc2's feed included
         long backlog = lab.eventsBehind("dc2");
         Path config = lab.configFile();
-        long behindAtKill;
-        try (ChildJvm first = sinkChild("sink-dc2-first", config)) {
-            long deadline = System.nanoTime() + CONVERGE.toNanos();
-            do {
-                behindAtKill = lab.eventsBehind("dc2");
-            } while (behindAtKill == backlog && first.isAlive() && System.nanoTime() < deadline);
-            first.kill(); // SIGKILL: applies in flight, nothing closed or committed on the way out
+        // The sink's pause hook: the apply that reaches half the backlog reaches the replica but is
+        // never confirmed, nothing more is applied, and the marker appears; then SIGKILL.
+        Path paused = dir.resolve("sink-dc2-paused");
+        try (ChildJvm first = sinkChild("sink-dc2-first", config, "-Dmailstream.sink.pause-after-events=" + backlog / 2,
+                "-Dmailstream.sink.pause-marker=" + paused)) {
+            await().atMost(CONVERGE).pollInterval(Duration.ofMillis(200)).until(() -> Files.exists(paused) || !first.isAlive());
+            assertThat(first.isAlive()).as("the first sink paused rather than exited: %s", first.log()).isTrue();
+            first.kill(); // SIGKILL: an apply in flight, nothing closed or committed on the way out
         }
+        long behindAtKill = lab.eventsBehind("dc2");
         LOG.info("killed the dc2 sink with {} of {} feed events not committed", behindAtKill, backlog);
         assertThat(behindAtKill).as("killed before it had applied everything").isPositive();
         try (ChildJvm second = sinkChild("sink-dc2-second", config)) {
@@ -152,8 +155,10 @@ class PipelineEndToEndTest {
         }
     }
 
-    private static ChildJvm sinkChild(String name, Path config) {
-        return ChildJvm.start(name, Main.class.getName(), "running; Ctrl-C stops it", Duration.ofSeconds(90),
+    private static ChildJvm sinkChild(String name, Path config, String... systemProperties) {
+        List<String> jvm = new ArrayList<>(List.of("-Xmx512m"));
+        jvm.addAll(List.of(systemProperties));
+        return ChildJvm.start(name, jvm, Main.class.getName(), "running; Ctrl-C stops it", Duration.ofSeconds(90),
                 "sink", "--tier", "dc2", "--config", config.toString());
     }
 

@@ -118,7 +118,7 @@ class TierBackfillTest {
     @Order(2)
     void aBackfillKilledMidwayResumesWhereItStopped() throws Exception {
         Path config = ChildJvm.writeProperties(dir.resolve("grown.properties"), grownSettings);
-        try (ChildJvm first = ChildJvm.start("sink-resumed-first", Main.class.getName(), List.of("-D" + PAUSE_AFTER_KEYS + "=2"),
+        try (ChildJvm first = ChildJvm.start("sink-resumed-first", List.of("-Xmx512m", "-D" + PAUSE_AFTER_KEYS + "=2"), Main.class.getName(),
                 "running; Ctrl-C stops it", Duration.ofSeconds(90), "sink", "--tier", "resumed", "--config", config.toString())) {
             first.awaitOutput("backfill paused after 2 keys", CONVERGE);
             first.kill(); // SIGKILL mid-backfill: two keys done, the rest not, nothing committed

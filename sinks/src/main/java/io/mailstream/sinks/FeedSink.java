@@ -46,7 +46,7 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -70,8 +70,6 @@ final class FeedSink implements SinkHandle {
     private static final Duration POLL = Duration.ofMillis(200);
     /** Most events one apply gets, so that one busy user cannot build an unbounded batch. */
     private static final int MAX_BATCH_EVENTS = 500;
-    /** Per partition: dispatched but unconfirmed bytes above which fetching that partition pauses. */
-    private static final long MAX_IN_FLIGHT_BYTES = 64L << 20;
 
     private enum Outcome { DONE, ABANDONED, STOPPED }
 
@@ -93,10 +91,16 @@ final class FeedSink implements SinkHandle {
     private final CountDownLatch stopped = new CountDownLatch(1);
     private final Counter applied;
     private final Timer applyLatency;
+    private final PauseHook pauseHook = PauseHook.fromSystemProperties();
+    /** Feed bytes held in memory (queued on lanes or being applied) at which fetching pauses. */
+    private final long bufferLimit;
 
     private final Map<String, Lane> lanes = new HashMap<>();
     private final Map<TopicPartition, PartitionOffsets> partitions = new HashMap<>();
     private final LinkedBlockingQueue<Lane> finished = new LinkedBlockingQueue<>();
+    /** Poll thread only: bytes of the events queued on lanes or being applied. */
+    private long buffered;
+    private boolean bufferFullLogged;
     private volatile boolean running = true;
     private volatile String failure;
 
@@ -124,8 +128,13 @@ final class FeedSink implements SinkHandle {
         // The backfill commits an offset for every partition; from then on an offset out of range
         // means retention deleted events this tier never applied: fail loudly, never skip them.
         if (backfill != null) consumerProps.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "none");
+        // A sink restarted after a crash gets its partitions only once the dead member's session
+        // has expired: 10 s rather than Kafka's 45 s of a tier standing still.
+        consumerProps.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, 10_000);
+        consumerProps.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, 3_000);
         this.consumer = new KafkaConsumer<>(consumerProps, new ByteArrayDeserializer(), new ByteArrayDeserializer());
         int sessions = config.get(ConfigKeys.TIER_SESSIONS, tier);
+        this.bufferLimit = config.get(ConfigKeys.TIER_BUFFER_BYTES, tier);
         AtomicInteger n = new AtomicInteger();
         this.workers = Executors.newFixedThreadPool(sessions, r -> new Thread(r, "sink-" + tier + "-" + n.incrementAndGet()));
         this.applied = Counter.builder("mailstream.sink.events.applied").tag("tier", tier)
@@ -192,6 +201,7 @@ final class FeedSink implements SinkHandle {
                 dispatch();
                 commit();
                 throttle();
+                pauseHook.whenIdle(this::idle);
             }
         } catch (InvalidOffsetException e) {
             LOG.error("{}: {}: events this tier never applied are gone from {}; stopping: the next start backfills them from {}",
@@ -233,21 +243,30 @@ final class FeedSink implements SinkHandle {
                     ? DeadLetterReason.UNKNOWN_SCHEMA : DeadLetterReason.UNDECODABLE;
             // Nothing to apply: the offset counts as done once the DLQ holds the bytes, and not before.
             if (!deadLetterUntilWritten(record, reason, e.getMessage())) {
-                partitions.computeIfAbsent(tp, p -> new PartitionOffsets()).unconfirmed.put(record.offset(), 0L);
+                partitions.computeIfAbsent(tp, p -> new PartitionOffsets()).unconfirmed.add(record.offset());
             }
             return;
         }
         FeedEvent fe = new FeedEvent(tp, record.offset(), event, record);
-        partitions.computeIfAbsent(tp, p -> new PartitionOffsets()).track(fe);
+        partitions.computeIfAbsent(tp, p -> new PartitionOffsets()).unconfirmed.add(fe.offset);
         String key = event.getEnvelope().getPartitionKey();
         lanes.computeIfAbsent(key, k -> new Lane(k, tp)).pending.add(fe);
+        buffered += fe.bytes();
     }
 
+    /**
+     * Hands each idle lane its next batch. A change is held back until its header has arrived only
+     * while that header can still come: at the end of a partition (nothing more is there now) or
+     * with the buffer full (fetching is paused, so waiting would deadlock) the part that is there
+     * goes to the target, which holds it until the header; its offsets stay uncommitted meanwhile
+     * ({@link #confirm}), so a change larger than the buffer passes in pieces.
+     */
     private void dispatch() {
+        boolean full = buffered >= bufferLimit;
         Map<TopicPartition, Boolean> drained = new HashMap<>();
         for (Lane lane : lanes.values()) {
             if (lane.busy) continue;
-            boolean wholeChanges = target.needsWholeMailboxChanges()
+            boolean wholeChanges = target.needsWholeMailboxChanges() && !full
                     && !drained.computeIfAbsent(lane.tp, tp -> consumer.currentLag(tp).orElse(0) == 0);
             int ready = readyCount(lane.pending, wholeChanges);
             if (ready == 0) continue;
@@ -256,7 +275,6 @@ final class FeedSink implements SinkHandle {
             lane.inFlight = batch;
             lane.busy = true;
             lane.abandoned = false;
-            partitions.get(lane.tp).dispatched(batch);
             workers.execute(() -> {
                 lane.outcome = applyWithPolicy(lane, batch);
                 finished.add(lane);
@@ -266,10 +284,7 @@ final class FeedSink implements SinkHandle {
 
     /**
      * How many queued events the next batch takes: up to about {@link #MAX_BATCH_EVENTS}, ending at a
-     * commit point if {@code wholeChanges} (a change is never cut in two). Whole changes are only
-     * waited for while the partition has more to fetch: capture commits each APPLY in one
-     * transaction, so at the end of a read_committed partition nothing more of a change can come
-     * (what is there is, say, a redelivered duplicate) and holding it back would stall the commit.
+     * commit point if {@code wholeChanges} (a change is never cut in two).
      */
     private static int readyCount(ArrayDeque<FeedEvent> pending, boolean wholeChanges) {
         int ready = 0;
@@ -302,14 +317,39 @@ final class FeedSink implements SinkHandle {
     private void drainFinished() {
         for (Lane lane; (lane = finished.poll()) != null; ) {
             lane.busy = false;
+            for (FeedEvent fe : lane.inFlight) buffered -= fe.bytes();
             PartitionOffsets offsets = partitions.get(lane.tp);
             // An abandoned lane's partition was revoked: its events belong to another consumer now.
-            if (offsets != null && !lane.abandoned) {
-                if (lane.outcome == Outcome.DONE) offsets.confirm(lane.inFlight);
-                else offsets.undispatched(lane.inFlight);
-            }
+            // A batch not DONE stays unconfirmed: the sink is stopping and the events come again.
+            if (offsets != null && !lane.abandoned && lane.outcome == Outcome.DONE) confirm(lane, offsets);
             lane.inFlight = List.of();
-            if (lane.pending.isEmpty()) lanes.remove(lane.key);
+            if (lane.pending.isEmpty() && lane.open.isEmpty()) lanes.remove(lane.key);
+        }
+    }
+
+    /**
+     * Counts a batch the target applied as done, except its open tail: the events after its last
+     * commit point belong to a change whose header has not arrived, which a target that needs
+     * whole changes holds only in memory (a Cyrus replica cannot take records without their APPLY
+     * MAILBOX). They stay unconfirmed, so the committed offset does not pass them and a restart
+     * delivers them again for the target to rebuild what it held. The lane's next commit point
+     * confirms them: capture writes one APPLY per transaction, each key's in order, so a later
+     * header of the same key ends every change begun before it (one that never gets its header,
+     * e.g. a redelivered fragment, stays uncommitted until the key's next change).
+     */
+    private void confirm(Lane lane, PartitionOffsets offsets) {
+        List<FeedEvent> batch = lane.inFlight;
+        int end = batch.size();
+        if (target.needsWholeMailboxChanges()) {
+            while (end > 0 && !batch.get(end - 1).isCommitPoint()) end--;
+        }
+        if (end > 0) {
+            lane.open.forEach(offsets.unconfirmed::remove);
+            lane.open.clear();
+        }
+        for (int i = 0; i < batch.size(); i++) {
+            if (i < end) offsets.unconfirmed.remove(batch.get(i).offset);
+            else lane.open.add(batch.get(i).offset);
         }
     }
 
@@ -329,17 +369,42 @@ final class FeedSink implements SinkHandle {
         }
     }
 
-    /** Pauses partitions whose applies lag far behind fetching, so memory stays bounded. */
+    /**
+     * Stops fetching while the events in memory (queued behind a busy lane, waiting for their
+     * header, or being applied) reach {@code tier.<name>.buffer.bytes}, so that a replica outage
+     * or a huge folder holds the backlog in Kafka, not in the heap.
+     */
     private void throttle() {
-        List<TopicPartition> pause = new ArrayList<>();
-        List<TopicPartition> resume = new ArrayList<>();
-        partitions.forEach((tp, offsets) -> {
-            boolean full = offsets.inFlightBytes > MAX_IN_FLIGHT_BYTES;
-            if (full && !consumer.paused().contains(tp)) pause.add(tp);
-            if (!full && consumer.paused().contains(tp)) resume.add(tp);
-        });
-        if (!pause.isEmpty()) consumer.pause(pause);
-        if (!resume.isEmpty()) consumer.resume(resume);
+        if (buffered >= bufferLimit) {
+            List<TopicPartition> pause = new ArrayList<>(consumer.assignment());
+            pause.removeAll(consumer.paused());
+            if (pause.isEmpty()) return;
+            consumer.pause(pause);
+            // Once at INFO (it says the limit works and what it is); it may recur every few polls.
+            if (!bufferFullLogged) {
+                bufferFullLogged = true;
+                LOG.info("{}: {} bytes of feed events in memory reached tier.{}.buffer.bytes ({}): fetching paused until applies catch up",
+                        role, buffered, tier, bufferLimit);
+            } else {
+                LOG.debug("{}: buffer full ({} bytes): fetching paused", role, buffered);
+            }
+        } else if (!consumer.paused().isEmpty()) {
+            consumer.resume(consumer.paused());
+        }
+    }
+
+    /** Nothing queued or being applied, every assigned partition read to its end, and committed as far as it may be. */
+    private boolean idle() {
+        if (!finished.isEmpty() || consumer.assignment().isEmpty()) return false;
+        for (Lane lane : lanes.values()) {
+            if (lane.busy || !lane.pending.isEmpty()) return false;
+        }
+        for (TopicPartition tp : consumer.assignment()) {
+            if (consumer.currentLag(tp).orElse(1) != 0) return false;
+            PartitionOffsets offsets = partitions.get(tp);
+            if (offsets != null && offsets.commitPosition(consumer.position(tp)) != offsets.committed) return false;
+        }
+        return true;
     }
 
     private void shutdown() {
@@ -404,7 +469,9 @@ final class FeedSink implements SinkHandle {
             for (Iterator<Lane> it = lanes.values().iterator(); it.hasNext(); ) {
                 Lane lane = it.next();
                 if (!gone.contains(lane.tp)) continue;
+                for (FeedEvent fe : lane.pending) buffered -= fe.bytes();
                 lane.pending.clear();
+                lane.open.clear();
                 if (lane.busy) lane.abandoned = true;
                 else it.remove();
             }
@@ -486,9 +553,11 @@ final class FeedSink implements SinkHandle {
 
     private void apply(String key, List<FeedEvent> batch) throws Exception {
         List<ChangeEvent> changes = batch.stream().map(FeedEvent::event).toList();
+        pauseHook.beforeApply();
         long t0 = System.nanoTime();
         Applied result = target.apply(key, changes);
         applyLatency.record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
+        pauseHook.afterApply(changes.size());
         applied.increment(changes.size());
         publishProgress(key, batch.get(batch.size() - 1), result);
     }
@@ -557,6 +626,8 @@ final class FeedSink implements SinkHandle {
         final String key;
         final TopicPartition tp;
         final ArrayDeque<FeedEvent> pending = new ArrayDeque<>();
+        /** Offsets of an applied change still waiting for its header: see {@link FeedSink#confirm}. */
+        final List<Long> open = new ArrayList<>();
         List<FeedEvent> inFlight = List.of();
         boolean busy;
         volatile boolean abandoned;
@@ -570,31 +641,12 @@ final class FeedSink implements SinkHandle {
 
     /** Offsets of one feed partition that were fetched but not yet confirmed by the target. */
     private static final class PartitionOffsets {
-        final TreeMap<Long, Long> unconfirmed = new TreeMap<>(); // offset -> bytes
-        long inFlightBytes;
+        final TreeSet<Long> unconfirmed = new TreeSet<>();
         long committed = -1;
-
-        void track(FeedEvent fe) {
-            unconfirmed.put(fe.offset, fe.bytes());
-        }
-
-        void dispatched(List<FeedEvent> batch) {
-            for (FeedEvent fe : batch) inFlightBytes += fe.bytes();
-        }
-
-        void undispatched(List<FeedEvent> batch) {
-            for (FeedEvent fe : batch) inFlightBytes -= fe.bytes();
-        }
-
-        void confirm(List<FeedEvent> batch) {
-            for (FeedEvent fe : batch) {
-                if (unconfirmed.remove(fe.offset) != null) inFlightBytes -= fe.bytes();
-            }
-        }
 
         /** Everything before the lowest unconfirmed offset is done; with none, everything up to the position. */
         long commitPosition(long position) {
-            return unconfirmed.isEmpty() ? position : unconfirmed.firstKey();
+            return unconfirmed.isEmpty() ? position : unconfirmed.first();
         }
     }
 }

@@ -33,9 +33,13 @@ public interface TierTarget extends AutoCloseable {
     default void deadLettered(String partitionKey, List<ChangeEvent> events) throws Exception {}
 
     /**
-     * Whether the sink must hold back a mailbox change until its header (the commit point: capture
-     * sends content, then records, then the MailboxUpsert) has arrived. A Cyrus replica needs the
-     * whole APPLY MAILBOX at once; a target that can keep partial changes durably says false.
+     * Whether a mailbox change counts as applied only with its header (the commit point: capture
+     * sends content, then records, then the MailboxUpsert). True: the sink holds a change back until
+     * its header has arrived while it can still come, and when it hands over a fragment (the feed
+     * ended there, or the sink's buffer is full) it commits no offset past it until the key's next
+     * commit point is applied, so the target may keep a fragment in memory and rebuilds it from the
+     * feed after a crash. A Cyrus replica needs the whole APPLY MAILBOX at once; a target that
+     * makes every event durable by itself says false.
      */
     default boolean needsWholeMailboxChanges() {
         return true;

@@ -123,7 +123,14 @@ class SinksOnBrokerTest {
             });
             assertThat(target.applied("alice")).as("alice is stuck in her first apply").isEmpty();
             target.aliceMayGo.countDown();
-            awaitCaughtUp("loop");
+            // alice's feed ends with a duplicate chunk and no header after it: the target holds it
+            // only in memory, so her partition's commit stays at it (a restart delivers it again).
+            ConsumerRecord<byte[], byte[]> fragment = readAll(Topics.feed("loop")).stream()
+                    .filter(r -> new String(r.key(), StandardCharsets.UTF_8).equals("alice"))
+                    .reduce((a, b) -> b).orElseThrow();
+            Map<TopicPartition, Long> expected = new HashMap<>(endOffsets("loop"));
+            expected.put(new TopicPartition(fragment.topic(), fragment.partition()), fragment.offset());
+            await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200)).until(() -> committed("loop").equals(expected));
         } finally {
             target.aliceMayGo.countDown();
             sink.close();

@@ -31,15 +31,15 @@ public final class ChildJvm implements AutoCloseable {
      * {@code readyLine}; fails if it exits or is not ready within {@code timeout}.
      */
     public static ChildJvm start(String name, String mainClass, String readyLine, Duration timeout, String... args) {
-        return start(name, mainClass, List.of(), readyLine, timeout, args);
+        return start(name, List.of("-Xmx512m"), mainClass, readyLine, timeout, args);
     }
 
-    /** As {@link #start(String, String, String, Duration, String...)}, with JVM options (say, {@code -Dhook=...}) before the main class. */
-    public static ChildJvm start(String name, String mainClass, List<String> jvmArgs, String readyLine, Duration timeout, String... args) {
+    /** As {@link #start(String, String, String, Duration, String...)}, with these JVM options (heap size, system properties). */
+    public static ChildJvm start(String name, List<String> jvmOptions, String mainClass, String readyLine, Duration timeout, String... args) {
         String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
         Path log = Path.of("target", name + ".log").toAbsolutePath();
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx512m"));
-        cmd.addAll(jvmArgs);
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        cmd.addAll(jvmOptions);
         cmd.addAll(List.of("-cp", classpath, mainClass));
         cmd.addAll(List.of(args));
         try {
@@ -106,6 +106,16 @@ public final class ChildJvm implements AutoCloseable {
     /** SIGKILL, and waits until the process is gone. */
     public void kill() {
         process.destroyForcibly();
+        awaitExit();
+    }
+
+    /** SIGTERM (the child's shutdown hooks run), and waits until the process is gone. */
+    public void terminate() {
+        process.destroy();
+        awaitExit();
+    }
+
+    private void awaitExit() {
         try {
             process.waitFor();
         } catch (InterruptedException e) {

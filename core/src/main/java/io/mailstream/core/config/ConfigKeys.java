@@ -80,6 +80,8 @@ public final class ConfigKeys {
             "Cyrus partition on the replica that mailboxes and bodies go to (cyrus tiers).");
     public static final ConfigKey<Integer> TIER_SESSIONS = integer("tier.<name>.sessions", "4",
             "Parallel csync sessions of a cyrus sink (users are applied in parallel, each user in order).");
+    public static final ConfigKey<Integer> TIER_BUFFER_BYTES = integer("tier.<name>.buffer.bytes", "33554432",
+            "Feed bytes a sink holds in memory (queued and being applied) before it stops fetching; one change larger than this still passes. Size the heap at about three times this.");
     public static final ConfigKey<String> TIER_STORE_DIR = string("tier.<name>.store.dir", "",
             "Folder of the out-of-band store (store tiers). Empty: data.dir/store-<name>.");
     public static final ConfigKey<String> TIER_USERS = string("tier.<name>.users", "all",
