@@ -138,6 +138,21 @@ final class CyrusTarget implements TierTarget {
         return view.spool;
     }
 
+    /** What the sink holds between applies: users with a view, mailboxes folded in them, their records. */
+    record Retained(int users, int mailboxes, long records) {}
+
+    Retained retained() {
+        int mailboxes = 0;
+        long records = 0;
+        for (UserView v : views.values()) {
+            synchronized (v) {
+                mailboxes += v.mailboxes.size();
+                for (MailboxState m : v.mailboxes.values()) records += m.getRecords().size();
+            }
+        }
+        return new Retained(views.size(), mailboxes, records);
+    }
+
     @Override
     public void close() throws Exception {
         for (CsyncClient c; (c = idle.pollFirst()) != null; ) c.close();

@@ -10,6 +10,7 @@ import io.mailstream.csync.client.CsyncClient;
 import io.mailstream.csync.client.CsyncClientConfig;
 import io.mailstream.csync.dlist.MessageBody;
 import io.mailstream.schemas.ChangeEvent;
+import io.mailstream.schemas.MessageContent;
 import io.mailstream.schemas.codec.AvroCodec;
 import io.mailstream.schemas.codec.SchemaTopicRegistry;
 import io.mailstream.testkit.CyrusInstance;
@@ -18,6 +19,7 @@ import io.mailstream.testkit.ImapClient;
 import io.mailstream.testkit.ImapSnapshot;
 import io.mailstream.testkit.LmtpClient;
 import io.mailstream.testkit.MessageFactory;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
@@ -63,6 +65,8 @@ class CyrusSinkTest {
     static MailstreamConfig config;
     static SinkHandle cyrusSink;
     static SinkHandle storeSink;
+    /** The dc2 sink's target once {@link #restartCyrusSink} has run. */
+    static CyrusTarget dc2Target;
     static final CyrusStateEvents capture = new CyrusStateEvents();
     static final MessageFactory mail = new MessageFactory(6);
 
@@ -145,7 +149,68 @@ class CyrusSinkTest {
         }
     }
 
+    @Test
+    @Order(4)
+    void afterARestartCopiesAndMovesOfOldMessagesConverge() throws Exception {
+        restartCyrusSink();
+        // Old messages only: their bodies are on the replica, not in the new sink's spool or in
+        // the feed, and the source folders are unchanged, so the feed names only the targets.
+        try (ImapClient alice = primary.endpoint().imap("alice")) {
+            alice.create("INBOX.Restarted");
+            alice.create("INBOX.Moved");
+            alice.select("INBOX");
+            alice.uidCopy("1:6", "INBOX.Restarted");
+        }
+        try (ImapClient bob = primary.endpoint().imap("bob")) {
+            bob.create("INBOX.Kept");
+            bob.select("INBOX");
+            bob.uidCopy("1:3", "INBOX.Kept");
+        }
+        publishSourceState();
+        assertIdentical(target);
+
+        // A move between two old folders: the target sorts first, so the sink meets it before the source.
+        try (ImapClient alice = primary.endpoint().imap("alice")) {
+            alice.select("INBOX.Projects");
+            alice.uidMove("1:*", "INBOX.Moved");
+        }
+        publishSourceState();
+        assertIdentical(target);
+    }
+
+    @Test
+    @Order(5)
+    void theSinkKeepsNoMailboxStateBetweenChangesAndEvictedUsersStillConverge() throws Exception {
+        assertThat(dc2Target.retained()).as("retained after catching up").isEqualTo(new CyrusTarget.Retained(0, 0, 0));
+        try (ImapClient alice = primary.endpoint().imap("alice")) {
+            alice.select("INBOX.Restarted");
+            alice.uidStore("1:2", true, "\\Answered");
+            alice.uidExpunge("3");
+            alice.uidCopy("4", "INBOX.Moved");
+        }
+        publishSourceState();
+        assertIdentical(target);
+        assertThat(dc2Target.retained()).as("retained after catching up again").isEqualTo(new CyrusTarget.Retained(0, 0, 0));
+    }
+
+    @Test
+    @Order(6)
+    void aBodyTheReplicaAndTheSpoolLackIsFetchedFromTheContentTopic() throws Exception {
+        // As after a lost spool: the dc2 feed carries the records but the bodies only ever reached
+        // mailstream.streams.content (one small body, and one of 2 MB in chunks across partitions).
+        deliver(78, 2);
+        publishSourceState(false);
+        assertIdentical(target);
+    }
+
     // ---------------------------------------------------------------- helpers
+
+    /** A new sink for dc2, as after a restart of the process: nothing but the spool on disk survives. */
+    private static void restartCyrusSink() throws Exception {
+        cyrusSink.close();
+        dc2Target = CyrusTarget.open(config, kafka.bootstrapServers(), "dc2");
+        cyrusSink = new FeedSink(config, kafka.bootstrapServers(), "dc2", dc2Target, new SimpleMeterRegistry()).start();
+    }
 
     /** Mixed sizes, 1 KB to 2 MB, to every user; one message in ten is large. */
     private static void deliver(int from, int count) {
@@ -160,6 +225,14 @@ class CyrusSinkTest {
     }
 
     private static void publishSourceState() throws Exception {
+        publishSourceState(true);
+    }
+
+    /**
+     * Publishes what changed on the source as capture and streams would: every body also to the
+     * content topic (key {@code <guid>/<chunk>}); to the dc2 feed only if {@code bodiesInDc2Feed}.
+     */
+    private static void publishSourceState(boolean bodiesInDc2Feed) throws Exception {
         primary.awaitSyncLogDrained(CyrusInstance.DEFAULT_CHANNEL, DRAIN);
         List<ChangeEvent> events = new ArrayList<>();
         try (CsyncClient csync = CsyncClient.connect(CsyncClientConfig.of("127.0.0.1", source.csyncPort(), "admin", "adminpw"))) {
@@ -174,6 +247,14 @@ class CyrusSinkTest {
             for (ChangeEvent e : events) {
                 byte[] key = e.getEnvelope().getPartitionKey().getBytes(StandardCharsets.UTF_8);
                 byte[] value = codec.encode(e);
+                if (e.getPayload() instanceof MessageContent c) {
+                    byte[] chunkKey = (c.getGuid() + "/" + c.getChunkIndex()).getBytes(StandardCharsets.UTF_8);
+                    producer.send(new ProducerRecord<>(Topics.STREAMS_CONTENT, chunkKey, value));
+                    if (!bodiesInDc2Feed) {
+                        producer.send(new ProducerRecord<>(Topics.feed("oob"), key, value));
+                        continue;
+                    }
+                }
                 producer.send(new ProducerRecord<>(Topics.feed("dc2"), key, value));
                 producer.send(new ProducerRecord<>(Topics.feed("oob"), key, value));
             }

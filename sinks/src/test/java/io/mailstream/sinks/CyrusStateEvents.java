@@ -10,6 +10,7 @@ import io.mailstream.csync.model.QuotaRoot;
 import io.mailstream.csync.model.SieveEntry;
 import io.mailstream.schemas.ChangeEvent;
 import io.mailstream.schemas.Envelope;
+import io.mailstream.schemas.MailboxUpsert;
 import io.mailstream.schemas.QuotaUpsert;
 import io.mailstream.schemas.RecordsUpsert;
 import io.mailstream.schemas.SeenUpsert;
@@ -21,6 +22,7 @@ import org.apache.avro.specific.SpecificRecord;
 
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -29,33 +31,43 @@ import java.util.Set;
 import java.util.UUID;
 
 /**
- * A stand-in for capture in sink tests: reads a real Cyrus's whole state for a user over csync
- * (GET USER, FULLMAILBOX, FETCH, FETCH_SIEVE) and writes it as the events capture emits for a full
- * push (content chunks, records, header last; then quota, subscriptions, sieve, seen). Asserting
- * the same state again later is what capture sends after changes too: the sink must turn it
- * into deltas, and bodies go once per user, as sync_client uploads them.
+ * A stand-in for capture in sink tests: reads a real Cyrus's state for a user over csync
+ * (GET USER, FULLMAILBOX, FETCH, FETCH_SIEVE) and writes what capture emits when sync_client pushes
+ * it (content chunks, records, header last; then quota, subscriptions, sieve, seen). Like
+ * sync_client, it sends only the mailboxes that changed since its last call, with the records
+ * changed since the header it sent then, and a body only once per user: what the sink sees after
+ * a restart is exactly the deltas a real pipeline carries.
  */
 final class CyrusStateEvents {
     private final MessageChunker chunker = new MessageChunker(256 * 1024);
+    /** uniqueid -> the header last sent, as sync_client's cache of the replica's state. */
+    private final Map<String, MailboxUpsert> sent = new HashMap<>();
+    /** user -> bodies already sent: capture answers RESERVE from what Kafka holds for the key. */
+    private final Map<String, Set<String>> bodiesSent = new HashMap<>();
     private long sequence;
 
     List<ChangeEvent> user(CsyncClient source, String user) throws Exception {
         List<ChangeEvent> out = new ArrayList<>();
-        // As sync_client uploads a user's bodies: once per user batch, whatever folders share them.
-        Set<String> bodiesSent = new HashSet<>();
+        Set<String> bodies = bodiesSent.computeIfAbsent(user, u -> new HashSet<>());
         List<CsyncReply> replies = source.execute(new CsyncCommand.GetUser(user));
         for (CsyncReply r : replies) {
             if (!(r instanceof CsyncReply.MailboxReply m) || m.mailbox().isHeaderOnly()) continue;
             Mailbox full = ((CsyncReply.MailboxReply) source.execute(new CsyncCommand.GetFullMailbox(m.mailbox().name())).get(0)).mailbox();
-            for (MessageRecord rec : full.records()) {
-                if (rec.isExpunged() || !bodiesSent.add(rec.guid().hex())) continue;
+            MailboxUpsert header = CaptureTranslator.header(full.header());
+            MailboxUpsert before = sent.get(full.uniqueId());
+            if (header.equals(before)) continue;
+            long since = before == null ? -1 : before.getHighestModseq();
+            List<MessageRecord> changed = full.records().stream().filter(rec -> rec.modSeq() > since).toList();
+            for (MessageRecord rec : changed) {
+                if (rec.isExpunged() || !bodies.add(rec.guid().hex())) continue;
                 CsyncReply.MessageReply body = (CsyncReply.MessageReply) source.execute(new CsyncCommand.GetFetch(full.name(),
                         full.partition(), full.uniqueId(), rec.guid(), rec.uid())).get(0);
                 chunker.split(rec.guid().hex(), full.partition(), body.file().body().readAllBytes(), c -> out.add(event(user, full.uniqueId(), c)));
             }
             out.add(event(user, full.uniqueId(), RecordsUpsert.newBuilder().setUniqueId(full.uniqueId()).setMailboxName(full.name())
-                    .setRecords(full.records().stream().map(CaptureTranslator::record).toList()).build()));
-            out.add(event(user, full.uniqueId(), CaptureTranslator.header(full.header())));
+                    .setRecords(changed.stream().map(CaptureTranslator::record).toList()).build()));
+            out.add(event(user, full.uniqueId(), header));
+            sent.put(full.uniqueId(), header);
         }
         List<ChangeEvent> activate = new ArrayList<>(); // after the scripts, whatever order Cyrus lists them in
         for (CsyncReply r : replies) {
