@@ -248,7 +248,7 @@ class CyrusSinkTest {
                 byte[] key = e.getEnvelope().getPartitionKey().getBytes(StandardCharsets.UTF_8);
                 byte[] value = codec.encode(e);
                 if (e.getPayload() instanceof MessageContent c) {
-                    byte[] chunkKey = (c.getGuid() + "/" + c.getChunkIndex()).getBytes(StandardCharsets.UTF_8);
+                    byte[] chunkKey = Topics.contentChunkKey(c.getGuid(), c.getChunkIndex()).getBytes(StandardCharsets.UTF_8);
                     producer.send(new ProducerRecord<>(Topics.STREAMS_CONTENT, chunkKey, value));
                     if (!bodiesInDc2Feed) {
                         producer.send(new ProducerRecord<>(Topics.feed("oob"), key, value));
