@@ -28,7 +28,6 @@ import java.util.Map;
 import java.util.stream.IntStream;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
 /**
  * The whole pipeline between real Cyrus servers: primary -> capture -> Kafka -> streams -> a
@@ -173,18 +172,7 @@ class PipelineEndToEndTest {
     }
 
     private static void assertReplicaIdentical() {
-        lab.awaitCaptured();
-        List<String> differences = new ArrayList<>();
-        try {
-            // ignoreExceptions: ManageSieve refuses a user whose mailbox has not reached the replica yet.
-            await().atMost(CONVERGE).pollInterval(Duration.ofSeconds(2)).ignoreExceptions().until(() -> {
-                differences.clear();
-                differences.addAll(SameMail.replicaDifferences(lab.primary.endpoint(), lab.replica.endpoint(), USERS));
-                return differences.isEmpty();
-            });
-        } finally {
-            assertThat(differences).as("replica vs primary").isEmpty();
-        }
+        lab.assertReplicaIdentical(USERS, CONVERGE);
     }
 
     private static void assertStoreHoldsTheSame() throws Exception {

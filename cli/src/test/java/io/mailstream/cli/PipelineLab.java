@@ -23,6 +23,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
+import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 /**
@@ -131,6 +132,22 @@ final class PipelineLab implements AutoCloseable {
 
     void awaitTierCaughtUp(String tier) {
         await().atMost(Duration.ofMinutes(5)).pollInterval(Duration.ofSeconds(1)).until(() -> eventsBehind(tier) == 0);
+    }
+
+    /** Waits until the replica holds the same mail as the primary for these users; fails with the differences. */
+    void assertReplicaIdentical(List<String> users, Duration converge) {
+        awaitCaptured();
+        List<String> differences = new ArrayList<>();
+        try {
+            // ignoreExceptions: ManageSieve refuses a user whose mailbox has not reached the replica yet.
+            await().atMost(converge).pollInterval(Duration.ofSeconds(2)).ignoreExceptions().until(() -> {
+                differences.clear();
+                differences.addAll(SameMail.replicaDifferences(primary.endpoint(), replica.endpoint(), users));
+                return differences.isEmpty();
+            });
+        } finally {
+            assertThat(differences).as("replica vs primary").isEmpty();
+        }
     }
 
     static int freePort() throws IOException {
