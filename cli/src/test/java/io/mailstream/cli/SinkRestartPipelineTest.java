@@ -1,12 +1,16 @@
 package io.mailstream.cli;
 
 import io.mailstream.sinks.Sinks;
+import io.mailstream.testkit.CyrusInstance;
 import io.mailstream.testkit.ImapClient;
 import io.mailstream.testkit.LmtpClient;
 import io.mailstream.testkit.MessageFactory;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
@@ -15,12 +19,15 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 /**
  * What an operator does and a user does next, through the whole pipeline (real capture, streams,
  * sinks and Cyrus on both sides): the pipeline converges, the dc2 sink restarts, then users copy
  * and move old messages between folders. Capture sends no body for those (Kafka holds them), the
  * restarted sink has none spooled: the replica must find them itself, as with sync_client.
  */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class SinkRestartPipelineTest {
     private static final List<String> USERS = List.of("alice", "bob");
     private static final Duration CONVERGE = Duration.ofMinutes(3);
@@ -43,6 +50,7 @@ class SinkRestartPipelineTest {
     }
 
     @Test
+    @Order(1)
     void copiesAndMovesOfOldMessagesAfterASinkRestartConverge() {
         try (ImapClient admin = lab.primary.endpoint().imapAdmin()) {
             for (String user : USERS) admin.create("user." + user);
@@ -70,6 +78,28 @@ class SinkRestartPipelineTest {
             bob.select("INBOX");
             bob.uidCopy("1:3", "INBOX.Kept");
         }
+        assertReplicaIdentical();
+    }
+
+    @Test
+    @Order(2)
+    void aRestoredMessageWhoseBodyTheReplicaHasUnlinkedConverges() {
+        // UID 12 of alice's INBOX is in no other folder. Expunged everywhere, its file unlinked on
+        // the replica, then restored on the primary: capture has the body already, so the feed
+        // carries none, the replica really lacks it, and the spool let it go long ago.
+        try (ImapClient alice = lab.primary.endpoint().imap("alice")) {
+            alice.select("INBOX");
+            alice.uidStore("12", true, "\\Deleted");
+            alice.uidExpunge("12");
+        }
+        assertReplicaIdentical();
+        assertThat(lab.replica.runTool("cyr_expire", "-X", "0").exitCode()).as("cyr_expire on the replica").isZero();
+        CyrusInstance.ProcessResult restored = lab.primary.runTool("unexpunge", "-u", "user.alice", "12");
+        assertThat(restored.exitCode()).as(restored.output()).isZero();
+        lab.awaitCaptured();
+        lab.awaitTierCaughtUp("dc2");
+        // The replica dropped its expunged records with the files; the primary drops its own likewise.
+        assertThat(lab.primary.runTool("cyr_expire", "-X", "0").exitCode()).as("cyr_expire on the primary").isZero();
         assertReplicaIdentical();
     }
 
