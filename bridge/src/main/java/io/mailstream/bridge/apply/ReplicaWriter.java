@@ -124,7 +124,7 @@ public final class ReplicaWriter {
      * tree cannot be listed over csync, so there only the mailbox itself; what is not found there
      * comes from the body source.
      */
-    public List<String> reserveFolders(String mboxName) throws IOException, CsyncException {
+    private List<String> reserveFolders(String mboxName) throws IOException, CsyncException {
         Optional<String> user = MailboxNames.userOf(mboxName);
         if (user.isEmpty()) return List.of(mboxName);
         return user(user.get()).mailboxes().stream().filter(m -> !m.isHeaderOnly()).map(Mailbox::name).toList();
