@@ -74,6 +74,13 @@ final class PipelineLab implements AutoCloseable {
         }
     }
 
+    /** A lab whose users' passwords are their names followed by "pw". */
+    static PipelineLab forUsers(Path dir, List<String> users) throws IOException {
+        Map<String, String> passwords = new LinkedHashMap<>();
+        for (String u : users) passwords.put(u, u + "pw");
+        return new PipelineLab(dir, passwords);
+    }
+
     private static <T extends AutoCloseable> T track(List<AutoCloseable> started, T c) {
         started.add(c);
         return c;

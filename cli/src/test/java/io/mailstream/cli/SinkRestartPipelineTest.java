@@ -15,9 +15,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -39,9 +37,7 @@ class SinkRestartPipelineTest {
 
     @BeforeAll
     static void start() throws Exception {
-        Map<String, String> passwords = new LinkedHashMap<>();
-        for (String u : USERS) passwords.put(u, u + "pw");
-        lab = new PipelineLab(dir, passwords);
+        lab = PipelineLab.forUsers(dir, USERS);
     }
 
     @AfterAll
