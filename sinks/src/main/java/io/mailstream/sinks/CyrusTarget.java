@@ -105,9 +105,15 @@ final class CyrusTarget implements TierTarget {
             healthy = true;
             return new Applied(crcs);
         } catch (IOException e) {
-            throw e; // the session is dropped below; the sink retries after a back-off
+            // The session is dropped below; the sink retries after a back-off. The feed delivers
+            // these events again, so open changes are folded anew rather than kept (a change begun
+            // in an earlier apply then lacks records: the replica answers CHECKSUM and the push
+            // repairs from mailstream.state).
+            view.open.clear();
+            throw e;
         } catch (Exception e) {
             healthy = true; // a NO from the replica leaves the session usable
+            view.open.clear();
             throw e;
         } finally {
             if (healthy) idle.addFirst(session);
