@@ -174,18 +174,7 @@ class PipelineEndToEndTest {
     }
 
     private static void assertReplicaIdentical() {
-        lab.awaitCaptured();
-        List<String> differences = new ArrayList<>();
-        try {
-            // ignoreExceptions: ManageSieve refuses a user whose mailbox has not reached the replica yet.
-            await().atMost(CONVERGE).pollInterval(Duration.ofSeconds(2)).ignoreExceptions().until(() -> {
-                differences.clear();
-                differences.addAll(SameMail.replicaDifferences(lab.primary.endpoint(), lab.replica.endpoint(), USERS));
-                return differences.isEmpty();
-            });
-        } finally {
-            assertThat(differences).as("replica vs primary").isEmpty();
-        }
+        lab.assertReplicaIdentical(USERS, CONVERGE);
     }
 
     private static void assertStoreHoldsTheSame() throws Exception {

@@ -24,6 +24,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
+import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 /**
@@ -83,9 +84,19 @@ final class PipelineLab implements AutoCloseable {
 
     /** Users and passwords ({@code <user>pw}) for {@code users} plus carol, whom the action script creates and deletes. */
     static Map<String, String> scriptUsers(List<String> users) {
+        Map<String, String> passwords = passwords(users);
+        passwords.put(ImapActionScript.CAROL, "carolpw");
+        return passwords;
+    }
+
+    /** A lab whose users' passwords are their names followed by "pw". */
+    static PipelineLab forUsers(Path dir, List<String> users) throws IOException {
+        return new PipelineLab(dir, passwords(users));
+    }
+
+    private static Map<String, String> passwords(List<String> users) {
         Map<String, String> passwords = new LinkedHashMap<>();
         for (String u : users) passwords.put(u, u + "pw");
-        passwords.put(ImapActionScript.CAROL, "carolpw");
         return passwords;
     }
 
@@ -161,6 +172,22 @@ final class PipelineLab implements AutoCloseable {
 
     void awaitTierCaughtUp(String tier) {
         await().atMost(Duration.ofMinutes(5)).pollInterval(Duration.ofSeconds(1)).until(() -> eventsBehind(tier) == 0);
+    }
+
+    /** Waits until the replica holds the same mail as the primary for these users; fails with the differences. */
+    void assertReplicaIdentical(List<String> users, Duration converge) {
+        awaitCaptured();
+        List<String> differences = new ArrayList<>();
+        try {
+            // ignoreExceptions: ManageSieve refuses a user whose mailbox has not reached the replica yet.
+            await().atMost(converge).pollInterval(Duration.ofSeconds(2)).ignoreExceptions().until(() -> {
+                differences.clear();
+                differences.addAll(SameMail.replicaDifferences(primary.endpoint(), replica.endpoint(), users));
+                return differences.isEmpty();
+            });
+        } finally {
+            assertThat(differences).as("replica vs primary").isEmpty();
+        }
     }
 
     static int freePort() throws IOException {

@@ -1,25 +1,28 @@
 package io.mailstream.sinks;
 
+import io.mailstream.bridge.apply.BodySource;
 import io.mailstream.bridge.apply.EventCommands;
 import io.mailstream.bridge.apply.MessageSpool;
-import io.mailstream.bridge.apply.RepairSource;
 import io.mailstream.bridge.apply.ReplicaWriter;
 import io.mailstream.core.config.ConfigKeys;
 import io.mailstream.core.config.MailstreamConfig;
 import io.mailstream.core.errors.RefusedException;
 import io.mailstream.core.errors.TransientException;
+import io.mailstream.core.kafka.Topics;
 import io.mailstream.core.state.StateFold;
 import io.mailstream.csync.client.CsyncClient;
 import io.mailstream.csync.client.CsyncClientConfig;
 import io.mailstream.csync.dlist.MessageBody;
 import io.mailstream.csync.model.CsyncCommand;
 import io.mailstream.csync.model.CsyncException;
+import io.mailstream.csync.model.Guid;
 import io.mailstream.schemas.ChangeEvent;
 import io.mailstream.schemas.MailboxDelete;
 import io.mailstream.schemas.MailboxState;
 import io.mailstream.schemas.MailboxUpsert;
 import io.mailstream.schemas.MessageContent;
 import io.mailstream.schemas.MessageRecord;
+import io.mailstream.schemas.RecordsUpsert;
 import io.mailstream.schemas.UserDelete;
 import io.mailstream.schemas.UserState;
 import org.slf4j.Logger;
@@ -32,6 +35,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
@@ -46,9 +50,15 @@ import java.util.stream.Collectors;
 /**
  * A Cyrus replica as a tier target: applies a user's feed events over csync to a real
  * {@code sync_server}. Bodies are spooled as they come; records and headers are folded
- * ({@link StateFold}) into the user's view, and each header (the commit point of one APPLY
- * MAILBOX upstream) pushes that mailbox with {@link ReplicaWriter}, as Cyrus's own client would.
- * The other events are their own APPLY commands. Returns only when the replica said OK to all.
+ * ({@link StateFold}) into the open change of their mailbox, and each header (the commit point of
+ * one APPLY MAILBOX upstream) pushes that change with {@link ReplicaWriter}, as Cyrus's own client
+ * would. The other events are their own APPLY commands. Returns only when the replica said OK to all.
+ *
+ * <p>Memory: nothing is kept of a mailbox once its change is pushed. The next change carries every
+ * record changed since (capture sends what changed since the replica's HIGHESTMODSEQ), and a repair
+ * reads the complete record set from {@code mailstream.state}. Bodies are found where sync_client
+ * finds them: on the replica (RESERVE names every mailbox of the user there), in the spool, and
+ * as a last resort in {@code mailstream.streams.content}.
  *
  * <p>Sessions: one csync session per concurrent apply (at most {@code tier.<name>.sessions}),
  * reused; a session that failed on I/O is dropped, and the next apply opens a fresh one.
@@ -60,19 +70,19 @@ final class CyrusTarget implements StateTarget {
     private final CsyncClientConfig csync;
     private final String partition;
     private final Path spoolRoot;
-    private final RepairSource repair;
-    private final AutoCloseable repairResource;
+    private final CanonicalStates states;
+    private final ContentTopic content;
     private final LinkedBlockingDeque<CsyncClient> idle = new LinkedBlockingDeque<>();
     private final Map<String, UserView> views = new ConcurrentHashMap<>();
     private final MailboxRepairs repairs;
 
-    CyrusTarget(String tier, CsyncClientConfig csync, String partition, Path spoolRoot, RepairSource repair, AutoCloseable repairResource) {
+    CyrusTarget(String tier, CsyncClientConfig csync, String partition, Path spoolRoot, CanonicalStates states, ContentTopic content) {
         this.tier = tier;
         this.csync = csync;
         this.partition = partition;
         this.spoolRoot = spoolRoot;
-        this.repair = repair;
-        this.repairResource = repairResource;
+        this.states = states;
+        this.content = content;
         this.repairs = new MailboxRepairs(spoolRoot.resolveSibling("repair"));
     }
 
@@ -88,15 +98,25 @@ final class CyrusTarget implements StateTarget {
                 .withSieveMailbox(true)
                 // One attempt per apply: the feed loop's ErrorPolicy backs off and retries the batch.
                 .withBackoff(Duration.ofMillis(100), Duration.ofSeconds(1), 1);
-        CanonicalStates states = new CanonicalStates(bootstrapServers);
         return new CyrusTarget(tier, csync, config.get(ConfigKeys.TIER_CYRUS_PARTITION, tier),
-                config.dataDir().resolve("sink-" + tier).resolve("spool"), states::mailbox, states);
+                config.dataDir().resolve("sink-" + tier).resolve("spool"), new CanonicalStates(bootstrapServers),
+                new ContentTopic(bootstrapServers));
     }
 
     @Override
     public Applied apply(String partitionKey, List<ChangeEvent> events) throws Exception {
         UserView view = views.computeIfAbsent(partitionKey, k -> new UserView());
-        return withSession(session -> new Applied(apply(view, spool(view, partitionKey), new ReplicaWriter(session, partition), events)));
+        try {
+            return withSession(session -> new Applied(apply(view, spool(view, partitionKey), new ReplicaWriter(session, partition), events)));
+        } catch (Exception e) {
+            // The feed delivers these events again, so open changes are folded anew rather than kept
+            // (a change begun in an earlier apply then lacks records: the replica answers CHECKSUM
+            // and the push repairs from mailstream.state).
+            view.open.clear();
+            throw e;
+        } finally {
+            release(partitionKey, view);
+        }
     }
 
     /**
@@ -123,7 +143,7 @@ final class CyrusTarget implements StateTarget {
             return null;
         });
         mailboxes.forEach((uniqueId, m) -> {
-            if (m.getHeader() == null) view.mailboxes.put(uniqueId, m);
+            if (m.getHeader() == null) view.open.put(uniqueId, m);
         });
     }
 
@@ -184,24 +204,24 @@ final class CyrusTarget implements StateTarget {
 
     private Map<String, Long> apply(UserView view, MessageSpool spool, ReplicaWriter writer, List<ChangeEvent> events) throws Exception {
         Map<String, Long> crcs = new HashMap<>();
+        BodySource bodies = bodies(spool);
         for (ChangeEvent event : events) {
             Object payload = event.getPayload();
             if (payload instanceof MessageContent chunk) {
                 spool.accept(chunk);
                 continue;
             }
-            if (UserView.mailboxOf(event) != null) view.fold(event);
+            view.fold(event);
             if (payload instanceof MailboxUpsert header) {
-                MailboxState state = view.mailboxes.get(header.getUniqueId());
+                MailboxState change = view.open.get(header.getUniqueId());
                 boolean incomplete = repairs.isMarked(header.getUniqueId());
-                if (incomplete) {
-                    state = completed(state, repair.canonical(header.getUniqueId()));
-                    view.mailboxes.put(header.getUniqueId(), state);
-                }
-                ReplicaWriter.Pushed pushed = writer.push(state, view.names(), spool, repair);
+                if (incomplete) change = completed(change, states.mailbox(header.getUniqueId()));
+                ReplicaWriter.Pushed pushed = writer.push(change, bodies, states::mailbox);
                 if (incomplete && !pushed.stale()) repairs.done(header.getUniqueId());
                 if (pushed.syncCrc() != 0) crcs.put(pushed.uniqueId(), pushed.syncCrc());
-                Set<String> guids = state.getRecords().stream().map(MessageRecord::getGuid).collect(Collectors.toSet());
+                // The replica holds this change now: neither its records nor its bodies are needed again.
+                view.open.remove(header.getUniqueId());
+                Set<String> guids = change.getRecords().stream().map(MessageRecord::getGuid).collect(Collectors.toSet());
                 for (String guid : spool.spooled()) {
                     if (guids.contains(guid)) spool.release(guid);
                 }
@@ -210,7 +230,6 @@ final class CyrusTarget implements StateTarget {
             Optional<CsyncCommand> command = EventCommands.forPayload(payload, partition);
             if (command.isEmpty()) continue; // RecordsUpsert: folded, pushed with its header
             writer.apply(command.get());
-            if (payload instanceof UserDelete || payload instanceof MailboxDelete) view.forget(payload);
         }
         return crcs;
     }
@@ -239,11 +258,62 @@ final class CyrusTarget implements StateTarget {
         return MailboxState.newBuilder(view).setRecords(new ArrayList<>(records.values())).build();
     }
 
+    /** The spool first, then the content topic for everything the spool lacks, fetched in one pass. */
+    private BodySource bodies(MessageSpool spool) {
+        return new BodySource() {
+            @Override
+            public Optional<MessageBody> open(Guid guid) throws IOException {
+                return spool.open(guid);
+            }
+
+            @Override
+            public void prefetch(Collection<Guid> guids) throws IOException {
+                List<String> absent = new ArrayList<>();
+                for (Guid g : guids) {
+                    if (spool.open(g).isEmpty()) absent.add(g.hex());
+                }
+                if (absent.isEmpty()) return;
+                Set<String> found = content.fetchInto(absent, spool, spoolRoot.resolve("fetch"));
+                LOG.warn("tier {}: {} bodies missing on the replica and in the spool; {} found in {}", tier, absent.size(),
+                        found.size(), Topics.STREAMS_CONTENT);
+                if (found.size() < absent.size()) {
+                    List<String> lost = absent.stream().filter(g -> !found.contains(g)).toList();
+                    LOG.error("tier {}: bodies {} are on neither the replica, the spool nor {}", tier, lost, Topics.STREAMS_CONTENT);
+                }
+            }
+        };
+    }
+
     private MessageSpool spool(UserView view, String partitionKey) throws IOException {
         if (view.spool == null) {
             view.spool = new MessageSpool(spoolRoot.resolve(HexFormat.of().formatHex(partitionKey.getBytes(StandardCharsets.UTF_8))));
         }
         return view.spool;
+    }
+
+    /**
+     * Drops a user's view once it holds nothing that lives only in memory (no open change, no body
+     * half-assembled): whole spooled bodies stay on disk, where the next view finds them.
+     */
+    private void release(String partitionKey, UserView view) throws IOException {
+        if (!view.open.isEmpty() || (view.spool != null && !view.spool.idle())) return;
+        views.remove(partitionKey);
+        if (view.spool != null) view.spool.close();
+    }
+
+    /** What the sink holds between applies: users with a view, mailboxes with an open change, their records. */
+    record Retained(int users, int mailboxes, long records) {}
+
+    Retained retained() {
+        int mailboxes = 0;
+        long records = 0;
+        for (UserView v : views.values()) {
+            for (MailboxState m : List.copyOf(v.open.values())) {
+                mailboxes++;
+                records += m.getRecords().size();
+            }
+        }
+        return new Retained(views.size(), mailboxes, records);
     }
 
     @Override
@@ -252,39 +322,42 @@ final class CyrusTarget implements StateTarget {
         for (UserView v : views.values()) {
             if (v.spool != null) v.spool.close();
         }
-        repairResource.close();
+        states.close();
+        content.close();
         LOG.info("tier {}: Cyrus sink closed", tier);
     }
 
     /**
-     * What the sink knows of one user's mailboxes: the fold of the feed events it has seen since it
-     * started. Deltas need no more (everything before the committed offset is on the replica);
-     * a full update completes it from the canonical state.
+     * What the sink holds of one user between events: the mailbox changes whose header has not come
+     * yet (their records folded), and the spool of bodies.
      */
     private static final class UserView {
-        final Map<String, MailboxState> mailboxes = new HashMap<>();
+        final Map<String, MailboxState> open = new ConcurrentHashMap<>();
         MessageSpool spool;
 
+        /**
+         * Records and headers open or extend a change; a rename, expunge or delete only updates one
+         * already open (so its header pushes the right name and flags), and a delete drops it.
+         */
         void fold(ChangeEvent event) {
+            Object payload = event.getPayload();
+            if (payload instanceof UserDelete) {
+                open.clear();
+                return;
+            }
             String uniqueId = mailboxOf(event);
-            mailboxes.put(uniqueId, StateFold.applyToMailbox(mailboxes.get(uniqueId), event));
+            if (uniqueId == null) return;
+            if (payload instanceof MailboxDelete) {
+                open.remove(uniqueId);
+            } else if (payload instanceof RecordsUpsert || payload instanceof MailboxUpsert || open.containsKey(uniqueId)) {
+                open.put(uniqueId, StateFold.applyToMailbox(open.get(uniqueId), event));
+            }
         }
 
         /** The uniqueid of the mailbox an event changes; null for user-level events and content. */
         static String mailboxOf(ChangeEvent event) {
             String key = StateFold.stateKey(event);
             return key != null && key.startsWith(StateFold.mailboxKey("")) ? key.substring(StateFold.mailboxKey("").length()) : null;
-        }
-
-        /** Where the replica may find bodies already: every live mailbox of the user this sink knows. */
-        List<String> names() {
-            return mailboxes.values().stream().filter(m -> m.getHeader() != null && !m.getDeleted())
-                    .map(m -> m.getHeader().getName()).sorted().toList();
-        }
-
-        void forget(Object payload) {
-            if (payload instanceof MailboxDelete d) mailboxes.remove(d.getUniqueId());
-            else mailboxes.clear();
         }
     }
 }

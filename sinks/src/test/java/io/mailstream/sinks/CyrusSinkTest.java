@@ -13,6 +13,7 @@ import io.mailstream.testkit.ImapClient;
 import io.mailstream.testkit.ImapSnapshot;
 import io.mailstream.testkit.LmtpClient;
 import io.mailstream.testkit.MessageFactory;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -22,11 +23,14 @@ import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -54,6 +58,8 @@ class CyrusSinkTest {
     static MailstreamConfig config;
     static SinkHandle cyrusSink;
     static SinkHandle storeSink;
+    /** The dc2 sink's target once {@link #restartCyrusSink} has run. */
+    static CyrusTarget dc2Target;
     static final CyrusStateEvents capture = new CyrusStateEvents();
     static final MessageFactory mail = new MessageFactory(6);
 
@@ -136,7 +142,77 @@ class CyrusSinkTest {
         }
     }
 
+    @Test
+    @Order(4)
+    void afterARestartCopiesAndMovesOfOldMessagesConverge() throws Exception {
+        restartCyrusSink();
+        // Old messages only: their bodies are on the replica, not in the new sink's spool or in
+        // the feed, and the source folders are unchanged, so the feed names only the targets.
+        try (ImapClient alice = primary.endpoint().imap("alice")) {
+            alice.create("INBOX.Restarted");
+            alice.create("INBOX.Moved");
+            alice.select("INBOX");
+            alice.uidCopy("1:6", "INBOX.Restarted");
+        }
+        try (ImapClient bob = primary.endpoint().imap("bob")) {
+            bob.create("INBOX.Kept");
+            bob.select("INBOX");
+            bob.uidCopy("1:3", "INBOX.Kept");
+        }
+        publishSourceState();
+        assertIdentical(target);
+
+        // A move between two old folders: the target sorts first, so the sink meets it before the source.
+        try (ImapClient alice = primary.endpoint().imap("alice")) {
+            alice.select("INBOX.Projects");
+            alice.uidMove("1:*", "INBOX.Moved");
+        }
+        publishSourceState();
+        assertIdentical(target);
+    }
+
+    @Test
+    @Order(5)
+    void theSinkKeepsNoMailboxStateBetweenChangesAndEvictedUsersStillConverge() throws Exception {
+        assertNothingRetained("after catching up");
+        try (ImapClient alice = primary.endpoint().imap("alice")) {
+            alice.select("INBOX.Restarted");
+            alice.uidStore("1:2", true, "\\Answered");
+            alice.uidExpunge("3");
+            alice.uidCopy("4", "INBOX.Moved");
+        }
+        publishSourceState();
+        assertIdentical(target);
+        assertNothingRetained("after catching up again");
+    }
+
+    @Test
+    @Order(6)
+    void aBodyTheReplicaAndTheSpoolLackIsFetchedFromTheContentTopic() throws Exception {
+        // As after a lost spool: the dc2 feed carries the records but the bodies only ever reached
+        // mailstream.streams.content (one small body, and one of 2 MB in chunks across partitions).
+        deliver(78, 2);
+        publishSourceState(false);
+        assertIdentical(target);
+        assertNothingRetained("after fetching from the content topic");
+    }
+
     // ---------------------------------------------------------------- helpers
+
+    /** Once everything is pushed the sink holds no mailbox state in memory and no body in its spool. */
+    private static void assertNothingRetained(String when) throws Exception {
+        assertThat(dc2Target.retained()).as("held in memory %s", when).isEqualTo(new CyrusTarget.Retained(0, 0, 0));
+        try (Stream<Path> files = Files.walk(config.dataDir().resolve("sink-dc2").resolve("spool"))) {
+            assertThat(files.filter(Files::isRegularFile).toList()).as("spooled %s", when).isEmpty();
+        }
+    }
+
+    /** A new sink for dc2, as after a restart of the process: nothing but the spool on disk survives. */
+    private static void restartCyrusSink() throws Exception {
+        cyrusSink.close();
+        dc2Target = CyrusTarget.open(config, kafka.bootstrapServers(), "dc2");
+        cyrusSink = new FeedSink(config, kafka.bootstrapServers(), "dc2", dc2Target, new SimpleMeterRegistry()).start();
+    }
 
     /** Mixed sizes, 1 KB to 2 MB, to every user; one message in ten is large. */
     private static void deliver(int from, int count) {
@@ -151,8 +227,16 @@ class CyrusSinkTest {
     }
 
     private static void publishSourceState() throws Exception {
+        publishSourceState(true);
+    }
+
+    /**
+     * Publishes what changed on the source as capture and streams would: every body also to the
+     * content topic (key {@code <guid>/<chunk>}); to the dc2 feed only if {@code bodiesInDc2Feed}.
+     */
+    private static void publishSourceState(boolean bodiesInDc2Feed) throws Exception {
         primary.awaitSyncLogDrained(CyrusInstance.DEFAULT_CHANNEL, DRAIN);
-        capture.publish(source.csyncPort(), kafka.bootstrapServers(), USERS, "dc2", "oob");
+        capture.publish(source.csyncPort(), kafka.bootstrapServers(), USERS, bodiesInDc2Feed ? Set.of() : Set.of("dc2"), "dc2", "oob");
     }
 
     private static void assertIdentical(CyrusInstance replica) throws Exception {

@@ -70,6 +70,11 @@ public final class MessageSpool implements BodySource, AutoCloseable {
         }
     }
 
+    /** Whether no body is half-assembled: then nothing of the spool lives only in memory. */
+    public boolean idle() {
+        return assembling.isEmpty();
+    }
+
     /** Forgets a body once the replica holds it. */
     public void release(String guid) throws IOException {
         Files.deleteIfExists(dir.resolve(guid));

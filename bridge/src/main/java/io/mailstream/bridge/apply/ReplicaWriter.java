@@ -9,6 +9,7 @@ import io.mailstream.csync.model.CsyncException;
 import io.mailstream.csync.model.CsyncReply;
 import io.mailstream.csync.model.Guid;
 import io.mailstream.csync.model.Mailbox;
+import io.mailstream.csync.model.MailboxNames;
 import io.mailstream.csync.model.MessageFile;
 import io.mailstream.csync.model.MessageRecord;
 import io.mailstream.schemas.MailboxState;
@@ -93,12 +94,43 @@ public final class ReplicaWriter {
     }
 
     /**
+     * {@link #push(MailboxState, List, BodySource, RepairSource)} with RESERVE naming every mailbox
+     * the replica holds for the mailbox's user, asked when there is a body to reserve: what
+     * sync_client sends, so a copy or move of any older message is found on the replica.
+     */
+    public Pushed push(MailboxState state, BodySource bodies, RepairSource repair) throws Exception {
+        return push(state, () -> reserveFolders(state.getHeader().getName()), bodies, repair);
+    }
+
+    /**
      * Brings one mailbox on the replica up to {@code state} (its header and at least every record
      * changed since the replica's HIGHESTMODSEQ). A replica already past the header (a replayed
      * event) is left alone: later events bring it forward. {@code reserveFrom} names the mailboxes
      * where the replica may already hold bodies (a copy or move), as RESERVE wants them.
      */
     public Pushed push(MailboxState state, List<String> reserveFrom, BodySource bodies, RepairSource repair) throws Exception {
+        return push(state, () -> reserveFrom, bodies, repair);
+    }
+
+    /** The mailboxes RESERVE names; asked only when a push has bodies to reserve. */
+    @FunctionalInterface
+    private interface ReserveFrom {
+        List<String> names() throws IOException, CsyncException;
+    }
+
+    /**
+     * Where the replica may hold a body already. For a personal mailbox: every mailbox of its user
+     * on the replica (GET USER), as sync_client's RESERVE lists the replica's folders. A shared
+     * tree cannot be listed over csync, so there only the mailbox itself; what is not found there
+     * comes from the body source.
+     */
+    private List<String> reserveFolders(String mboxName) throws IOException, CsyncException {
+        Optional<String> user = MailboxNames.userOf(mboxName);
+        if (user.isEmpty()) return List.of(mboxName);
+        return user(user.get()).mailboxes().stream().filter(m -> !m.isHeaderOnly()).map(Mailbox::name).toList();
+    }
+
+    private Pushed push(MailboxState state, ReserveFrom reserveFrom, BodySource bodies, RepairSource repair) throws Exception {
         MailboxUpsert header = state.getHeader();
         Optional<Mailbox> replica = replicaMailbox(header);
         boolean same = replica.isPresent() && replica.get().uniqueId().equals(header.getUniqueId()) && !replica.get().isHeaderOnly();
@@ -124,7 +156,7 @@ public final class ReplicaWriter {
      * replica cannot un-expunge), expunge there what the canonical state does not hold, then send
      * every record with checksums computed over them.
      */
-    private Pushed fullUpdate(MailboxState view, List<String> reserveFrom, BodySource bodies, RepairSource repair) throws Exception {
+    private Pushed fullUpdate(MailboxState view, ReserveFrom reserveFrom, BodySource bodies, RepairSource repair) throws Exception {
         MailboxUpsert header = view.getHeader();
         // Only a canonical state of this mailbox under this name may decide what the replica loses:
         // renamed back and forth between keys, mailstream.state can briefly hold a former copy.
@@ -174,7 +206,7 @@ public final class ReplicaWriter {
     }
 
     private Pushed send(MailboxUpsert header, List<io.mailstream.schemas.MessageRecord> records, long replicaLastUid,
-                        List<String> reserveFrom, BodySource bodies) throws IOException, CsyncException {
+                        ReserveFrom reserveFrom, BodySource bodies) throws IOException, CsyncException {
         Set<Guid> needed = new LinkedHashSet<>();
         for (var r : records) {
             if (r.getUid() > replicaLastUid && !r.getFlags().contains(MessageRecord.EXPUNGED)) needed.add(Guid.of(r.getGuid()));
@@ -186,8 +218,11 @@ public final class ReplicaWriter {
         return new Pushed(header.getUniqueId(), false, records.size(), uploaded, header.getSyncCrc());
     }
 
-    private List<Guid> missing(List<String> reserveFrom, Set<Guid> guids) throws IOException, CsyncException {
+    private List<Guid> missing(ReserveFrom from, Set<Guid> guids) throws IOException, CsyncException {
         List<Guid> all = new ArrayList<>(guids);
+        List<String> reserveFrom = from.names();
+        // Nowhere to look (sync_client skips RESERVE then, too): every body is sent.
+        if (reserveFrom.isEmpty()) return all;
         List<Guid> missing = new ArrayList<>();
         for (int i = 0; i < all.size(); i += RESERVE_BATCH) {
             List<Guid> batch = all.subList(i, Math.min(all.size(), i + RESERVE_BATCH));
@@ -199,6 +234,8 @@ public final class ReplicaWriter {
     }
 
     private int upload(List<Guid> guids, BodySource bodies) throws IOException, CsyncException {
+        if (guids.isEmpty()) return 0;
+        bodies.prefetch(guids);
         List<MessageFile> batch = new ArrayList<>();
         long bytes = 0;
         for (Guid guid : guids) {

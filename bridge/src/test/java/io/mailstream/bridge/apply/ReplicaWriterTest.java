@@ -101,6 +101,22 @@ class ReplicaWriterTest {
     }
 
     @Test
+    void aCopyOfAnOlderMessageIsReservedFromAnyMailboxOfTheUserOnTheReplica() throws Exception {
+        push(inbox(2, 2, List.of(record(1, 1), record(2, 2))));
+        served.clear();
+        // The copy's feed names only its own, new mailbox; the body is in the replica's INBOX.
+        MailboxState copy = withName(inbox(2, 1, List.of(record(2, 1))), "user.alice.Archive");
+        copy = MailboxState.newBuilder(copy).setHeader(MailboxUpsert.newBuilder(copy.getHeader()).setUniqueId("2a1f0c3e-archive").build()).build();
+        MailboxState archive = copy;
+
+        ReplicaWriter.Pushed pushed = writer.push(archive, guid -> Optional.empty(), id -> Optional.of(archive));
+
+        assertThat(pushed.bodiesUploaded()).isZero();
+        assertThat(served).isEmpty();
+        assertThat(replica.records("2a1f0c3e-archive")).extracting(MessageRecord::uid).containsExactly(2L);
+    }
+
+    @Test
     void checksumRepairExpungesWhatTheCanonicalStateDoesNotHold() throws Exception {
         // The replica holds UID 3, which the primary never kept (say, a lost expunge).
         push(inbox(3, 3, List.of(record(1, 1), record(2, 2), record(3, 3))));

@@ -29,6 +29,11 @@ public final class Topics {
     public static final String STREAMS_CONTENT = "mailstream.streams.content";
     private static final String FEED_PREFIX = "mailstream.feed.";
 
+    /** Key of one chunk of a message body in {@link #STREAMS_CONTENT}. */
+    public static String contentChunkKey(String guid, int chunkIndex) {
+        return guid + "/" + chunkIndex;
+    }
+
     public static String feed(String tier) {
         return FEED_PREFIX + tier;
     }

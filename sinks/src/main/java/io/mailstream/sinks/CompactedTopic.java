@@ -1,0 +1,78 @@
+package io.mailstream.sinks;
+
+import io.mailstream.core.kafka.KafkaClients;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.TimeoutException;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.utils.Utils;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Predicate;
+
+/**
+ * Looks keys up in a compacted topic written by streams (mailstream.state, mailstream.streams.content),
+ * which has no index by key: the partitions a key hashes to are read from their start to their
+ * current end. Meant for repairs, which are rare; one consumer, used by one caller at a time.
+ */
+final class CompactedTopic implements AutoCloseable {
+    private static final Duration TIMEOUT = Duration.ofSeconds(30);
+
+    /** Hears each matching record, oldest first, so the last one heard for a key is its current value. */
+    @FunctionalInterface
+    interface Visitor {
+        void visit(String key, byte[] value) throws IOException;
+    }
+
+    private final String topic;
+    private final KafkaConsumer<String, byte[]> consumer;
+
+    CompactedTopic(String bootstrapServers, String topic) {
+        this.topic = topic;
+        this.consumer = new KafkaConsumer<>(KafkaClients.consumerProps(bootstrapServers, null), new StringDeserializer(), new ByteArrayDeserializer());
+    }
+
+    /** The partition a keyed record goes to (the producer's default partitioner). */
+    synchronized int partitionOf(String key) {
+        int partitions = consumer.partitionsFor(topic, TIMEOUT).size();
+        return Utils.toPositive(Utils.murmur2(key.getBytes(StandardCharsets.UTF_8))) % partitions;
+    }
+
+    /** Reads these partitions from their start to their end as of now, handing the records whose key matches to {@code visitor}. */
+    synchronized void scan(Collection<Integer> partitions, Predicate<String> keys, Visitor visitor) throws IOException {
+        if (partitions.isEmpty()) return;
+        List<TopicPartition> tps = partitions.stream().map(p -> new TopicPartition(topic, p)).toList();
+        consumer.assign(tps);
+        consumer.seekToBeginning(tps);
+        Map<TopicPartition, Long> end = consumer.endOffsets(tps, TIMEOUT);
+        long deadline = System.nanoTime() + TIMEOUT.toNanos();
+        while (!reached(end)) {
+            for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+                if (r.key() != null && keys.test(r.key())) visitor.visit(r.key(), r.value());
+                // Progress, not a fixed time, bounds a long scan: only a stall runs out the clock.
+                deadline = System.nanoTime() + TIMEOUT.toNanos();
+            }
+            if (System.nanoTime() > deadline) throw new TimeoutException("reading " + tps + " to offsets " + end);
+        }
+        consumer.unsubscribe();
+    }
+
+    private boolean reached(Map<TopicPartition, Long> end) {
+        for (Map.Entry<TopicPartition, Long> e : end.entrySet()) {
+            if (consumer.position(e.getKey(), TIMEOUT) < e.getValue()) return false;
+        }
+        return true;
+    }
+
+    @Override
+    public synchronized void close() {
+        consumer.close();
+    }
+}
