@@ -148,7 +148,7 @@ class CyrusPoisonTest {
         append("alice", "INBOX.Blocked", 11, 1);
         List<ChangeEvent> alice;
         try (CsyncClient csync = CsyncClient.connect(CsyncClientConfig.of("127.0.0.1", source.csyncPort(), "admin", "adminpw"))) {
-            alice = capture.user(csync, "alice");
+            alice = new CyrusStateEvents().user(csync, "alice"); // the whole user, as streams' state holds it
         }
         MailboxUpsert blocked = alice.stream().map(ChangeEvent::getPayload).filter(MailboxUpsert.class::isInstance)
                 .map(MailboxUpsert.class::cast).filter(h -> h.getName().equals("user.alice.Blocked")).findFirst().orElseThrow();
