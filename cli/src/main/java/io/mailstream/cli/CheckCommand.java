@@ -7,6 +7,6 @@ import picocli.CommandLine.Command;
 final class CheckCommand extends Subcommand {
     @Override
     public Integer call() {
-        throw notImplemented(null);
+        throw notImplemented();
     }
 }

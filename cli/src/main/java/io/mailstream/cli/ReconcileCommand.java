@@ -6,6 +6,6 @@ import picocli.CommandLine.Command;
 final class ReconcileCommand extends Subcommand {
     @Override
     public Integer call() {
-        throw notImplemented(null);
+        throw notImplemented();
     }
 }

@@ -36,8 +36,8 @@ abstract class Subcommand implements Callable<Integer> {
         return new RoleRunner(displayName(), out(), err(), root.stopSignal()).run(config, roles);
     }
 
-    /** For subcommands a later issue implements ({@code issue} null when none is filed yet). */
-    protected NotImplementedException notImplemented(Integer issue) {
-        return new NotImplementedException(spec.name(), issue);
+    /** For subcommands that are not built yet. */
+    protected NotImplementedException notImplemented() {
+        return new NotImplementedException(spec.name());
     }
 }

@@ -4,6 +4,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -84,17 +85,13 @@ class MainTest {
     }
 
     @ParameterizedTest
-    @CsvSource(delimiter = '|', value = {
-            "check                                | no issue filed yet",
-            "promote                              | no issue filed yet",
-            "reconcile                            | no issue filed yet",
-            "audit                                | no issue filed yet"})
-    void unimplementedSubcommandsSaySoAndExit2(String args, String pending) {
+    @ValueSource(strings = {"check", "promote", "reconcile", "audit"})
+    void unimplementedSubcommandsSaySoAndExit2(String args) {
         Cli cli = new Cli(Map.of("MAILSTREAM_TIERS", "dc2", "MAILSTREAM_TIER_DC2_TYPE", "store",
                 "MAILSTREAM_DATA_DIR", dir.toString()));
         String name = args.split(" ")[0];
         assertThat(cli.run(args.split(" "))).isEqualTo(Main.USAGE);
-        assertThat(cli.err()).isEqualTo("mailstream " + name + ": not implemented yet (" + pending + ")\n");
+        assertThat(cli.err()).isEqualTo("mailstream " + name + ": not implemented yet\n");
         assertThat(cli.out()).isEmpty();
         // Nothing may have been started on the way: no embedded broker was created.
         assertThat(dir.resolve("kafka")).doesNotExist();

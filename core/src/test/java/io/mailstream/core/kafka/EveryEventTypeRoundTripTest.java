@@ -53,7 +53,7 @@ import java.util.TreeSet;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Issue 2's proof that the topics alone are enough: every event type is produced with the real
+ * The proof that the topics alone are enough: every event type is produced with the real
  * serde (which registers its writer schema in mailstream.schemas), the broker is restarted on the
  * same folder, and a reader with no generated classes and no shipped catalog decodes every
  * event using only schemas it reads back from mailstream.schemas.

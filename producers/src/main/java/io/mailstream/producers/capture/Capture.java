@@ -47,7 +47,7 @@ import java.util.function.Consumer;
 import java.util.function.Predicate;
 
 /**
- * The capture endpoint (issue 4): plays a Cyrus replica on {@code capture.listen} for the
+ * The capture endpoint: plays a Cyrus replica on {@code capture.listen} for the
  * primary's {@code mailstream} sync channel and turns every APPLY into change events.
  *
  * <p>Per APPLY, in this order: validate against the shadow (refuse as a replica would, before
