@@ -1,20 +1,18 @@
 package io.mailstream.sinks;
 
 import io.mailstream.core.kafka.KafkaClients;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
+import io.mailstream.core.kafka.TopicReader;
+import io.mailstream.core.kafka.Topics;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.common.utils.Utils;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
+import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.util.Collection;
 import java.util.List;
-import java.util.Map;
 import java.util.function.Predicate;
 
 /**
@@ -41,34 +39,28 @@ final class CompactedTopic implements AutoCloseable {
 
     /** The partition a keyed record goes to (the producer's default partitioner). */
     synchronized int partitionOf(String key) {
-        int partitions = consumer.partitionsFor(topic, TIMEOUT).size();
-        return Utils.toPositive(Utils.murmur2(key.getBytes(StandardCharsets.UTF_8))) % partitions;
+        return Topics.partitionOf(key, consumer.partitionsFor(topic, TIMEOUT).size());
     }
 
     /** Reads these partitions from their start to their end as of now, handing the records whose key matches to {@code visitor}. */
     synchronized void scan(Collection<Integer> partitions, Predicate<String> keys, Visitor visitor) throws IOException {
         if (partitions.isEmpty()) return;
         List<TopicPartition> tps = partitions.stream().map(p -> new TopicPartition(topic, p)).toList();
-        consumer.assign(tps);
-        consumer.seekToBeginning(tps);
-        Map<TopicPartition, Long> end = consumer.endOffsets(tps, TIMEOUT);
-        long deadline = System.nanoTime() + TIMEOUT.toNanos();
-        while (!reached(end)) {
-            for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
-                if (r.key() != null && keys.test(r.key())) visitor.visit(r.key(), r.value());
-                // Progress, not a fixed time, bounds a long scan: only a stall runs out the clock.
-                deadline = System.nanoTime() + TIMEOUT.toNanos();
-            }
-            if (System.nanoTime() > deadline) throw new TimeoutException("reading " + tps + " to offsets " + end);
+        try {
+            // Progress, not a fixed time, bounds a long scan: only a stall runs out the clock.
+            TopicReader.readPartitionsToEndWhileProgressing(consumer, tps, TIMEOUT, r -> {
+                if (r.key() == null || !keys.test(r.key())) return;
+                try {
+                    visitor.visit(r.key(), r.value());
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            });
+        } catch (UncheckedIOException e) {
+            throw e.getCause();
+        } finally {
+            consumer.unsubscribe();
         }
-        consumer.unsubscribe();
-    }
-
-    private boolean reached(Map<TopicPartition, Long> end) {
-        for (Map.Entry<TopicPartition, Long> e : end.entrySet()) {
-            if (consumer.position(e.getKey(), TIMEOUT) < e.getValue()) return false;
-        }
-        return true;
     }
 
     @Override

@@ -111,7 +111,7 @@ public final class MailstreamTopology {
     }
 
     static String chunkKey(String guid, int chunkIndex) {
-        return guid + "/" + chunkIndex;
+        return Topics.contentChunkKey(guid, chunkIndex);
     }
 
     /** A task's probe for one partition of the content topic (GUIDs are hex, so no chunk key looks like it). */

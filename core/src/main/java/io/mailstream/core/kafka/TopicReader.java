@@ -41,17 +41,31 @@ public final class TopicReader {
         read(consumer, topic, stallTimeout, true, each);
     }
 
+    /**
+     * As {@link #readToEndWhileProgressing}, for some partitions only (those a key hashes to, for a
+     * lookup in a compacted topic that has no index by key).
+     */
+    public static <K, V> void readPartitionsToEndWhileProgressing(KafkaConsumer<K, V> consumer, List<TopicPartition> parts,
+                                                                  Duration stallTimeout, Consumer<ConsumerRecord<K, V>> each) {
+        read(consumer, parts, stallTimeout, true, each);
+    }
+
     private static <K, V> void read(KafkaConsumer<K, V> consumer, String topic, Duration timeout, boolean whileProgressing,
                                     Consumer<ConsumerRecord<K, V>> each) {
         List<TopicPartition> parts = consumer.partitionsFor(topic, timeout).stream()
                 .map(p -> new TopicPartition(topic, p.partition())).toList();
+        read(consumer, parts, timeout, whileProgressing, each);
+    }
+
+    private static <K, V> void read(KafkaConsumer<K, V> consumer, List<TopicPartition> parts, Duration timeout,
+                                    boolean whileProgressing, Consumer<ConsumerRecord<K, V>> each) {
         consumer.assign(parts);
         consumer.seekToBeginning(parts);
         Map<TopicPartition, Long> end = consumer.endOffsets(parts, timeout);
         long deadline = System.currentTimeMillis() + timeout.toMillis();
         while (parts.stream().anyMatch(p -> consumer.position(p) < end.get(p))) {
             if (System.currentTimeMillis() > deadline) {
-                throw new KafkaUnavailableException("timed out reading " + topic, null);
+                throw new KafkaUnavailableException("timed out reading " + parts, null);
             }
             var records = consumer.poll(POLL);
             records.forEach(each);
