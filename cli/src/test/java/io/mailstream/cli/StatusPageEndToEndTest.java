@@ -1,5 +1,7 @@
 package io.mailstream.cli;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.mailstream.core.kafka.KafkaClients;
 import io.mailstream.core.kafka.TopicReader;
 import io.mailstream.core.kafka.Topics;
@@ -27,6 +29,10 @@ import org.openqa.selenium.chrome.ChromeOptions;
 import org.openqa.selenium.support.ui.WebDriverWait;
 
 import java.io.File;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -45,7 +51,8 @@ import static org.awaitility.Awaitility.await;
 /**
  * {@code mailstream run} between two real Cyrus servers (capture, streams, a Cyrus replica tier
  * dc2 and a store tier oob on the embedded broker), watched the way an operator would: Prometheus
- * scraping {@code /metrics} over HTTP, and a real Chromium showing the status page.
+ * scraping {@code /metrics} over HTTP, a real Chromium showing the status page, and
+ * {@code mailstream dashboard} showing the same cluster from its bootstrap servers alone.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class StatusPageEndToEndTest {
@@ -202,6 +209,32 @@ class StatusPageEndToEndTest {
             assertThat(Files.size(target)).isPositive();
         } finally {
             browser.quit();
+        }
+    }
+
+    @Test
+    @Order(3)
+    void theDashboardShowsTheSameClusterFromItsBootstrapServersAlone() throws Exception {
+        String bootstrap = find(Pattern.compile("embedded Kafka broker at (\\S+)"));
+        Cli dashboard = new Cli(Map.of());
+        CompletableFuture<Integer> stopped = dashboard.startUntilRunning("dashboard", "--bootstrap-servers", bootstrap,
+                "--listen", PipelineLab.ANY_PORT);
+        try {
+            assertThat(dashboard.out()).contains("tiers from the cluster's feed topics: dc2, oob");
+            Matcher m = PAGE.matcher(dashboard.out());
+            assertThat(m.find()).as(dashboard.out()).isTrue();
+            HttpClient http = HttpClient.newHttpClient();
+            await().atMost(Duration.ofMinutes(1)).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
+                JsonNode status = new ObjectMapper().readTree(http.send(HttpRequest.newBuilder(URI.create(m.group(1) + "api/status")).build(),
+                        HttpResponse.BodyHandlers.ofString()).body());
+                assertThat(status.get("error").isNull()).as("error: %s", status.get("error")).isTrue();
+                assertThat(status.get("tiers").findValuesAsText("tier")).containsExactly("dc2", "oob");
+                assertThat(status.get("primary").get("epoch").asLong()).isEqualTo(1);
+                assertThat(status.get("recentChanges").size()).isPositive();
+            });
+        } finally {
+            dashboard.stop.stop();
+            assertThat(stopped.get(60, TimeUnit.SECONDS)).as(dashboard.err()).isZero();
         }
     }
 
