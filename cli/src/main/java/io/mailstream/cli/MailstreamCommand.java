@@ -19,7 +19,7 @@ import java.util.concurrent.Callable;
         subcommands = {
                 RunCommand.class, KafkaCommand.class, ConfigCommand.class,
                 CaptureCommand.class, StreamsCommand.class, SinkCommand.class, EventsCommand.class,
-                StatusCommand.class, CheckCommand.class, PromoteCommand.class, ReconcileCommand.class,
+                StatusCommand.class, DashboardCommand.class, CheckCommand.class, PromoteCommand.class, ReconcileCommand.class,
                 RebuildCommand.class, AuditCommand.class, DemoCommand.class,
                 CommandLine.HelpCommand.class})
 final class MailstreamCommand implements Callable<Integer> {

@@ -20,7 +20,7 @@ class MainTest {
         Cli cli = new Cli(Map.of());
         assertThat(cli.run("--help")).isZero();
         for (String sub : new String[] {"run", "kafka", "config", "capture", "streams", "sink", "events", "status",
-                "check", "promote", "reconcile", "rebuild", "audit", "demo"}) {
+                "dashboard", "check", "promote", "reconcile", "rebuild", "audit", "demo"}) {
             assertThat(cli.out()).containsPattern("(?m)^\\s+" + sub + "\\s");
         }
     }

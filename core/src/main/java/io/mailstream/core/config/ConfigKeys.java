@@ -46,6 +46,14 @@ public final class ConfigKeys {
     public static final ConfigKey<Integer> ERRORS_RETRY_BACKOFF_MAX_MS = integer("errors.retry.backoff.max.ms", "30000",
             "Longest wait between two attempts; the wait doubles from 100 ms up to this.");
 
+    // --- Status page and metrics (every long-running command) ---------------------------------
+    public static final ConfigKey<String> HTTP_LISTEN = string("http.listen", "127.0.0.1:9025",
+            "Address (host:port) of the status page (/ and /api/status) that run, the role commands, demo and dashboard serve; also /metrics unless metrics.listen names another address. Port 0 picks a free port (printed at start). Empty: no status page.");
+    public static final ConfigKey<String> METRICS_LISTEN = string("metrics.listen", "",
+            "Address (host:port) of the Prometheus endpoint /metrics. Empty or equal to http.listen: served by the status page's server. Another address: a second server with /metrics only, e.g. 0.0.0.0:9464 for Prometheus while the page stays on loopback.");
+    public static final ConfigKey<Integer> STATUS_REFRESH_SECONDS = integer("status.refresh.seconds", "5",
+            "Seconds between two reads of the cluster's status (tier lag, roles and epochs, dead letters, recent changes) for the status page and the mailstream.tier.* metrics; the page's lag chart keeps the last hour.");
+
     // --- Capture (producers/) ----------------------------------------------------------------
     public static final ConfigKey<Boolean> CAPTURE_ENABLED = bool("capture.enabled", "true",
             "Whether 'mailstream run' starts the capture endpoint.");

@@ -27,6 +27,8 @@ import io.mailstream.csync.server.SessionInfo;
 import io.mailstream.schemas.Envelope;
 import io.mailstream.schemas.PrimaryAssignment;
 import io.mailstream.schemas.codec.SchemaTopicRegistry;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -69,6 +71,7 @@ public final class Capture implements AutoCloseable {
     private final Path stagingDir;
     private final MeterRegistry metrics;
     private final AtomicInteger sessions = new AtomicInteger();
+    private final List<Meter> gauges;
     private final CsyncServer server;
     /** APPLY FORCE ({@code sync_client -O}) is process-wide on a Cyrus replica too (spec 3.2). */
     private volatile boolean force;
@@ -117,12 +120,24 @@ public final class Capture implements AutoCloseable {
             store.reset(shadow, rebuilt.lastSequence());
         }
         store.continueAbove(kafkaSequence);
-        CaptureSource source = new CaptureSource(serverId, site, epoch(bootstrapServers, serverId, site));
+        PrimaryAssignment primary = primary(bootstrapServers, serverId, site);
+        CaptureSource source = new CaptureSource(serverId, site, primary.getEpoch());
         this.translator = new CaptureTranslator(RECORDS_PER_EVENT, maxRecordBytes, config.get(ConfigKeys.CONTENT_CHUNK_BYTES));
         this.publisher = new ChangePublisher(bootstrapServers, "mailstream-capture-" + serverId, maxRecordBytes, schemas,
                 source, metrics, onFenced);
         publisher.start();
-        metrics.gauge("mailstream.capture.sessions", sessions);
+        boolean namedPrimary = primary.getServerId().equals(serverId);
+        // Removed on close, so that a capture started again in this process reports its own values.
+        this.gauges = List.of(
+                Gauge.builder("mailstream.capture.sessions", sessions, AtomicInteger::get)
+                        .description("csync sessions of the primary's sync_client open now").register(metrics),
+                Gauge.builder("mailstream.capture.epoch", source, CaptureSource::epoch)
+                        .description("Epoch this capture stamps on its events (scope * in mailstream.control at start)").register(metrics),
+                Gauge.builder("mailstream.capture.primary", this, c -> namedPrimary && !c.isFenced() ? 1 : 0)
+                        .description("1 while mailstream.control names this capture's server id primary and no newer capture fenced it")
+                        .register(metrics),
+                Gauge.builder("mailstream.capture.fenced", this, c -> c.isFenced() ? 1 : 0)
+                        .description("1 once a newer capture with the same server id took over; every APPLY is then refused").register(metrics));
         this.server = CsyncServer.start(CsyncServerConfig.builder(
                         Authenticator.single(config.get(ConfigKeys.CAPTURE_AUTH_USER), password), this::openSession)
                 .bind(listen).serverName("mailstream-capture-" + serverId).sieveMailbox(true).build());
@@ -178,7 +193,7 @@ public final class Capture implements AutoCloseable {
      * The epoch of scope {@code *} from mailstream.control. With no assignment yet this server
      * becomes the primary at epoch 1: a first capture on a fresh cluster needs no manual step.
      */
-    private long epoch(String bootstrapServers, String serverId, String site) {
+    private PrimaryAssignment primary(String bootstrapServers, String serverId, String site) {
         ControlTopic control = new ControlTopic(bootstrapServers, schemas);
         PrimaryAssignment a = control.primary(ControlTopic.ALL_KEYS).orElseGet(() -> control.assignPrimary(
                 ControlTopic.ALL_KEYS, serverId, site, CaptureSource.TIER, "capture " + serverId,
@@ -187,7 +202,7 @@ public final class Capture implements AutoCloseable {
             LOG.warn("mailstream.control names {} as primary (epoch {}), not this capture {}: streams will drop its events",
                     a.getServerId(), a.getEpoch(), serverId);
         }
-        return a.getEpoch();
+        return a;
     }
 
     private CsyncSessionHandler openSession(SessionInfo info) {
@@ -314,6 +329,7 @@ public final class Capture implements AutoCloseable {
 
     @Override
     public void close() throws IOException {
+        gauges.forEach(metrics::remove);
         server.close();
         synchronized (this) {
             publisher.close();
