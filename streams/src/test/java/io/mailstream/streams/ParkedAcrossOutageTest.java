@@ -37,7 +37,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.function.Supplier;
 import java.util.stream.IntStream;
 
 import static io.mailstream.streams.CommittedReads.eventIdsByKey;
@@ -232,35 +231,5 @@ class ParkedAcrossOutageTest {
         List<String> ids = new ArrayList<>(List.of(first.getEnvelope().getEventId()));
         rest.forEach(e -> ids.add(e.getEnvelope().getEventId()));
         return ids;
-    }
-
-
-    /** The system clock moved forward by a settable amount: an outage without waiting it out. */
-    private static final class OffsetTime implements Time {
-        private volatile long offsetMs;
-
-        void shift(Duration by) {
-            offsetMs += by.toMillis();
-        }
-
-        @Override
-        public long milliseconds() {
-            return SYSTEM.milliseconds() + offsetMs;
-        }
-
-        @Override
-        public long nanoseconds() {
-            return SYSTEM.nanoseconds() + offsetMs * 1_000_000;
-        }
-
-        @Override
-        public void sleep(long ms) {
-            SYSTEM.sleep(ms);
-        }
-
-        @Override
-        public void waitObject(Object obj, Supplier<Boolean> condition, long deadlineMs) throws InterruptedException {
-            SYSTEM.waitObject(obj, condition, deadlineMs - offsetMs);
-        }
     }
 }
