@@ -85,6 +85,8 @@ final class ChangeProcessor implements Processor<String, byte[], String, Object>
     private KeyValueStore<String, byte[]> parked;
     private KeyValueStore<String, Long> parkedKeys;
     private KeyValueStore<String, Long> liveBodies;
+    /** The existing state's bodies are counted (checked once per task start, then remembered). */
+    private boolean counted;
     /** The newest mark whose bodies are known to be in the content store: what it covers is decided. */
     private ChangesLog.Mark settled;
     /** Asked how far mailstream.changes has been read, no answer yet. */
@@ -115,6 +117,7 @@ final class ChangeProcessor implements Processor<String, byte[], String, Object>
         this.parked = context.getStateStore(MailstreamTopology.PARKED_STORE);
         this.parkedKeys = context.getStateStore(MailstreamTopology.PARKED_KEYS_STORE);
         this.liveBodies = context.getStateStore(MailstreamTopology.LIVE_BODIES_ON_KEY_STORE);
+        this.counted = false;
         // A task started again may have lost an uncommitted round (its probes with it): start afresh.
         this.settled = null;
         this.reading = null;
@@ -439,7 +442,8 @@ final class ChangeProcessor implements Processor<String, byte[], String, Object>
      * state is ever taken for unreferenced. A marker in the count store says it is done.
      */
     private void countExistingState() {
-        if (liveBodies.get(COUNTED_MARKER) != null) {
+        if (counted || liveBodies.get(COUNTED_MARKER) != null) {
+            counted = true;
             return;
         }
         Map<String, Long> counts = new LinkedHashMap<>();
@@ -453,6 +457,7 @@ final class ChangeProcessor implements Processor<String, byte[], String, Object>
             }
         });
         liveBodies.put(COUNTED_MARKER, 1L);
+        counted = true;
         if (!counts.isEmpty()) {
             LOG.info("task {}: counted {} bodies referenced by the existing canonical state", context.taskId(), counts.size());
         }
