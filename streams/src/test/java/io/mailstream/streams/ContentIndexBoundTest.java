@@ -6,18 +6,15 @@ import io.mailstream.core.kafka.KafkaClients;
 import io.mailstream.core.kafka.TopicAdmin;
 import io.mailstream.core.kafka.Topics;
 import io.mailstream.schemas.ChangeEvent;
-import io.mailstream.schemas.DeadLetter;
 import io.mailstream.schemas.MessageRecord;
 import io.mailstream.schemas.codec.AvroCodec;
 import io.mailstream.schemas.codec.SchemaResolver;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.streams.StoreQueryParameters;
-import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.state.QueryableStoreTypes;
 import org.apache.kafka.streams.state.ReadOnlyKeyValueStore;
 import org.junit.jupiter.api.Test;
@@ -27,12 +24,9 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
@@ -40,6 +34,8 @@ import java.util.stream.IntStream;
 import static io.mailstream.streams.CommittedReads.latestValues;
 import static io.mailstream.streams.CommittedReads.readAll;
 import static io.mailstream.streams.Events.record;
+import static io.mailstream.streams.StreamsOnBroker.deadLetters;
+import static io.mailstream.streams.StreamsOnBroker.start;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -57,7 +53,6 @@ import static org.awaitility.Awaitility.await;
  */
 class ContentIndexBoundTest {
     private static final AvroCodec<ChangeEvent> CODEC = AvroCodec.changeEvent(SchemaResolver.none());
-    private static final AvroCodec<DeadLetter> LETTER = AvroCodec.deadLetter(SchemaResolver.none());
     /** Short, as the clock may be moved ahead only so far: the broker refuses timestamps over an hour in the future. */
     private static final Duration GRACE = Duration.ofMinutes(10);
     private static final int EXPUNGED = Integer.getInteger("mailstream.test.expungedBodies", 20);
@@ -72,12 +67,7 @@ class ContentIndexBoundTest {
     void bodiesNothingReferencesAreDeletedAfterTheGraceWhileReferencedOnesStay() throws Exception {
         try (EmbeddedKafka kafka = EmbeddedKafka.start(dir.resolve("kafka"), 0)) {
             String bootstrap = kafka.bootstrapServers();
-            Map<String, String> values = new LinkedHashMap<>();
-            values.put("kafka.bootstrap.servers", bootstrap);
-            values.put("kafka.topic.partitions", "3");
-            values.put("kafka.topic.replication.factor", "1");
-            values.put("kafka.topic.min.insync.replicas", "1");
-            values.put("data.dir", dir.resolve("app").toString());
+            Map<String, String> values = StreamsOnBroker.settings(bootstrap, dir.resolve("app"), 3);
             values.put("tiers", "dc2");
             values.put("tier.dc2.type", "store");
             values.put("streams.content.grace.seconds", String.valueOf(GRACE.toSeconds()));
@@ -257,11 +247,6 @@ class ContentIndexBoundTest {
                 .stream().map(r -> CODEC.decode(r.value()).getEnvelope().getEventId()).collect(Collectors.toSet()).containsAll(ids));
     }
 
-    private static List<String> deadLetters(String bootstrap) {
-        return readAll(bootstrap, Topics.DLQ).stream().map(r -> LETTER.decode(r.value()))
-                .map(letter -> letter.getReason() + ": " + letter.getDetail()).toList();
-    }
-
     private static void send(String bootstrap, List<ChangeEvent> events) throws Exception {
         try (KafkaProducer<String, byte[]> capture = new KafkaProducer<>(KafkaClients.producerProps(bootstrap, "test-capture", 1 << 20),
                 new StringSerializer(), new ByteArraySerializer())) {
@@ -272,16 +257,5 @@ class ContentIndexBoundTest {
             }
             capture.commitTransaction();
         }
-    }
-
-    private static MailstreamStreams start(MailstreamConfig config, String bootstrap, OffsetTime time) {
-        MailstreamStreams app = MailstreamStreams.build(config, bootstrap, Map.of(
-                StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 100,
-                StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, 0,
-                StreamsConfig.NUM_STREAM_THREADS_CONFIG, 1,
-                StreamsConfig.consumerPrefix(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG), 6_000,
-                StreamsConfig.consumerPrefix(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG), 1_000), time);
-        app.start();
-        return app;
     }
 }

@@ -75,12 +75,7 @@ class KillAndRestartTest {
         long t0 = System.nanoTime();
         try (EmbeddedKafka kafka = EmbeddedKafka.start(dir.resolve("kafka"), 0)) {
             String bootstrap = kafka.bootstrapServers();
-            Map<String, String> values = new LinkedHashMap<>();
-            values.put("kafka.bootstrap.servers", bootstrap);
-            values.put("kafka.topic.partitions", "3");
-            values.put("kafka.topic.replication.factor", "1");
-            values.put("kafka.topic.min.insync.replicas", "1");
-            values.put("data.dir", dir.resolve("app").toString());
+            Map<String, String> values = StreamsOnBroker.settings(bootstrap, dir.resolve("app"), 3);
             values.put("tiers", "dc2,oob");
             values.put("tier.dc2.type", "store");
             values.put("tier.oob.type", "store");
