@@ -20,8 +20,10 @@ import java.util.Set;
 import java.util.stream.Stream;
 
 /**
- * Message bodies from {@code mailstream.streams.content}, where streams keeps every body it has
- * seen as its chunks (key {@code <guid>/<chunkIndex>}, value the content event, compacted): the
+ * Message bodies from {@code mailstream.streams.content}, where streams keeps every body some live
+ * record references (and for a grace after) as its chunks (key {@code <guid>/<chunkIndex>}, value
+ * the content event, compacted; a deleted body's chunks end in tombstones, and the topic also holds
+ * streams' probes, {@code ~probe/...}, which are no bodies): the
  * last resort for a body that is neither on the replica nor in the sink's spool (a copy from a
  * mailbox the replica cannot list, a spool lost with its disk). The chunks of a body hash to
  * different partitions; they are parked in files as they are met and then fed to the spool in

@@ -34,5 +34,10 @@
  * nowhere in the log before the record, and only then is the record dead-lettered as
  * MISSING_CONTENT. While a partition cannot be read that far (a task down, a transaction left
  * open), parked records wait, and a warning says so every minute.
+ *
+ * <p>The content index is bounded by what mail references: each key counts the live records of
+ * every body in its canonical state, tells {@link io.mailstream.streams.ContentReferences} (by GUID,
+ * through {@code mailstream.streams.content-references}) when a count leaves or reaches zero, and
+ * a body no key has referenced for {@code streams.content.grace.seconds} is tombstoned.
  */
 package io.mailstream.streams;

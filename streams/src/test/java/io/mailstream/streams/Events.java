@@ -4,6 +4,7 @@ import io.mailstream.schemas.ChangeEvent;
 import io.mailstream.schemas.ControlEvent;
 import io.mailstream.schemas.Envelope;
 import io.mailstream.schemas.Expunge;
+import io.mailstream.schemas.MailboxDelete;
 import io.mailstream.schemas.MailboxRename;
 import io.mailstream.schemas.MailboxUpsert;
 import io.mailstream.schemas.MessageContent;
@@ -64,7 +65,11 @@ final class Events {
     }
 
     ChangeEvent content(String user, String guid) {
-        byte[] body = body(guid);
+        return content(user, guid, body(guid));
+    }
+
+    /** A body of any bytes under a given GUID (streams does not check the SHA-1; sinks do). */
+    ChangeEvent content(String user, String guid, byte[] body) {
         return event(user, null, MessageContent.newBuilder().setGuid(guid).setSize(body.length)
                 .setData(ByteBuffer.wrap(body)).build());
     }
@@ -87,6 +92,11 @@ final class Events {
     ChangeEvent expunge(String user, String uniqueId, String folder, Long... uids) {
         return event(user, uniqueId, Expunge.newBuilder().setUniqueId(uniqueId).setMailboxName(mailboxName(user, folder))
                 .setUids(List.of(uids)).build());
+    }
+
+    ChangeEvent delete(String user, String uniqueId, String folder) {
+        return event(user, uniqueId, MailboxDelete.newBuilder().setUniqueId(uniqueId).setName(mailboxName(user, folder))
+                .setUidValidity(1000).build());
     }
 
     ChangeEvent subscribe(String user, String folder) {

@@ -4,6 +4,7 @@ import io.mailstream.core.config.MailstreamConfig;
 import io.mailstream.core.errors.FencedException;
 import io.mailstream.core.kafka.Topics;
 import io.mailstream.core.metrics.MailstreamMetrics;
+import io.mailstream.core.state.StateFold;
 import io.mailstream.schemas.ChangeEvent;
 import io.mailstream.schemas.ControlEvent;
 import io.mailstream.schemas.DeadLetter;
@@ -111,6 +112,31 @@ class MailstreamTopologyTest {
     private double deadLetters(DeadLetterReason reason) {
         var counter = meters.find(MailstreamTopology.DEAD_LETTERS_METER).tag("reason", reason.name()).counter();
         return counter == null ? 0 : counter.count();
+    }
+
+    /**
+     * Canonical state written before bodies were counted (an upgrade) is counted once when the
+     * task starts: its live bodies are referenced, so no other key's expunge can make them look
+     * unreferenced, and its own expunge later withdraws the reference.
+     */
+    @Test
+    void stateFromBeforeBodiesWereCountedIsCountedOnceAndThenFollowed() {
+        MailboxState older = StateFold.applyToMailbox(null,
+                events.records("alice", "U1", "INBOX", record(1, 2, GUID_A), record(2, 3, GUID_B, StateFold.EXPUNGED)));
+        driver.<String, StateRecord>getKeyValueStore(MailstreamTopology.STATE_STORE).put("mailbox:U1", new StateRecord(older));
+        TestOutputTopic<String, byte[]> references = driver.createOutputTopic(Topics.STREAMS_CONTENT_REFERENCES,
+                new StringDeserializer(), new ByteArrayDeserializer());
+
+        pipe(events.subscribe("bob", "INBOX"));
+        pipe(events.subscribe("carol", "INBOX"));
+        assertThat(references.readKeyValuesToMap()).containsOnlyKeys(GUID_A + "|alice")
+                .extractingByKey(GUID_A + "|alice").isEqualTo(ContentReferences.REFERENCED);
+
+        pipe(events.expunge("alice", "U1", "INBOX", 1L));
+        var withdrawn = references.readKeyValuesToList();
+        assertThat(withdrawn).hasSize(1);
+        assertThat(withdrawn.get(0).key).isEqualTo(GUID_A + "|alice");
+        assertThat(withdrawn.get(0).value).isNull();
     }
 
     @Test

@@ -71,6 +71,8 @@ public final class ConfigKeys {
             "Whether 'mailstream run' starts the streams processor (fencing, validation, state, fan-out).");
     public static final ConfigKey<String> STREAMS_APPLICATION_ID = string("streams.application.id", "mailstream-streams",
             "Kafka Streams application.id (consumer group and internal topic prefix).");
+    public static final ConfigKey<Integer> STREAMS_CONTENT_GRACE_SECONDS = integer("streams.content.grace.seconds", "3024000",
+            "How long a message body no live record references any more (expunged, its mailbox deleted) stays in streams' content index before it is deleted; a record referencing it again within this time keeps it. Default 35 days: longer than Cyrus's delayed expunge (Debian: cyr_expire -X 28), within which an expunged message can be restored.");
 
     // --- Tiers (sinks/) ------------------------------------------------------------------------
     public static final ConfigKey<List<String>> TIERS = list("tiers", "",

@@ -243,9 +243,14 @@ public final class Capture implements AutoCloseable {
         return held == null ? Set.of() : held;
     }
 
-    /** GUIDs of every record under a partition key: bodies Kafka already holds on that partition. */
+    /**
+     * GUIDs of the live records under a partition key: bodies Kafka holds on that partition. An
+     * expunged record's body does not count: streams deletes a body no live record references once
+     * its grace is over, so a message that references it again (an unexpunge, the same bytes
+     * appended again) must bring the body along, and Cyrus still has it.
+     */
     private Set<Guid> heldGuids(String partitionKey) {
-        return shadow.recordGuids(name -> PartitionKeys.ofMailbox(name).equals(partitionKey));
+        return shadow.liveRecordGuids(name -> PartitionKeys.ofMailbox(name).equals(partitionKey));
     }
 
     /** Validate, publish, record, in that order; returns normally only once Kafka holds the change. */
