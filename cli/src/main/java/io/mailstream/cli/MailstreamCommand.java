@@ -47,6 +47,11 @@ final class MailstreamCommand implements Callable<Integer> {
         return MailstreamConfig.load(explicit ? configFile : Path.of(DEFAULT_CONFIG), explicit, env);
     }
 
+    /** The environment the command was started with (the real one, or a test's). */
+    Map<String, String> env() {
+        return env;
+    }
+
     StopSignal stopSignal() {
         return stop;
     }

@@ -99,6 +99,41 @@ public final class MailstreamConfig {
         return key.parse(concrete, raw);
     }
 
+    /**
+     * A password from its key or from the file its {@code .file} key names (first line; the
+     * file keeps it out of the environment and of any command line). Empty if neither is set;
+     * setting both is an error, since one of them would be silently ignored.
+     */
+    public String password(ConfigKey<String> key, ConfigKey<String> fileKey, String tier) {
+        String concrete = tier == null ? key.name() : key.forTier(tier);
+        String fileConcrete = tier == null ? fileKey.name() : fileKey.forTier(tier);
+        String direct = tier == null ? get(key) : get(key, tier);
+        String file = tier == null ? get(fileKey) : get(fileKey, tier);
+        if (file.isBlank()) {
+            return direct;
+        }
+        if (!direct.isEmpty()) {
+            throw new ConfigException("both " + concrete + " and " + fileConcrete + " are set: keep one");
+        }
+        return readPasswordFile(Path.of(file), fileConcrete);
+    }
+
+    /** The first line of a password file, without its line end. */
+    public static String readPasswordFile(Path file, String what) {
+        try {
+            String text = Files.readString(file, StandardCharsets.UTF_8);
+            int eol = text.indexOf('\n');
+            String line = eol < 0 ? text : text.substring(0, eol);
+            line = line.endsWith("\r") ? line.substring(0, line.length() - 1) : line;
+            if (line.isEmpty()) {
+                throw new ConfigException(what + ": the password file " + file + " is empty");
+            }
+            return line;
+        } catch (IOException e) {
+            throw new ConfigException(what + ": cannot read the password file " + file + ": " + e.getMessage());
+        }
+    }
+
     public List<String> tiers() {
         return get(ConfigKeys.TIERS);
     }
@@ -132,8 +167,23 @@ public final class MailstreamConfig {
                 put(out, key, key.name());
             }
         }
-        values.forEach((k, v) -> out.putIfAbsent(k, v + "   (unknown key: ignored)"));
+        values.forEach((k, v) -> out.putIfAbsent(k, (looksSecret(k) ? "******" : v) + "   (unknown key: ignored)"));
         return out;
+    }
+
+    /** Names that mean a secret: passwords (also misspelt), passphrases, tokens, JAAS configs, private keys. */
+    private static final Pattern SECRET_NAME = Pattern.compile(
+            "(?i).*(pas+w|passphrase|pwd|secret|token|credential|jaas|private|apikey).*|(?i).*(^|[._-])key$");
+
+    /** Whether a key's name says its value is a secret (an unknown key may be a misspelt password key). */
+    public static boolean looksSecret(String key) {
+        return SECRET_NAME.matcher(key).matches();
+    }
+
+    /** The effective configuration with secrets masked: never a password in a log line. */
+    @Override
+    public String toString() {
+        return "MailstreamConfig" + describe();
     }
 
     private void put(Map<String, String> out, ConfigKey<?> key, String concrete) {

@@ -55,4 +55,41 @@ class MailstreamConfigTest {
         assertThatThrownBy(() -> MailstreamConfig.load(dir.resolve("nope.properties"), true, Map.of()))
                 .isInstanceOf(ConfigException.class).hasMessageContaining("does not exist");
     }
+
+    @Test
+    void passwordsComeFromAFileAndNeverShowInOutput() throws Exception {
+        Path secret = dir.resolve("capture.password");
+        Files.writeString(secret, "from-the-file\nignored second line\n");
+        MailstreamConfig config = MailstreamConfig.of(Map.of("capture.auth.password.file", secret.toString(),
+                "tiers", "dc2", "tier.dc2.type", "cyrus", "tier.dc2.cyrus.address", "r:2005",
+                "tier.dc2.cyrus.password", "tier-secret"));
+        assertThat(config.password(ConfigKeys.CAPTURE_AUTH_PASSWORD, ConfigKeys.CAPTURE_AUTH_PASSWORD_FILE, null))
+                .isEqualTo("from-the-file");
+        assertThat(config.password(ConfigKeys.TIER_CYRUS_PASSWORD, ConfigKeys.TIER_CYRUS_PASSWORD_FILE, "dc2"))
+                .isEqualTo("tier-secret");
+        assertThat(config.toString()).doesNotContain("tier-secret").doesNotContain("from-the-file")
+                .contains("tier.dc2.cyrus.address=r:2005");
+
+        assertThatThrownBy(() -> MailstreamConfig.of(Map.of("capture.auth.password.file", secret.toString(),
+                "capture.auth.password", "x")).password(ConfigKeys.CAPTURE_AUTH_PASSWORD, ConfigKeys.CAPTURE_AUTH_PASSWORD_FILE, null))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("both capture.auth.password and capture.auth.password.file");
+        assertThatThrownBy(() -> MailstreamConfig.of(Map.of("capture.auth.password.file", dir.resolve("none").toString()))
+                .password(ConfigKeys.CAPTURE_AUTH_PASSWORD, ConfigKeys.CAPTURE_AUTH_PASSWORD_FILE, null))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("capture.auth.password.file: cannot read the password file");
+    }
+
+    @Test
+    void unknownKeysThatLookLikeSecretsAreMasked() {
+        MailstreamConfig config = MailstreamConfig.of(Map.of("capture.auth.pasword", "typo-secret",
+                "kafka.ssl.key.password", "kp", "sasl.jaas.config", "org.apache... password=\"x\";",
+                "some.api.token", "tok", "site.label", "visible"));
+        Map<String, String> shown = config.describe();
+        assertThat(shown.get("capture.auth.pasword")).doesNotContain("typo-secret").startsWith("******");
+        assertThat(shown.get("kafka.ssl.key.password")).startsWith("******");
+        assertThat(shown.get("sasl.jaas.config")).startsWith("******");
+        assertThat(shown.get("some.api.token")).startsWith("******");
+        assertThat(shown.get("site.label")).startsWith("visible");
+        assertThat(MailstreamConfig.looksSecret("kafka.client.ssl.truststore.location")).isFalse();
+        assertThat(MailstreamConfig.looksSecret("kafka.client.ssl.truststore.password")).isTrue();
+    }
 }

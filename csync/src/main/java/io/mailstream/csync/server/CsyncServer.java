@@ -222,7 +222,10 @@ public final class CsyncServer implements AutoCloseable {
         return unauthenticatedClosed.get();
     }
 
-    /** Sessions that died of an unexpected exception in the protocol code (a bug; 0 in a healthy server). */
+    /**
+     * Sessions that died of an unexpected exception in the protocol code, and commands a handler
+     * failed with one (a bug either way; 0 in a healthy server).
+     */
     public long internalErrorCount() {
         return internalErrors.get();
     }

@@ -338,6 +338,7 @@ final class CsyncSession implements Runnable {
             return;
         } catch (RuntimeException e) {
             LOG.error("csync session {}: handler failed on {} {}", id, verb, keyed.key(), e);
+            server.internalError();
             line("NO " + CsyncError.IOERROR.responseText());
             return;
         }
