@@ -31,6 +31,9 @@ public final class ConfigKeys {
             "min.insync.replicas of every mailstream topic. Empty: 1 on the embedded broker, 2 on a cluster.");
     public static final ConfigKey<Integer> KAFKA_MAX_RECORD_BYTES = integer("kafka.max.record.bytes", "1048576",
             "Largest Kafka record mailstream writes (the broker's message.max.bytes must allow it).");
+    public static final ConfigKey<String> KAFKA_CLIENT = add(new ConfigKey<>("kafka.client.<property>", "", "text",
+            Function.identity(), false,
+            "Any Kafka client property, given to every producer, consumer, admin client and Kafka Streams instance mailstream makes: e.g. kafka.client.security.protocol=SASL_SSL, kafka.client.sasl.mechanism=SCRAM-SHA-512, kafka.client.sasl.jaas.config, kafka.client.ssl.truststore.location. Values of secret-looking properties are masked in 'config' output. Not for what mailstream sets itself for its guarantees (acks, idempotence, isolation, transactions, offsets, serializers)."));
 
     // --- General ---------------------------------------------------------------------------
     public static final ConfigKey<String> DATA_DIR = string("data.dir", "mailstream-data",

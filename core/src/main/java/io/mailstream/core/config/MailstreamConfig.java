@@ -18,6 +18,22 @@ import java.util.regex.Pattern;
  * that a bad value stops start-up with a message naming the key.
  */
 public final class MailstreamConfig {
+    /** Client properties mailstream's guarantees rest on; kafka.client.* may not change them. */
+    private static final Map<String, String> GUARANTEED_CLIENT_PROPERTIES = Map.ofEntries(
+            Map.entry("bootstrap.servers", "use kafka.bootstrap.servers"),
+            Map.entry("acks", "acks=all: nothing acknowledged is lost"),
+            Map.entry("enable.idempotence", "idempotent producers"),
+            Map.entry("transactional.id", "derived from capture.server.id"),
+            Map.entry("isolation.level", "read_committed"),
+            Map.entry("enable.auto.commit", "offsets are committed after the apply"),
+            Map.entry("group.id", "derived from the tier or streams.application.id"),
+            Map.entry("application.id", "use streams.application.id"),
+            Map.entry("processing.guarantee", "exactly_once_v2"),
+            Map.entry("key.serializer", "mailstream's serdes"),
+            Map.entry("value.serializer", "mailstream's serdes"),
+            Map.entry("key.deserializer", "mailstream's serdes"),
+            Map.entry("value.deserializer", "mailstream's serdes"));
+
     private static final Pattern TIER_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_-]*");
     private static final Pattern TIER_KEY = Pattern.compile("tier\\.([^.]+)\\.(.+)");
 
@@ -59,8 +75,16 @@ public final class MailstreamConfig {
     }
 
     private static void applyEnv(Map<String, String> raw, Map<String, String> env) {
+        // Kafka property names are lower case with dots, so MAILSTREAM_KAFKA_CLIENT_SASL_MECHANISM maps back.
+        String clientEnv = ConfigKeys.envName(ConfigKeys.KAFKA_CLIENT.prefix());
+        env.forEach((name, value) -> {
+            if (name.startsWith(clientEnv) && name.length() > clientEnv.length()) {
+                raw.put(ConfigKeys.KAFKA_CLIENT.prefix()
+                        + name.substring(clientEnv.length()).toLowerCase(java.util.Locale.ROOT).replace('_', '.'), value);
+            }
+        });
         for (ConfigKey<?> key : ConfigKeys.all()) {
-            if (!key.isTierTemplate()) {
+            if (!key.isTierTemplate() && !key.isPassThrough()) {
                 String v = env.get(ConfigKeys.envName(key.name()));
                 if (v != null) raw.put(key.name(), v);
             }
@@ -134,6 +158,18 @@ public final class MailstreamConfig {
         }
     }
 
+    /** The {@code kafka.client.*} properties without their prefix, for every Kafka client mailstream makes. */
+    public Map<String, String> kafkaClientProperties() {
+        Map<String, String> out = new TreeMap<>();
+        String prefix = ConfigKeys.KAFKA_CLIENT.prefix();
+        values.forEach((k, v) -> {
+            if (k.startsWith(prefix)) {
+                out.put(k.substring(prefix.length()), v);
+            }
+        });
+        return out;
+    }
+
     public List<String> tiers() {
         return get(ConfigKeys.TIERS);
     }
@@ -159,7 +195,9 @@ public final class MailstreamConfig {
     public Map<String, String> describe() {
         Map<String, String> out = new TreeMap<>();
         for (ConfigKey<?> key : ConfigKeys.all()) {
-            if (key.isTierTemplate()) {
+            if (key.isPassThrough()) {
+                kafkaClientProperties().forEach((k, v) -> out.put(key.prefix() + k, looksSecret(k) ? "******" : v));
+            } else if (key.isTierTemplate()) {
                 for (String tier : tiers()) {
                     put(out, key, key.forTier(tier));
                 }
@@ -193,8 +231,15 @@ public final class MailstreamConfig {
 
     private void validate() {
         for (ConfigKey<?> key : ConfigKeys.all()) {
-            if (!key.isTierTemplate() && values.containsKey(key.name())) {
+            if (!key.isTierTemplate() && !key.isPassThrough() && values.containsKey(key.name())) {
                 get(key);
+            }
+        }
+        for (String property : kafkaClientProperties().keySet()) {
+            String reason = GUARANTEED_CLIENT_PROPERTIES.get(property);
+            if (reason != null) {
+                throw new ConfigException(ConfigKeys.KAFKA_CLIENT.prefix() + property + ": mailstream sets this itself ("
+                        + reason + ")");
             }
         }
         for (String tier : tiers()) {

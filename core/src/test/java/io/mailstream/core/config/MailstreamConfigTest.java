@@ -92,4 +92,28 @@ class MailstreamConfigTest {
         assertThat(MailstreamConfig.looksSecret("kafka.client.ssl.truststore.location")).isFalse();
         assertThat(MailstreamConfig.looksSecret("kafka.client.ssl.truststore.password")).isTrue();
     }
+
+    @Test
+    void kafkaClientPropertiesPassThroughFromFileAndEnvironment() throws Exception {
+        Path file = dir.resolve("m.properties");
+        Files.writeString(file, "kafka.client.security.protocol=SASL_SSL\n"
+                + "kafka.client.ssl.truststore.location=/etc/mailstream/truststore.p12\n"
+                + "kafka.client.ssl.truststore.password=changeit\n");
+        MailstreamConfig config = MailstreamConfig.load(file, true, Map.of(
+                "MAILSTREAM_KAFKA_CLIENT_SASL_MECHANISM", "SCRAM-SHA-512",
+                "MAILSTREAM_KAFKA_CLIENT_SASL_JAAS_CONFIG", "org.apache.kafka.common.security.scram.ScramLoginModule required username=\"capture\" password=\"pw\";"));
+        assertThat(config.kafkaClientProperties()).containsEntry("security.protocol", "SASL_SSL")
+                .containsEntry("sasl.mechanism", "SCRAM-SHA-512")
+                .containsEntry("ssl.truststore.location", "/etc/mailstream/truststore.p12")
+                .containsKey("sasl.jaas.config").hasSize(5);
+        assertThat(config.describe()).containsEntry("kafka.client.security.protocol", "SASL_SSL")
+                .containsEntry("kafka.client.ssl.truststore.location", "/etc/mailstream/truststore.p12")
+                .containsEntry("kafka.client.ssl.truststore.password", "******")
+                .containsEntry("kafka.client.sasl.jaas.config", "******")
+                .doesNotContainKey("kafka.client.<property>");
+        assertThatThrownBy(() -> MailstreamConfig.of(Map.of("kafka.client.acks", "1")))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("kafka.client.acks: mailstream sets this itself");
+        assertThatThrownBy(() -> MailstreamConfig.of(Map.of("kafka.client.bootstrap.servers", "x:9092")))
+                .hasMessageContaining("use kafka.bootstrap.servers");
+    }
 }
