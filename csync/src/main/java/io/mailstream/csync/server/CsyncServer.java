@@ -106,10 +106,18 @@ public final class CsyncServer implements AutoCloseable {
             try {
                 socket = listener.accept();
             } catch (IOException e) {
-                if (!stopping) {
-                    LOG.error("csync accept failed; listener stops", e);
+                if (stopping || listener.isClosed()) {
+                    return;
                 }
-                return;
+                // Out of file descriptors under a flood, say: the listener must outlive it, not stop for good.
+                LOG.warn("csync accept failed, retrying in 100 ms: {}", e.toString());
+                try {
+                    Thread.sleep(100);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+                continue;
             }
             CsyncSession session = new CsyncSession(this, socket, sessionIds.incrementAndGet());
             CsyncSession evicted = admit(session);
@@ -119,7 +127,7 @@ public final class CsyncServer implements AutoCloseable {
             sessions.add(session);
             try {
                 session.authDeadline = deadlines.schedule(() -> {
-                    if (!session.isAuthenticated()) {
+                    if (leaveUnauthenticated(session)) {
                         LOG.info("csync session {} from {} did not authenticate within {}; closing", session.id(),
                                 socket.getRemoteSocketAddress(), config.authTimeout());
                         unauthenticatedClosed.incrementAndGet();
@@ -197,6 +205,13 @@ public final class CsyncServer implements AutoCloseable {
         return null;
     }
 
+    /** Takes a connection out of the unauthenticated budget; false if it was no longer there (logged in, or gone). */
+    private boolean leaveUnauthenticated(CsyncSession session) {
+        synchronized (unauthenticated) {
+            return unauthenticated.remove(session);
+        }
+    }
+
     /**
      * A session's credentials were accepted: it leaves the unauthenticated budget and takes a
      * session slot. Null when it may go on; otherwise why it must end (it gave way to a newer
@@ -205,7 +220,8 @@ public final class CsyncServer implements AutoCloseable {
     String promote(CsyncSession session) {
         synchronized (unauthenticated) {
             if (!unauthenticated.remove(session)) {
-                return "Too many unauthenticated connections";
+                // it was closed meanwhile: it gave way to a newer connection, or its time ran out
+                return "Connection closed before authentication completed";
             }
             if (authenticated.size() >= config.maxSessions()) {
                 LOG.warn("refusing csync session {} from {}: all {} sessions busy", session.id(), session.remoteAddress(),

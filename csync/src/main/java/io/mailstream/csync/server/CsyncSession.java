@@ -48,7 +48,7 @@ final class CsyncSession implements Runnable {
     private OutputStream rawOut;
     private OutputStream out;
     private DListWriter writer;
-    private volatile boolean authenticated;
+    private boolean authenticated;
     private boolean compressed;
     private boolean tls;
     private volatile boolean stopped;
@@ -72,10 +72,6 @@ final class CsyncSession implements Runnable {
 
     InetAddress remoteAddress() {
         return remoteAddress;
-    }
-
-    boolean isAuthenticated() {
-        return authenticated;
     }
 
     @Override

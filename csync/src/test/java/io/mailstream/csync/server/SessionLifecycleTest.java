@@ -186,21 +186,23 @@ class SessionLifecycleTest {
 
     @Test
     void aConnectionThatDoesNotAuthenticateInTimeIsClosed() throws Exception {
-        start(config().authTimeout(Duration.ofMillis(300)));
+        start(config().authTimeout(Duration.ofSeconds(1)));
         try (Socket s = new Socket("127.0.0.1", server.getPort())) {
             s.setSoTimeout(5000);
             BufferedReader in = reader(s);
             readBanner(in);
+            long connected = System.nanoTime();
             s.getOutputStream().write("NOOP\r\n".getBytes(StandardCharsets.US_ASCII));
             assertThat(in.readLine()).isEqualTo("OK Noop completed");
-            // Busy but never authenticating: the deadline counts from the connect, not from the last byte.
+            // Talking but never authenticating: the deadline counts from the connect, not from the last byte.
             assertThat(in.readLine()).isEqualTo("BYE Authentication timeout");
             assertThat(in.readLine()).isNull();
+            assertThat(Duration.ofNanos(System.nanoTime() - connected)).isGreaterThanOrEqualTo(Duration.ofMillis(900));
         }
         // An authenticated session is not subject to it.
         try (CsyncClient c = CsyncClient.connect(client())) {
             c.noop();
-            Thread.sleep(600);
+            Thread.sleep(1500);
             c.noop();
         }
     }
