@@ -185,6 +185,34 @@ class SessionLifecycleTest {
     }
 
     @Test
+    void connectionsFromOtherAddressesDoNotPushOutAWaitingOne() throws Exception {
+        start(config().maxUnauthenticated(6).maxUnauthenticatedPerAddress(2));
+        List<Socket> flood = new ArrayList<>();
+        try (Socket primary = new Socket("127.0.0.1", server.getPort())) {
+            primary.setSoTimeout(5000);
+            BufferedReader in = reader(primary);
+            readBanner(in);
+            // 40 connections from three other loopback addresses: each address is held to its share,
+            // and when the whole budget is full the busiest address gives way, not the quiet one.
+            for (int i = 0; i < 40; i++) {
+                Socket s = new Socket();
+                s.bind(new java.net.InetSocketAddress("127.0.0." + (2 + i % 3), 0));
+                s.connect(new java.net.InetSocketAddress("127.0.0.1", server.getPort()));
+                s.setSoTimeout(5000);
+                readBanner(reader(s));
+                flood.add(s);
+            }
+            assertThat(server.unauthenticatedClosedCount()).isEqualTo(40 + 1 - 6);
+            primary.getOutputStream().write(AUTH.getBytes(StandardCharsets.US_ASCII));
+            assertThat(in.readLine()).isEqualTo("OK Success (no protection)");
+        } finally {
+            for (Socket s : flood) {
+                s.close();
+            }
+        }
+    }
+
+    @Test
     void aConnectionThatDoesNotAuthenticateInTimeIsClosed() throws Exception {
         start(config().authTimeout(Duration.ofSeconds(1)));
         try (Socket s = new Socket("127.0.0.1", server.getPort())) {
