@@ -139,6 +139,16 @@ class KafkaSecurityTest {
                         .isInstanceOf(ExecutionException.class).cause().isInstanceOf(TopicAuthorizationException.class)
                         .hasMessageContaining("Not authorized to access topics: [" + Topics.CHANGES + "]");
             }
+            // A capture given the reader's identity does not start, and says which right it lacks.
+            Map<String, String> readerSettings = new HashMap<>(settings);
+            scram("reader", "reader-secret").forEach((k, v) -> readerSettings.put("kafka.client." + k, v));
+            readerSettings.put("capture.server.id", "secure-2");
+            MailstreamConfig readerConfig = MailstreamConfig.of(readerSettings);
+            KafkaClients.useClientSettings(readerConfig.kafkaClientProperties());
+            assertThatThrownBy(() -> Capture.start(readerConfig, bootstrap, new SimpleMeterRegistry(), e -> { }).close())
+                    .satisfies(e -> org.slf4j.LoggerFactory.getLogger(KafkaSecurityTest.class)
+                            .info("capture with read rights only: {}", e.toString()))
+                    .hasStackTraceContaining("Not authorized to access");
             assertThatThrownBy(() -> endOffsets(bootstrap, scram("capture", "wrong")))
                     .isInstanceOf(SaslAuthenticationException.class).hasMessageContaining("SCRAM-SHA-512");
         }
