@@ -1,12 +1,12 @@
 package io.mailstream.sinks;
 
+import io.mailstream.core.kafka.KafkaClients;
 import io.mailstream.core.kafka.Topics;
 import io.mailstream.core.state.StateFold;
 import io.mailstream.schemas.MailboxState;
 import io.mailstream.schemas.StateRecord;
 import io.mailstream.schemas.codec.AvroCodec;
 import io.mailstream.schemas.codec.SchemaTopicRegistry;
-import org.apache.kafka.clients.CommonClientConfigs;
 
 import java.util.List;
 import java.util.Map;
@@ -23,7 +23,7 @@ final class CanonicalStates implements AutoCloseable {
     private final CompactedTopic topic;
 
     CanonicalStates(String bootstrapServers) {
-        this.schemas = new SchemaTopicRegistry(Map.of(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers));
+        this.schemas = new SchemaTopicRegistry(KafkaClients.common(bootstrapServers));
         this.codec = AvroCodec.stateRecord(schemas);
         this.topic = new CompactedTopic(bootstrapServers, Topics.STATE);
     }

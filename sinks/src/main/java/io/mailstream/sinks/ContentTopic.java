@@ -1,12 +1,12 @@
 package io.mailstream.sinks;
 
 import io.mailstream.bridge.apply.MessageSpool;
+import io.mailstream.core.kafka.KafkaClients;
 import io.mailstream.core.kafka.Topics;
 import io.mailstream.schemas.ChangeEvent;
 import io.mailstream.schemas.MessageContent;
 import io.mailstream.schemas.codec.AvroCodec;
 import io.mailstream.schemas.codec.SchemaTopicRegistry;
-import org.apache.kafka.clients.CommonClientConfigs;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -35,7 +35,7 @@ final class ContentTopic implements AutoCloseable {
     private final CompactedTopic topic;
 
     ContentTopic(String bootstrapServers) {
-        this.schemas = new SchemaTopicRegistry(Map.of(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers));
+        this.schemas = new SchemaTopicRegistry(KafkaClients.common(bootstrapServers));
         this.codec = AvroCodec.changeEvent(schemas);
         this.topic = new CompactedTopic(bootstrapServers, Topics.STREAMS_CONTENT);
     }

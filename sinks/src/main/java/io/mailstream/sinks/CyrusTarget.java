@@ -113,7 +113,8 @@ final class CyrusTarget implements StateTarget {
         int colon = address.lastIndexOf(':');
         if (colon <= 0) throw new io.mailstream.core.config.ConfigException("tier." + tier + ".cyrus.address: expected host:port, got '" + address + "'");
         CsyncClientConfig csync = CsyncClientConfig.of(address.substring(0, colon), Integer.parseInt(address.substring(colon + 1)),
-                        config.get(ConfigKeys.TIER_CYRUS_USER, tier), config.get(ConfigKeys.TIER_CYRUS_PASSWORD, tier))
+                        config.get(ConfigKeys.TIER_CYRUS_USER, tier),
+                        config.password(ConfigKeys.TIER_CYRUS_PASSWORD, ConfigKeys.TIER_CYRUS_PASSWORD_FILE, tier))
                 // Cyrus 3.6 keeps sieve scripts in a user.X.#sieve mailbox (type f), which a replica
                 // accepts only after APPLY CAPABILITIES (SIEVE-MAILBOX); capture receives them that way.
                 .withSieveMailbox(true)

@@ -10,7 +10,6 @@ import io.mailstream.schemas.StateRecord;
 import io.mailstream.schemas.TierProgress;
 import io.mailstream.schemas.codec.AvroCodec;
 import io.mailstream.schemas.codec.SchemaTopicRegistry;
-import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.ListOffsetsResult.ListOffsetsResultInfo;
 import org.apache.kafka.clients.admin.ListOffsetsOptions;
@@ -91,7 +90,7 @@ public final class StatusReport {
     }
 
     private static StatusReport compute(MailstreamConfig config, String bootstrapServers, Clock clock, boolean compareMailboxes) {
-        try (SchemaTopicRegistry schemas = new SchemaTopicRegistry(Map.of(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers));
+        try (SchemaTopicRegistry schemas = new SchemaTopicRegistry(KafkaClients.common(bootstrapServers));
              Admin admin = Admin.create(KafkaClients.adminProps(bootstrapServers));
              KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(KafkaClients.consumerProps(bootstrapServers, null),
                      new StringDeserializer(), new ByteArrayDeserializer())) {

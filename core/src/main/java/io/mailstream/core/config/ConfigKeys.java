@@ -31,6 +31,9 @@ public final class ConfigKeys {
             "min.insync.replicas of every mailstream topic. Empty: 1 on the embedded broker, 2 on a cluster.");
     public static final ConfigKey<Integer> KAFKA_MAX_RECORD_BYTES = integer("kafka.max.record.bytes", "1048576",
             "Largest Kafka record mailstream writes (the broker's message.max.bytes must allow it).");
+    public static final ConfigKey<String> KAFKA_CLIENT = add(new ConfigKey<>("kafka.client.<property>", "", "text",
+            Function.identity(), false,
+            "Any Kafka client property, given to every producer, consumer, admin client and Kafka Streams instance mailstream makes: e.g. kafka.client.security.protocol=SASL_SSL, kafka.client.sasl.mechanism=SCRAM-SHA-512, kafka.client.sasl.jaas.config, kafka.client.ssl.truststore.location. Values of secret-looking properties are masked in 'config' output. Not for what mailstream sets itself for its guarantees (acks, idempotence, isolation, transactions, offsets, serializers)."));
 
     // --- General ---------------------------------------------------------------------------
     public static final ConfigKey<String> DATA_DIR = string("data.dir", "mailstream-data",
@@ -64,7 +67,27 @@ public final class ConfigKeys {
     public static final ConfigKey<String> CAPTURE_AUTH_USER = string("capture.auth.user", "mailstream",
             "User the primary's sync_client authenticates as (mailstream_sync_authname).");
     public static final ConfigKey<String> CAPTURE_AUTH_PASSWORD = secret("capture.auth.password", "",
-            "Password of capture.auth.user (mailstream_sync_password). Required when capture is enabled.");
+            "Password of capture.auth.user (mailstream_sync_password). Capture needs it or capture.auth.password.file.");
+    public static final ConfigKey<String> CAPTURE_AUTH_PASSWORD_FILE = string("capture.auth.password.file", "",
+            "File whose first line is the password of capture.auth.user, instead of capture.auth.password (which must then be empty).");
+    public static final ConfigKey<Integer> CAPTURE_AUTH_TIMEOUT_MS = integer("capture.auth.timeout.ms", "30000",
+            "A connection that has not authenticated this long after connecting is closed.");
+    public static final ConfigKey<Integer> CAPTURE_MAX_SESSIONS = integer("capture.max.sessions", "8",
+            "Authenticated csync sessions at a time (one primary uses one per channel); more are refused with BYE.");
+    public static final ConfigKey<Integer> CAPTURE_MAX_UNAUTHENTICATED = integer("capture.max.unauthenticated", "32",
+            "Connections waiting to authenticate, over all addresses, counted apart from the sessions. One more closes the oldest of the address holding the most.");
+    public static final ConfigKey<Integer> CAPTURE_MAX_UNAUTHENTICATED_PER_ADDRESS = integer("capture.max.unauthenticated.per.address", "4",
+            "Connections waiting to authenticate from one address. One more closes that address's oldest, so a new connection always gets in.");
+    public static final ConfigKey<Long> CAPTURE_MAX_COMMAND_BYTES = longInteger("capture.max.command.bytes", "67108864",
+            "Bytes of one csync command after decompression, message bodies excluded (literals included). A longer command ends the session with a fatal error.");
+    public static final ConfigKey<Long> CAPTURE_MAX_COMMAND_VALUES = longInteger("capture.max.command.values", "2000000",
+            "Values (atoms, strings, lists, keys) in one csync command; each costs heap beyond its bytes. A mailbox sent whole needs about 20 per message.");
+    public static final ConfigKey<Integer> CAPTURE_MAX_COMMAND_LITERALS = integer("capture.max.command.literals", "100000",
+            "{N} literals in one csync command (each at most 8 MiB, all within capture.max.command.bytes).");
+    public static final ConfigKey<Integer> CAPTURE_MAX_COMMAND_BODIES = integer("capture.max.command.bodies", "2048",
+            "Message bodies (file literals) in one APPLY MESSAGE; sync_client sends at most 1024.");
+    public static final ConfigKey<Long> CAPTURE_MAX_COMMAND_BODY_BYTES = longInteger("capture.max.command.body.bytes", "8589934592",
+            "Bytes of the message bodies of one APPLY MESSAGE together (spooled to data.dir, at most 1 GiB each).");
 
     // --- Streams -----------------------------------------------------------------------------
     public static final ConfigKey<Boolean> STREAMS_ENABLED = bool("streams.enabled", "true",
@@ -86,6 +109,8 @@ public final class ConfigKeys {
             "csync user on the replica; must be a Cyrus admin there (cyrus tiers).");
     public static final ConfigKey<String> TIER_CYRUS_PASSWORD = secret("tier.<name>.cyrus.password", "",
             "Password of tier.<name>.cyrus.user (cyrus tiers).");
+    public static final ConfigKey<String> TIER_CYRUS_PASSWORD_FILE = string("tier.<name>.cyrus.password.file", "",
+            "File whose first line is that password, instead of tier.<name>.cyrus.password (cyrus tiers).");
     public static final ConfigKey<String> TIER_CYRUS_PARTITION = string("tier.<name>.cyrus.partition", "default",
             "Cyrus partition on the replica that mailboxes and bodies go to (cyrus tiers).");
     public static final ConfigKey<Integer> TIER_SESSIONS = integer("tier.<name>.sessions", "4",
@@ -129,6 +154,10 @@ public final class ConfigKeys {
 
     private static ConfigKey<Integer> integer(String name, String def, String doc) {
         return add(new ConfigKey<>(name, def, "integer", Integer::valueOf, false, doc));
+    }
+
+    private static ConfigKey<Long> longInteger(String name, String def, String doc) {
+        return add(new ConfigKey<>(name, def, "integer", Long::valueOf, false, doc));
     }
 
     private static ConfigKey<Boolean> bool(String name, String def, String doc) {

@@ -10,6 +10,7 @@ import io.mailstream.core.config.MailstreamConfig;
 import io.mailstream.core.control.ControlTopic;
 import io.mailstream.core.kafka.KafkaClients;
 import io.mailstream.core.kafka.Topics;
+import io.mailstream.csync.dlist.DListLimits;
 import io.mailstream.csync.model.CsyncCommand;
 import io.mailstream.csync.model.CsyncCommand.ApplyMailbox;
 import io.mailstream.csync.model.CsyncError;
@@ -79,10 +80,11 @@ public final class Capture implements AutoCloseable {
     private Capture(MailstreamConfig config, String bootstrapServers, MeterRegistry metrics, Consumer<Throwable> onFenced)
             throws IOException, CsyncException {
         String serverId = config.get(ConfigKeys.CAPTURE_SERVER_ID);
-        String password = config.get(ConfigKeys.CAPTURE_AUTH_PASSWORD);
+        String password = config.password(ConfigKeys.CAPTURE_AUTH_PASSWORD, ConfigKeys.CAPTURE_AUTH_PASSWORD_FILE, null);
         if (password.isEmpty()) {
             throw new ConfigException(ConfigKeys.CAPTURE_AUTH_PASSWORD.name() + " is empty: set the password the"
-                    + " primary's mailstream_sync_password sends");
+                    + " primary's mailstream_sync_password sends (or name a file holding it in "
+                    + ConfigKeys.CAPTURE_AUTH_PASSWORD_FILE.name() + ")");
         }
         InetSocketAddress listen = parseListen(config.get(ConfigKeys.CAPTURE_LISTEN));
         int maxRecordBytes = config.get(ConfigKeys.KAFKA_MAX_RECORD_BYTES);
@@ -138,10 +140,44 @@ public final class Capture implements AutoCloseable {
                         .register(metrics),
                 Gauge.builder("mailstream.capture.fenced", this, c -> c.isFenced() ? 1 : 0)
                         .description("1 once a newer capture with the same server id took over; every APPLY is then refused").register(metrics));
-        this.server = CsyncServer.start(CsyncServerConfig.builder(
-                        Authenticator.single(config.get(ConfigKeys.CAPTURE_AUTH_USER), password), this::openSession)
-                .bind(listen).serverName("mailstream-capture-" + serverId).sieveMailbox(true).build());
+        this.server = CsyncServer.start(serverConfig(config, listen, serverId, password));
         LOG.info("capture {} listening on {}:{} (epoch {})", serverId, listen.getHostString(), server.getPort(), source.epoch());
+    }
+
+    /** What the endpoint lets a client do before and after it authenticates: the capture.max.* and capture.auth.* keys. */
+    private CsyncServerConfig serverConfig(MailstreamConfig config, InetSocketAddress listen, String serverId, String password) {
+        DListLimits limits = DListLimits.SERVER
+                .withMaxLine(config.get(ConfigKeys.CAPTURE_MAX_COMMAND_BYTES))
+                .withMaxValues(config.get(ConfigKeys.CAPTURE_MAX_COMMAND_VALUES))
+                .withMaxLiterals(config.get(ConfigKeys.CAPTURE_MAX_COMMAND_LITERALS))
+                .withFileLiterals(config.get(ConfigKeys.CAPTURE_MAX_COMMAND_BODIES),
+                        config.get(ConfigKeys.CAPTURE_MAX_COMMAND_BODY_BYTES));
+        try {
+            Files.createDirectories(stagingDir);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create " + stagingDir, e);
+        }
+        // Bodies being received go under data.dir, not the system's temporary folder, and are counted there.
+        limits = limits.withSpool(limits.spoolThreshold(), stagingDir);
+        return CsyncServerConfig.builder(Authenticator.single(config.get(ConfigKeys.CAPTURE_AUTH_USER), password),
+                        this::openSession)
+                .bind(listen).serverName("mailstream-capture-" + serverId).sieveMailbox(true)
+                .maxSessions(config.get(ConfigKeys.CAPTURE_MAX_SESSIONS))
+                .maxUnauthenticated(config.get(ConfigKeys.CAPTURE_MAX_UNAUTHENTICATED))
+                .maxUnauthenticatedPerAddress(config.get(ConfigKeys.CAPTURE_MAX_UNAUTHENTICATED_PER_ADDRESS))
+                .authTimeout(java.time.Duration.ofMillis(config.get(ConfigKeys.CAPTURE_AUTH_TIMEOUT_MS)))
+                .limits(limits)
+                .build();
+    }
+
+    /** Sessions that died of an unexpected exception in the protocol code (0 in a healthy capture). */
+    public long internalErrorCount() {
+        return server.internalErrorCount();
+    }
+
+    /** Connections closed before they authenticated (to make room, or past capture.auth.timeout.ms). */
+    public long unauthenticatedClosedCount() {
+        return server.unauthenticatedClosedCount();
     }
 
     /**
