@@ -52,7 +52,9 @@ import java.util.UUID;
  * and it cannot commit anything after. It does so in two steps so that no capture can start
  * writing between the fence and the record of it: first the new assignment with
  * {@code fencePending} (from then on the old tier's capture refuses, and a restarted one reads it
- * after its own fencing initialisation), then the fence, then the fence point.
+ * after its own fencing initialisation), then the fence, then the fence point. The new primary's
+ * capture accepts only once the fence point is recorded, so in every partition of
+ * mailstream.changes the events of one epoch all come before those of the next.
  */
 public final class ControlTopic {
     private static final Logger LOG = LoggerFactory.getLogger(ControlTopic.class);
