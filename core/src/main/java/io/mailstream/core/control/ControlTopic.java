@@ -176,10 +176,16 @@ public final class ControlTopic {
             previousTier = current.getTier();
             long epoch = expectedEpoch + 1;
             pending = assignment(tier, site, epoch, true, null);
-            w.commit(List.of(assignmentRecord(ALL_KEYS, pending, actor, reason),
-                    assignmentRecord(epochKey(epoch), pending, actor, reason),
-                    roleRecord(tier, TierRole.PRIMARY, epoch, actor, reason),
-                    roleRecord(previousTier, previousRole, epoch, actor, reason)));
+            List<ProducerRecord<String, ControlEvent>> records = new ArrayList<>();
+            if (!w.state().latest().containsKey(epochKey(expectedEpoch))) {
+                // Written before assignments were kept per epoch: keep it now, the fence needs it.
+                records.add(assignmentRecord(epochKey(expectedEpoch), current, actor, "assignment of epoch " + expectedEpoch));
+            }
+            records.add(assignmentRecord(ALL_KEYS, pending, actor, reason));
+            records.add(assignmentRecord(epochKey(epoch), pending, actor, reason));
+            records.add(roleRecord(tier, TierRole.PRIMARY, epoch, actor, reason));
+            records.add(roleRecord(previousTier, previousRole, epoch, actor, reason));
+            w.commit(records);
         }
         LOG.info("{} is primary at epoch {}; fencing the capture of {}", tier, pending.getEpoch(), previousTier);
         return completeFence(pending.getEpoch(), actor);

@@ -136,6 +136,24 @@ class ControlTopicOnBrokerTest {
         });
     }
 
+    @Test
+    void aPromotionOverAnAssignmentWrittenBeforeEpochsWereKeptFencesItToo() throws Exception {
+        withBroker((control, kafka) -> {
+            // As captures used to register themselves: one "*" record, no per-epoch key, no fence point.
+            PrimaryAssignment legacy = PrimaryAssignment.newBuilder().setScope("*").setServerId("primary-1").setSite("dc1")
+                    .setEpoch(1).build();
+            try (var producer = new KafkaProducer<>(KafkaClients.producerProps(kafka.bootstrapServers(), null, 1 << 20),
+                    new StringSerializer(), io.mailstream.schemas.codec.AvroSerdes.controlEvent().serializer())) {
+                producer.send(ControlTopic.assignmentRecord(ControlTopic.ALL_KEYS, legacy, "capture primary-1", "first start")).get();
+            }
+            PrimaryAssignment promoted = control.promote("dc2", 1, TierRole.REPLICA, "dc2", "test", "planned");
+            assertThat(promoted.getEpoch()).isEqualTo(2);
+            assertThat(promoted.getFencePending()).isFalse();
+            assertThat(control.read().assignment(1)).contains(legacy);
+            assertThat(control.read().role("primary")).contains(TierRole.REPLICA);
+        });
+    }
+
     private static ProducerRecord<String, ControlEvent> record(String key, String tier) {
         return ControlTopic.assignmentRecord(key, ControlTopic.assignment(tier, tier, 1, false, List.of()), "test", "bootstrap");
     }
