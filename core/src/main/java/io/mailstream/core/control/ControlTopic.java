@@ -141,7 +141,7 @@ public final class ControlTopic {
             w.commit(List.of(assignmentRecord(ALL_KEYS, first, actor, reason),
                     assignmentRecord(epochKey(1), first, actor, reason),
                     roleRecord(tier, TierRole.PRIMARY, 1, actor, reason)));
-            LOG.info("{} is primary at epoch 1 ({})", tier, reason);
+            LOG.info("tier {} is primary at epoch 1 ({})", tier, reason);
             return first;
         }
     }
@@ -187,7 +187,7 @@ public final class ControlTopic {
             records.add(roleRecord(previousTier, previousRole, epoch, actor, reason));
             w.commit(records);
         }
-        LOG.info("{} is primary at epoch {}; fencing the capture of {}", tier, pending.getEpoch(), previousTier);
+        LOG.info("tier {} is primary at epoch {}; fencing the capture of tier {}", tier, pending.getEpoch(), previousTier);
         return completeFence(pending.getEpoch(), actor);
     }
 
