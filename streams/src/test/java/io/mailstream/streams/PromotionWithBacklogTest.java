@@ -5,7 +5,6 @@ import io.mailstream.core.control.ControlTopic;
 import io.mailstream.core.kafka.EmbeddedKafka;
 import io.mailstream.core.kafka.KafkaClients;
 import io.mailstream.core.kafka.TopicAdmin;
-import io.mailstream.core.kafka.TopicReader;
 import io.mailstream.core.kafka.Topics;
 import io.mailstream.schemas.ChangeEvent;
 import io.mailstream.schemas.DeadLetter;
@@ -15,12 +14,9 @@ import io.mailstream.schemas.codec.AvroCodec;
 import io.mailstream.schemas.codec.AvroSerdes;
 import io.mailstream.schemas.codec.SchemaResolver;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.streams.StreamsConfig;
 import org.junit.jupiter.api.Test;
@@ -93,7 +89,7 @@ class PromotionWithBacklogTest {
                 DeadLetter letter = deadLetters(bootstrap).get(0);
                 assertThat(letter.getReason()).isEqualTo(DeadLetterReason.FENCED);
                 assertThat(letter.getEventId()).isEqualTo(afterFence.getEnvelope().getEventId());
-                Set<String> stateKeys = readAll(bootstrap, Topics.STATE).stream().map(ConsumerRecord::key).collect(Collectors.toSet());
+                Set<String> stateKeys = CommittedReads.readAll(bootstrap, Topics.STATE).stream().map(ConsumerRecord::key).collect(Collectors.toSet());
                 for (String user : List.of("alice", "bob", "carol", "dave", "erin", "frank")) {
                     assertThat(stateKeys).contains("user:" + user, "mailbox:" + user + "-inbox");
                 }
@@ -114,21 +110,12 @@ class PromotionWithBacklogTest {
     }
 
     private static Set<String> eventIds(String bootstrap, String topic) {
-        return readAll(bootstrap, topic).stream().map(r -> CODEC.decode(r.value()).getEnvelope().getEventId())
+        return CommittedReads.readAll(bootstrap, topic).stream().map(r -> CODEC.decode(r.value()).getEnvelope().getEventId())
                 .collect(Collectors.toSet());
     }
 
     private static List<DeadLetter> deadLetters(String bootstrap) {
-        return readAll(bootstrap, Topics.DLQ).stream()
+        return CommittedReads.readAll(bootstrap, Topics.DLQ).stream()
                 .map(r -> AvroSerdes.deadLetter().deserializer().deserialize(Topics.DLQ, r.value())).toList();
-    }
-
-    private static List<ConsumerRecord<String, byte[]>> readAll(String bootstrap, String topic) {
-        List<ConsumerRecord<String, byte[]>> out = new ArrayList<>();
-        try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(KafkaClients.consumerProps(bootstrap, null),
-                new StringDeserializer(), new ByteArrayDeserializer())) {
-            TopicReader.readToEnd(consumer, topic, Duration.ofSeconds(20), out::add);
-        }
-        return out;
     }
 }
