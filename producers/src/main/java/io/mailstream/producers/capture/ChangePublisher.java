@@ -146,7 +146,7 @@ final class ChangePublisher implements AutoCloseable {
     }
 
     private CsyncException fail(KafkaProducer<String, ChangeEvent> p, Exception e) {
-        ErrorPolicy.Action action = ErrorPolicy.handle(ROLE, e);
+        ErrorPolicy.Action action = ErrorPolicy.classify(e);
         try {
             p.abortTransaction();
         } catch (RuntimeException abortFailed) {
@@ -159,6 +159,7 @@ final class ChangePublisher implements AutoCloseable {
                     + " primary again", source.tier(), epoch);
             return new CsyncException(CsyncError.AGAIN, "tier " + source.tier() + " is no longer primary: " + e.getMessage(), e);
         }
+        ErrorPolicy.handle(ROLE, e); // logs what the error means
         if (action == ErrorPolicy.Action.STOP) {
             fenced = e;
             onFenced.accept(e);

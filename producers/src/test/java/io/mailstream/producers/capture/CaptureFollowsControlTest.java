@@ -27,7 +27,8 @@ import static org.awaitility.Awaitility.await;
  * A capture follows mailstream.control live: while its tier is not the primary (no tier yet, or
  * another one) it answers every APPLY of a real Cyrus 3.6.1 sync_client with NO, so Cyrus keeps
  * the changes in its sync log; once its tier is promoted, Cyrus's own retry delivers all of them,
- * each once, stamped with the tier and the epoch they were captured under.
+ * each once, stamped with the tier and the epoch they were captured under. Demoted, it refuses
+ * again; promoted once more, it takes up a new producer for the new epoch.
  */
 class CaptureFollowsControlTest {
     @TempDir
@@ -82,6 +83,27 @@ class CaptureFollowsControlTest {
                 Map<String, Long> bodies = payloads(events, MessageContent.class).stream()
                         .collect(Collectors.groupingBy(c -> c.getGuid() + "/" + c.getChunkIndex(), Collectors.counting()));
                 assertThat(bodies).hasSize(appended.size()).allSatisfy((guid, count) -> assertThat(count).as(guid).isEqualTo(1));
+                assertThat(capture.isFenced()).isFalse();
+
+                // Demoted (dc1 promoted, fencing this capture's producer at the broker): refused again.
+                control.promote("dc1", 2, TierRole.REPLICA, "dc1", "test", "planned back");
+                refusedBefore = refusals(lab);
+                int before = lab.events().size();
+                for (int i = 9; i < 12; i++) {
+                    appended.add(CaptureRecoveryTest.append(lab, messages, names.get(i % names.size()), i));
+                }
+                awaitMoreRefusals(lab, refusedBefore);
+                assertThat(lab.events()).hasSize(before);
+
+                // Promoted again: a new producer for the new epoch, and Cyrus delivers what it kept meanwhile.
+                control.promote("dc2", 3, TierRole.REPLICA, "dc2", "test", "planned again");
+                lab.restartSyncClientIfGone();
+                lab.awaitDrained();
+                CaptureRecoveryTest.assertEveryMessageCaptured(lab, users.keySet(), appended);
+                assertThat(lab.events().subList(before, lab.events().size())).isNotEmpty().allSatisfy(e -> {
+                    assertThat(e.getEnvelope().getTier()).isEqualTo("dc2");
+                    assertThat(e.getEnvelope().getEpoch()).isEqualTo(4);
+                });
                 assertThat(capture.isFenced()).isFalse();
                 lab.cyrus.killSyncClient(CaptureLab.CHANNEL);
             }
