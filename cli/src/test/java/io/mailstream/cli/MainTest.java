@@ -110,7 +110,7 @@ class MainTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"check", "promote", "reconcile", "audit"})
+    @ValueSource(strings = {"check", "reconcile", "audit"})
     void unimplementedSubcommandsSaySoAndExit2(String args) {
         Cli cli = new Cli(Map.of("MAILSTREAM_TIERS", "dc2", "MAILSTREAM_TIER_DC2_TYPE", "store",
                 "MAILSTREAM_DATA_DIR", dir.toString()));

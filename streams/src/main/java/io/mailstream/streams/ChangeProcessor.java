@@ -95,6 +95,8 @@ final class ChangeProcessor implements Processor<String, byte[], String, Object>
     private ChangesLog.Mark probing;
     private byte[] probeToken;
     private int retriesWaiting;
+    /** Why the last event that waits for mailstream.control waits, for the periodic warning; null if none. */
+    private String awaitingControl;
 
     ChangeProcessor(List<TierRoute> tiers, AvroCodec<ChangeEvent> changes, AvroCodec<ControlEvent> control,
                     MeterRegistry meters, ChangesLog log, RetryOperator retries) {
@@ -133,7 +135,7 @@ final class ChangeProcessor implements Processor<String, byte[], String, Object>
             publishAhead(event);
             park(event); // behind a parked event of its key
         } else if (!handle(event, false)) {
-            park(event); // itself waiting for content
+            park(event); // itself waiting for content, or for mailstream.control to judge it
         }
     }
 
@@ -166,6 +168,10 @@ final class ChangeProcessor implements Processor<String, byte[], String, Object>
                 if (!giveUp && e instanceof Rejection r && r.reason() == DeadLetterReason.MISSING_CONTENT) {
                     return false;
                 }
+                if (e instanceof Fencing.AwaitingControl waiting) {
+                    awaitingControl = waiting.getMessage();
+                    return false; // judged once mailstream.control says how; never dropped for being early
+                }
                 if (writing) {
                     ErrorPolicy.handle(ROLE, e);
                     throw e;
@@ -190,7 +196,8 @@ final class ChangeProcessor implements Processor<String, byte[], String, Object>
      * after a record of this key referencing it is processed (different partitions have no order
      * between them, and a task can be far behind, e.g. after an outage). So a record whose body is
      * unknown waits, with every later event of its key behind it to keep the key's order, and is
-     * retried every PARKED_RETRY_INTERVAL. Other keys are not held up.
+     * retried every PARKED_RETRY_INTERVAL. Other keys are not held up. An event whose epoch
+     * mailstream.control cannot judge yet (see Fencing) waits the same way, until it can.
      *
      * Whether the body can still come is judged by the log, never by the clock. Capture writes a
      * body before any record that references it, so it is in mailstream.changes before the record.
@@ -219,6 +226,7 @@ final class ChangeProcessor implements Processor<String, byte[], String, Object>
             all.forEachRemaining(kv -> keys.add(kv.key));
         }
         if (keys.isEmpty()) {
+            awaitingControl = null;
             return;
         }
         meters.counter(MailstreamTopology.PARKED_CHECKS_METER).increment();
@@ -247,6 +255,9 @@ final class ChangeProcessor implements Processor<String, byte[], String, Object>
         if (left > 0 && reading == null && probing == null) {
             reading = log.readToEnd();
             advanceRound(); // the answer may be there already
+        }
+        if (left > 0 && awaitingControl != null && retriesWaiting % RETRIES_BETWEEN_WARNINGS == 0) {
+            LOG.warn("event(s) of task {} wait for mailstream.control: {}", context.taskId(), awaitingControl);
         }
         if (left > 0 && ++retriesWaiting % RETRIES_BETWEEN_WARNINGS == 0) {
             LOG.warn("{} event(s) of task {} wait for message bodies first seen under other keys: {}", left, context.taskId(),
@@ -310,7 +321,7 @@ final class ChangeProcessor implements Processor<String, byte[], String, Object>
             throw new Rejection(DeadLetterReason.INVALID, "record key '" + key + "' is not the envelope's partition key '"
                     + envelope.getPartitionKey() + "'");
         }
-        fencing.check(envelope);
+        fencing.check(envelope, record.partition(), record.offset());
         long time = record.timestamp();
         if (seenBefore(envelope.getEventId(), time)) {
             dropDuplicate();
@@ -568,7 +579,7 @@ final class ChangeProcessor implements Processor<String, byte[], String, Object>
         ChangeEvent event;
         try {
             event = changes.decode(incoming.value());
-            fencing.check(event.getEnvelope());
+            fencing.check(event.getEnvelope(), incoming.partition(), incoming.offset());
         } catch (RuntimeException e) {
             return; // judged, and dead-lettered if it must be, when its turn comes
         }

@@ -84,6 +84,7 @@ class KillAndRestartTest {
             MailstreamConfig config = MailstreamConfig.of(values);
             Path configFile = ChildJvm.writeProperties(dir.resolve("mailstream.properties"), values);
             TopicAdmin.ensureTopics(config, bootstrap);
+            Events.firstPromotion(bootstrap);
 
             Map<String, List<ChangeEvent>> byUser = workload();
             CompletableFuture<Void> capture = CompletableFuture.runAsync(() -> produce(bootstrap, roundRobin(byUser)));

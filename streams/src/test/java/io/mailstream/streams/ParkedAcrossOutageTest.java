@@ -67,6 +67,7 @@ class ParkedAcrossOutageTest {
             values.put("tier.dc2.type", "store");
             MailstreamConfig config = MailstreamConfig.of(values);
             TopicAdmin.ensureTopics(config, bootstrap);
+            Events.firstPromotion(bootstrap);
 
             List<String> receivers = receiversNotOnTheSendersPartition();
             Events events = new Events("ev");

@@ -183,7 +183,7 @@ public final class StatusSampler implements AutoCloseable {
         Map<String, Long> events = new TreeMap<>();
         Map<String, Double> seconds = new TreeMap<>();
         for (StatusReport.TierStatus t : report.tiers()) {
-            ControlEvent change = control.get("tier:" + t.tier());
+            ControlEvent change = control.get(ControlTopic.tierKey(t.tier()));
             TierRoleChange role = change != null && change.getPayload() instanceof TierRoleChange r ? r : null;
             Double behind = t.secondsBehind().isPresent() ? t.secondsBehind().getAsDouble() : null;
             views.add(new TierView(t.tier(),

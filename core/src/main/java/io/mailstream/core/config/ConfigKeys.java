@@ -63,7 +63,9 @@ public final class ConfigKeys {
     public static final ConfigKey<String> CAPTURE_LISTEN = string("capture.listen", "127.0.0.1:2005",
             "Address the capture csync endpoint listens on (host:port); the primary's mailstream channel points here.");
     public static final ConfigKey<String> CAPTURE_SERVER_ID = string("capture.server.id", "primary-1",
-            "Identity of the Cyrus primary this capture serves; derives the Kafka transactional.id and is fenced by epoch.");
+            "Identity of the Cyrus server this capture serves, stamped on its events (each id numbers its events on its own). The Kafka transactional.id derives from capture.tier, so a second capture of the same tier fences the first.");
+    public static final ConfigKey<String> CAPTURE_TIER = string("capture.tier", "primary",
+            "The tier whose Cyrus server feeds this capture. It accepts APPLYs only while mailstream.control names this tier primary, and answers NO otherwise (Cyrus keeps the change in its sync log). A name not in 'tiers' (the default 'primary': a single-site setup) makes itself primary at epoch 1 on first start, by compare-and-set; a Cyrus tier listed in 'tiers' waits for 'mailstream promote --tier NAME --initial'.");
     public static final ConfigKey<String> CAPTURE_AUTH_USER = string("capture.auth.user", "mailstream",
             "User the primary's sync_client authenticates as (mailstream_sync_authname).");
     public static final ConfigKey<String> CAPTURE_AUTH_PASSWORD = secret("capture.auth.password", "",

@@ -264,6 +264,15 @@ public final class MailstreamConfig {
                 }
             }
         }
+        String captureTier = get(ConfigKeys.CAPTURE_TIER);
+        if (!TIER_NAME.matcher(captureTier).matches()) {
+            throw new ConfigException(ConfigKeys.CAPTURE_TIER.name() + ": '" + captureTier
+                    + "' is not a valid tier name (letters, digits, '-' and '_')");
+        }
+        if (tiers().contains(captureTier) && get(ConfigKeys.TIER_TYPE, captureTier) != ConfigKeys.TierType.CYRUS) {
+            throw new ConfigException(ConfigKeys.CAPTURE_TIER.name() + ": '" + captureTier + "' is a store tier, but a capture"
+                    + " is fed by a Cyrus server: name a cyrus tier, or a name not in 'tiers' for a single-site primary");
+        }
         for (String key : values.keySet()) {
             var m = TIER_KEY.matcher(key);
             if (m.matches() && !tiers().contains(m.group(1))) {

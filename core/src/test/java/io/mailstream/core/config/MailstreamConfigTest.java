@@ -48,6 +48,10 @@ class MailstreamConfigTest {
                 .hasMessageContaining("tier.dc2.content").hasMessageContaining("use 'inline'");
         assertThatThrownBy(() -> MailstreamConfig.of(Map.of("tiers", "dc2")))
                 .hasMessageContaining("tier.dc2.type is required");
+        assertThatThrownBy(() -> MailstreamConfig.of(Map.of("tiers", "oob", "tier.oob.type", "store", "capture.tier", "oob")))
+                .hasMessageContaining("capture.tier").hasMessageContaining("'oob' is a store tier");
+        assertThatThrownBy(() -> MailstreamConfig.of(Map.of("capture.tier", "dc 1")))
+                .hasMessageContaining("capture.tier").hasMessageContaining("not a valid tier name");
     }
 
     @Test
