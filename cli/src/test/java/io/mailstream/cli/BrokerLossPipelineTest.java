@@ -10,10 +10,6 @@ import io.mailstream.testkit.KafkaCluster;
 import io.mailstream.testkit.LmtpClient;
 import io.mailstream.testkit.MessageFactory;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.OffsetSpec;
-import org.apache.kafka.clients.admin.TopicDescription;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.TopicPartitionInfo;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -24,12 +20,9 @@ import org.slf4j.LoggerFactory;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -78,7 +71,7 @@ class BrokerLossPipelineTest {
             for (int i = 0; i < DELIVERIES; i++) {
                 deliver(lmtp, i);
                 if (i + 1 == KILL_AFTER) {
-                    Map<Integer, Long> recordsLed = recordsLedPerBroker();
+                    Map<Integer, Long> recordsLed = lab.cluster.recordsLedPerBroker(Topics.CHANGES);
                     victim = recordsLed.entrySet().stream().max(Map.Entry.comparingByValue()).orElseThrow().getKey();
                     LOG.info("after {} deliveries, records of {} per leader: {}; killing broker {}", KILL_AFTER, Topics.CHANGES,
                             recordsLed, victim);
@@ -90,7 +83,8 @@ class BrokerLossPipelineTest {
         // Everything below runs with two of the three brokers: once the controller has fenced the
         // dead one (broker.session.timeout.ms), the others lead all its partitions.
         int dead = victim;
-        await().atMost(Duration.ofMinutes(1)).pollInterval(Duration.ofMillis(500)).until(() -> !leaders(Topics.CHANGES).contains(dead));
+        await().atMost(Duration.ofMinutes(1)).pollInterval(Duration.ofMillis(500))
+                .until(() -> !lab.cluster.leaders(Topics.CHANGES).contains(dead));
 
         lab.assertReplicaIdentical(USERS, CONVERGE);
         assertEveryDeliveryOnceOnTheReplica();
@@ -103,7 +97,7 @@ class BrokerLossPipelineTest {
         lab.cluster.start(victim);
         int restarted = victim;
         await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofSeconds(1))
-                .until(() -> inSyncReplicasMissing(Topics.CHANGES, restarted) == 0);
+                .until(() -> lab.cluster.partitionsOutOfSync(Topics.CHANGES, restarted) == 0);
     }
 
     /** Each delivery is UID k of its recipient's INBOX on the primary, and on the replica exactly once. */
@@ -135,38 +129,6 @@ class BrokerLossPipelineTest {
         int size = i % 50 == 7 ? 1_000_000 + i * 1_000 : 1_000 + (i * 7919) % 40_000;
         lmtp.deliver("sender" + i + "@example.org", List.of(to),
                 mail.message(i, size, "sender" + i + "@example.org", to + "@mailstream.test", "message " + i));
-    }
-
-    /** Records in {@link Topics#CHANGES} so far, summed per broker leading the partitions they are in. */
-    private static Map<Integer, Long> recordsLedPerBroker() throws Exception {
-        try (Admin admin = Admin.create(KafkaClients.adminProps(lab.bootstrapServers()))) {
-            TopicDescription changes = admin.describeTopics(List.of(Topics.CHANGES)).allTopicNames().get(30, TimeUnit.SECONDS)
-                    .get(Topics.CHANGES);
-            Map<TopicPartition, OffsetSpec> latest = changes.partitions().stream()
-                    .collect(Collectors.toMap(p -> new TopicPartition(Topics.CHANGES, p.partition()), p -> OffsetSpec.latest()));
-            var ends = admin.listOffsets(latest).all().get(30, TimeUnit.SECONDS);
-            Map<Integer, Long> perLeader = new TreeMap<>();
-            for (TopicPartitionInfo p : changes.partitions()) {
-                long end = ends.get(new TopicPartition(Topics.CHANGES, p.partition())).offset();
-                perLeader.merge(p.leader().id(), end, Long::sum);
-            }
-            return perLeader;
-        }
-    }
-
-    private static List<Integer> leaders(String topic) throws Exception {
-        try (Admin admin = Admin.create(KafkaClients.adminProps(lab.bootstrapServers()))) {
-            return admin.describeTopics(List.of(topic)).allTopicNames().get(30, TimeUnit.SECONDS).get(topic).partitions().stream()
-                    .map(p -> p.leader() == null ? -1 : p.leader().id()).sorted(Comparator.naturalOrder()).toList();
-        }
-    }
-
-    /** Partitions of {@code topic} whose in-sync replicas do not include {@code broker}. */
-    private static long inSyncReplicasMissing(String topic, int broker) throws Exception {
-        try (Admin admin = Admin.create(KafkaClients.adminProps(lab.bootstrapServers()))) {
-            return admin.describeTopics(List.of(topic)).allTopicNames().get(30, TimeUnit.SECONDS).get(topic).partitions().stream()
-                    .filter(p -> p.isr().stream().noneMatch(n -> n.id() == broker)).count();
-        }
     }
 
     /** "replicas/min ISR" of a topic as the cluster reports it. */

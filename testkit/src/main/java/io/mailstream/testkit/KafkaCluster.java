@@ -1,5 +1,12 @@
 package io.mailstream.testkit;
 
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.TopicPartitionInfo;
+
 import java.io.IOException;
 import java.io.Reader;
 import java.io.UncheckedIOException;
@@ -7,12 +14,16 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
 
 /**
  * A KRaft cluster of several nodes, each a JVM of its own running Kafka's {@code kafka.Kafka}
@@ -134,6 +145,57 @@ public final class KafkaCluster implements AutoCloseable {
     /** Starts node {@code id} again on its log; returns when it is up. */
     public void start(int id) {
         script("start-node.sh", dir.toString(), String.valueOf(id));
+    }
+
+    /**
+     * The broker leading the partitions of {@code topic} that hold the most records so far (end
+     * offsets summed per leader): the one whose loss interrupts the most traffic.
+     */
+    public int busiestLeader(String topic) {
+        return recordsLedPerBroker(topic).entrySet().stream().max(Map.Entry.comparingByValue()).orElseThrow().getKey();
+    }
+
+    /** Records of {@code topic} so far (end offsets), summed per broker leading the partitions they are in. */
+    public Map<Integer, Long> recordsLedPerBroker(String topic) {
+        return admin(admin -> {
+            TopicDescription d = admin.describeTopics(List.of(topic)).allTopicNames().get(30, TimeUnit.SECONDS).get(topic);
+            Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
+            d.partitions().forEach(p -> latest.put(new TopicPartition(topic, p.partition()), OffsetSpec.latest()));
+            var ends = admin.listOffsets(latest).all().get(30, TimeUnit.SECONDS);
+            Map<Integer, Long> perLeader = new TreeMap<>();
+            for (TopicPartitionInfo p : d.partitions()) {
+                if (p.leader() == null) continue;
+                perLeader.merge(p.leader().id(), ends.get(new TopicPartition(topic, p.partition())).offset(), Long::sum);
+            }
+            return perLeader;
+        });
+    }
+
+    /** The leader of each partition of {@code topic}, -1 for none, in partition order. */
+    public List<Integer> leaders(String topic) {
+        return admin(admin -> admin.describeTopics(List.of(topic)).allTopicNames().get(30, TimeUnit.SECONDS).get(topic)
+                .partitions().stream().map(p -> p.leader() == null ? -1 : p.leader().id()).toList());
+    }
+
+    /** How many partitions of {@code topic} do not have broker {@code id} among their in-sync replicas. */
+    public long partitionsOutOfSync(String topic, int id) {
+        return admin(admin -> admin.describeTopics(List.of(topic)).allTopicNames().get(30, TimeUnit.SECONDS).get(topic)
+                .partitions().stream().filter(p -> p.isr().stream().noneMatch(n -> n.id() == id)).count());
+    }
+
+    private interface AdminCall<T> {
+        T call(Admin admin) throws Exception;
+    }
+
+    private <T> T admin(AdminCall<T> call) {
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
+                AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 15_000, AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 30_000))) {
+            return call.call(admin);
+        } catch (RuntimeException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new IllegalStateException("asking " + this + " failed: " + e, e);
+        }
     }
 
     public Path log(int id) {
