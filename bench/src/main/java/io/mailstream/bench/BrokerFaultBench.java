@@ -132,18 +132,22 @@ public final class BrokerFaultBench {
                     long until = i + 1 < faults.size() ? faults.get(i + 1).issuedAt() : end;
                     Stats c = Stats.of(latencies(accepted, inChanges, f.issuedAt(), until));
                     Stats fd = Stats.of(latencies(accepted, inFeed, f.issuedAt(), until));
-                    double pauseChanges = longestGap(inChanges, f.issuedAt(), until);
-                    double pauseFeed = longestGap(inFeed, f.issuedAt(), until);
+                    double actionMs = (f.doneAt() - f.issuedAt()) / 1e6;
+                    double pauseChanges = actionMs + firstAfter(inChanges, f.doneAt());
+                    double pauseFeed = actionMs + firstAfter(inFeed, f.doneAt());
+                    double gapChanges = longestGap(inChanges, f.issuedAt(), until);
+                    double gapFeed = longestGap(inFeed, f.issuedAt(), until);
                     report.row(f.name() + " (after delivery " + f.afterDelivery() + ", took "
-                                    + String.format("%.1f s", (f.doneAt() - f.issuedAt()) / 1e9) + ")",
-                            String.format("pause: nothing new in changes for %.1f s, in the dc2 feed for %.1f s; "
-                                            + "first commit %.1f s after the action returned; "
-                                            + "%d deliveries after it: 250 -> changes max %.1f s, -> dc2 feed max %.1f s",
-                                    pauseChanges / 1e3, pauseFeed / 1e3, firstAfter(inChanges, f.doneAt()) / 1e3,
+                                    + String.format("%.1f s", actionMs / 1e3) + ")",
+                            String.format("pause: next commit to changes %.1f s, to the dc2 feed %.1f s after the fault began; "
+                                            + "longest stretch without a commit until the next fault %.1f s / %.1f s; "
+                                            + "%d deliveries until the next fault: 250 -> changes max %.1f s, -> dc2 feed max %.1f s",
+                                    pauseChanges / 1e3, pauseFeed / 1e3, gapChanges / 1e3, gapFeed / 1e3,
                                     c.n(), c.max() / 1e3, fd.max() / 1e3));
                     report.column("fault" + (i + 1) + "_pause_changes_ms", String.format("%.0f", pauseChanges))
                             .column("fault" + (i + 1) + "_pause_feed_ms", String.format("%.0f", pauseFeed))
-                            .column("fault" + (i + 1) + "_first_commit_after_ms", String.format("%.0f", firstAfter(inChanges, f.doneAt())))
+                            .column("fault" + (i + 1) + "_gap_changes_ms", String.format("%.0f", gapChanges))
+                            .column("fault" + (i + 1) + "_gap_feed_ms", String.format("%.0f", gapFeed))
                             .column("fault" + (i + 1) + "_changes_max_ms", String.format("%.0f", c.max()))
                             .column("fault" + (i + 1) + "_feed_max_ms", String.format("%.0f", fd.max()))
                             .column("fault" + (i + 1) + "_action_ms", (f.doneAt() - f.issuedAt()) / 1_000_000);
@@ -176,23 +180,25 @@ public final class BrokerFaultBench {
     }
 
     /**
-     * The longest stretch, in milliseconds, without a delivery becoming readable, among the
-     * stretches that end after {@code from} and begin before {@code until}: how long the fault
-     * at {@code from} held the hop up (with deliveries paced, a healthy hop has short gaps).
+     * The longest stretch, in milliseconds, within [{@code from}, {@code until}) without a
+     * delivery becoming readable (stretches cut at both ends): with deliveries paced, a healthy
+     * hop has short ones, so a long one is a stall after the fault at {@code from}.
      */
     private static double longestGap(Map<String, Long> seen, long from, long until) {
         long[] times = seen.values().stream().mapToLong(Long::longValue).sorted().toArray();
         long longest = 0;
         for (int k = 0; k + 1 < times.length; k++) {
-            if (times[k + 1] >= from && times[k] < until) longest = Math.max(longest, times[k + 1] - Math.max(times[k], from));
+            if (times[k + 1] >= from && times[k] < until) {
+                longest = Math.max(longest, Math.min(times[k + 1], until) - Math.max(times[k], from));
+            }
         }
         return longest / 1e6;
     }
 
-    /** Milliseconds from {@code at} to the first delivery readable after it (-1: none). */
+    /** Milliseconds from {@code at} to the first delivery readable after it (0 if none: nothing was waiting). */
     private static double firstAfter(Map<String, Long> seen, long at) {
         return seen.values().stream().mapToLong(Long::longValue).filter(t -> t >= at).min().stream()
-                .mapToDouble(t -> (t - at) / 1e6).findFirst().orElse(-1);
+                .mapToDouble(t -> (t - at) / 1e6).findFirst().orElse(0);
     }
 
     /** Milliseconds from 250 to first seen, for the deliveries accepted in [from, until). */
