@@ -42,7 +42,8 @@ public final class BrokerFaultBench {
 
     private record Accepted(String key, long at) {}
 
-    private record Fault(String name, int afterDelivery, long issuedAt, long doneAt) {}
+    /** A fault: {@code restart} when it brings a broker back rather than taking one away. */
+    private record Fault(String name, boolean restart, int afterDelivery, long issuedAt, long doneAt) {}
 
     public static void main(String[] args) throws Exception {
         Args options = Args.parse(args, "messages", "users", "pace-ms", "large-percent", "fast-failover", "second-down");
@@ -89,13 +90,13 @@ public final class BrokerFaultBench {
                     accepted.add(new Accepted(CommittedRecords.key("user." + d.user(), uid), at));
                     int n = d.index() + 1;
                     if (n == killA) {
-                        pending.add(fault(faulter, faults, "kill -9 broker A (leads the most records)", n, () -> {
+                        pending.add(fault(faulter, faults, "kill -9 broker A (leads the most records)", false, n, () -> {
                             victims[0] = cluster.busiestLeader(Topics.CHANGES);
                             LOG.info("killing broker A = {}", victims[0]);
                             cluster.kill(victims[0]);
                         }));
                     } else if (n == killB) {
-                        pending.add(fault(faulter, faults, "kill -9 broker B too (1 of 3 left)", n, () -> {
+                        pending.add(fault(faulter, faults, "kill -9 broker B too (1 of 3 left)", false, n, () -> {
                             Map<Integer, Long> led = cluster.recordsLedPerBroker(Topics.CHANGES);
                             led.remove(victims[0]);
                             victims[1] = led.isEmpty() ? otherThan(cluster.brokers(), victims[0])
@@ -104,9 +105,9 @@ public final class BrokerFaultBench {
                             cluster.kill(victims[1]);
                         }));
                     } else if (n == startB) {
-                        pending.add(fault(faulter, faults, "broker B started again", n, () -> cluster.start(victims[1])));
+                        pending.add(fault(faulter, faults, "broker B started again", true, n, () -> cluster.start(victims[1])));
                     } else if (n == startA) {
-                        pending.add(fault(faulter, faults, "broker A started again", n, () -> cluster.start(victims[0])));
+                        pending.add(fault(faulter, faults, "broker A started again", true, n, () -> cluster.start(victims[0])));
                     }
                     Thread.sleep(paceMs);
                 }
@@ -133,13 +134,15 @@ public final class BrokerFaultBench {
                     Stats c = Stats.of(latencies(accepted, inChanges, f.issuedAt(), until));
                     Stats fd = Stats.of(latencies(accepted, inFeed, f.issuedAt(), until));
                     double actionMs = (f.doneAt() - f.issuedAt()) / 1e6;
-                    double pauseChanges = actionMs + firstAfter(inChanges, f.doneAt());
-                    double pauseFeed = actionMs + firstAfter(inFeed, f.doneAt());
+                    // A kill pauses from its start; a restart is judged by how soon writes flow once the broker is up.
+                    double pauseChanges = (f.restart() ? 0 : actionMs) + firstAfter(inChanges, f.doneAt());
+                    double pauseFeed = (f.restart() ? 0 : actionMs) + firstAfter(inFeed, f.doneAt());
                     double gapChanges = longestGap(inChanges, f.issuedAt(), until);
                     double gapFeed = longestGap(inFeed, f.issuedAt(), until);
                     report.row(f.name() + " (after delivery " + f.afterDelivery() + ", took "
                                     + String.format("%.1f s", actionMs / 1e3) + ")",
-                            String.format("pause: next commit to changes %.1f s, to the dc2 feed %.1f s after the fault began; "
+                            String.format("pause: next commit to changes %.1f s, to the dc2 feed %.1f s after the "
+                                            + (f.restart() ? "broker was up" : "fault began") + "; "
                                             + "longest stretch without a commit until the next fault %.1f s / %.1f s; "
                                             + "%d deliveries until the next fault: 250 -> changes max %.1f s, -> dc2 feed max %.1f s",
                                     pauseChanges / 1e3, pauseFeed / 1e3, gapChanges / 1e3, gapFeed / 1e3,
@@ -167,13 +170,14 @@ public final class BrokerFaultBench {
         void run() throws Exception;
     }
 
-    private static Future<?> fault(ExecutorService faulter, List<Fault> faults, String name, int afterDelivery, Action action) {
+    private static Future<?> fault(ExecutorService faulter, List<Fault> faults, String name, boolean restart, int afterDelivery,
+                                   Action action) {
         long issued = System.nanoTime();
         return faulter.submit(() -> {
             long started = System.nanoTime();
             action.run();
             synchronized (faults) {
-                faults.add(new Fault(name, afterDelivery, Math.max(issued, started), System.nanoTime()));
+                faults.add(new Fault(name, restart, afterDelivery, Math.max(issued, started), System.nanoTime()));
             }
             return null;
         });
