@@ -113,6 +113,9 @@ public final class KafkaCluster implements AutoCloseable {
             settings.forEach((k, v) -> args.addAll(List.of("--set", k + "=" + v)));
             run(scripts, env, "create-cluster.sh", args);
             KafkaCluster cluster = new KafkaCluster(dir, scripts, env);
+            // The brokers run in sessions of their own: without this, a test JVM that exits
+            // without closing (a failed @BeforeAll, Ctrl-C) would leave them running.
+            Runtime.getRuntime().addShutdownHook(new Thread(cluster::close, "stop-kafka-cluster"));
             try {
                 cluster.script("start-cluster.sh", dir.toString());
             } catch (RuntimeException e) {
