@@ -7,6 +7,7 @@ import io.mailstream.producers.capture.Capture;
 import io.mailstream.sinks.Sinks;
 import io.mailstream.streams.MailstreamStreams;
 import io.mailstream.testkit.CyrusInstance;
+import io.mailstream.testkit.KafkaCluster;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -41,7 +42,11 @@ final class Pipeline implements AutoCloseable {
     final CyrusInstance primary;
     /** The Cyrus replica of tier dc2; null without tiers. */
     final CyrusInstance replica;
+    /** The embedded broker; null on a {@link #cluster}. */
     final EmbeddedKafka kafka;
+    /** A multi-broker cluster, one JVM per broker; null on the embedded broker. */
+    final KafkaCluster cluster;
+    private final String bootstrap;
     private final Path dir;
     private final Deque<AutoCloseable> started = new ArrayDeque<>();
 
@@ -52,26 +57,45 @@ final class Pipeline implements AutoCloseable {
 
     /** The whole pipeline: up to a Cyrus replica (tier dc2) and a store (tier oob). */
     static Pipeline toTiers(List<String> users) throws IOException {
-        return new Pipeline(users, true);
+        return new Pipeline(users, true, null);
+    }
+
+    /** The whole pipeline on a cluster started from {@code cluster} (its folder under the scratch directory), with cluster topic defaults. */
+    static Pipeline toTiersOnCluster(List<String> users, java.util.function.Function<Path, KafkaCluster.Builder> cluster)
+            throws IOException {
+        return new Pipeline(users, true, cluster);
     }
 
     private Pipeline(List<String> users, boolean tiers) throws IOException {
+        this(users, tiers, null);
+    }
+
+    private Pipeline(List<String> users, boolean tiers, java.util.function.Function<Path, KafkaCluster.Builder> clusterBuilder)
+            throws IOException {
         this.dir = Files.createTempDirectory("mailstream-bench-");
         try {
             int capturePort = freePort();
             replica = tiers ? track(withUsers(CyrusInstance.replica(), users).start()) : null;
             primary = track(withUsers(CyrusInstance.primary(), users).mailstreamTarget("127.0.0.1", capturePort)
                     .syncRepeatInterval(0).start());
-            kafka = track(EmbeddedKafka.start(dir.resolve("kafka"), 0));
+            if (clusterBuilder == null) {
+                kafka = track(EmbeddedKafka.start(dir.resolve("kafka"), 0));
+                cluster = null;
+                bootstrap = kafka.bootstrapServers();
+            } else {
+                kafka = null;
+                cluster = track(clusterBuilder.apply(dir.resolve("kafka")).start());
+                bootstrap = cluster.bootstrapServers();
+            }
             MailstreamConfig config = MailstreamConfig.of(settings(capturePort, tiers));
-            TopicAdmin.ensureTopics(config, kafka.bootstrapServers());
-            track(Capture.start(config, kafka.bootstrapServers(), new SimpleMeterRegistry(),
+            TopicAdmin.ensureTopics(config, bootstrap);
+            track(Capture.start(config, bootstrap, new SimpleMeterRegistry(),
                     e -> LOG.error("capture was fenced: the numbers of this run are void", e)));
             if (tiers) {
-                MailstreamStreams streams = track(MailstreamStreams.build(config, kafka.bootstrapServers()));
+                MailstreamStreams streams = track(MailstreamStreams.build(config, bootstrap));
                 streams.start();
-                track(Sinks.start(config, kafka.bootstrapServers(), CYRUS_TIER));
-                track(Sinks.start(config, kafka.bootstrapServers(), STORE_TIER));
+                track(Sinks.start(config, bootstrap, CYRUS_TIER));
+                track(Sinks.start(config, bootstrap, STORE_TIER));
             }
             // -O as the README runs capture's channel: capture never changes the primary.
             primary.startSyncClient(CyrusInstance.MAILSTREAM_CHANNEL, "-O");
@@ -94,10 +118,14 @@ final class Pipeline implements AutoCloseable {
     private Map<String, String> settings(int capturePort, boolean tiers) {
         Map<String, String> s = new LinkedHashMap<>();
         s.put("data.dir", dir.resolve("data").toString());
-        s.put("kafka.bootstrap.servers", kafka.bootstrapServers());
-        // An external bootstrap means cluster defaults (replication 3); this broker is alone.
-        s.put("kafka.topic.replication.factor", "1");
-        s.put("kafka.topic.min.insync.replicas", "1");
+        s.put("kafka.bootstrap.servers", bootstrap);
+        if (cluster == null) {
+            // An external bootstrap means cluster defaults (replication 3); this broker is alone.
+            s.put("kafka.topic.replication.factor", "1");
+            s.put("kafka.topic.min.insync.replicas", "1");
+        } else {
+            s.put("kafka.topic.partitions", "6");
+        }
         s.put("capture.listen", "127.0.0.1:" + capturePort);
         s.put("capture.auth.user", "admin");
         s.put("capture.auth.password", "adminpw");
@@ -115,6 +143,10 @@ final class Pipeline implements AutoCloseable {
     private <T extends AutoCloseable> T track(T resource) {
         started.push(resource);
         return resource;
+    }
+
+    String bootstrapServers() {
+        return bootstrap;
     }
 
     static int freePort() throws IOException {

@@ -12,6 +12,7 @@ import io.mailstream.streams.StatusReport;
 import io.mailstream.testkit.ChildJvm;
 import io.mailstream.testkit.CyrusInstance;
 import io.mailstream.testkit.ImapActionScript;
+import io.mailstream.testkit.KafkaCluster;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 
 import java.io.IOException;
@@ -43,7 +44,11 @@ final class PipelineLab implements AutoCloseable {
     private final List<String> imapdOptions;
     final CyrusInstance primary;
     final CyrusInstance replica;
+    /** The in-process broker; null when the lab runs on a {@link #cluster}. */
     final EmbeddedKafka kafka;
+    /** A multi-broker cluster in JVMs of its own, or null. */
+    final KafkaCluster cluster;
+    private final String bootstrap;
     final MailstreamConfig config;
     private final Map<String, String> settings;
     private final Capture capture;
@@ -57,6 +62,19 @@ final class PipelineLab implements AutoCloseable {
 
     /** {@code imapdOptions}: extra imapd.conf lines for both Cyrus servers, e.g. {@code "allowusermoves: yes"}. */
     PipelineLab(Path dir, Map<String, String> users, List<String> imapdOptions) throws IOException {
+        this(dir, users, imapdOptions, null);
+    }
+
+    /**
+     * A lab on a multi-broker cluster ({@code cluster}, started here) instead of the embedded
+     * broker; mailstream's topics then get the cluster defaults (replication 3, min ISR 2).
+     */
+    static PipelineLab onCluster(Path dir, List<String> users, KafkaCluster.Builder cluster) throws IOException {
+        return new PipelineLab(dir, passwords(users), List.of(), cluster);
+    }
+
+    private PipelineLab(Path dir, Map<String, String> users, List<String> imapdOptions, KafkaCluster.Builder clusterBuilder)
+            throws IOException {
         CyrusInstance.requireCyrus();
         this.dir = dir;
         this.users = users;
@@ -67,15 +85,23 @@ final class PipelineLab implements AutoCloseable {
             replica = track(started, withUsers(CyrusInstance.replica()).start());
             primary = track(started, withUsers(CyrusInstance.primary()).mailstreamTarget("127.0.0.1", capturePort)
                     .syncRepeatInterval(0).start());
-            kafka = track(started, EmbeddedKafka.start(dir.resolve("kafka"), 0));
+            if (clusterBuilder == null) {
+                kafka = track(started, EmbeddedKafka.start(dir.resolve("kafka"), 0));
+                cluster = null;
+                bootstrap = kafka.bootstrapServers();
+            } else {
+                kafka = null;
+                cluster = track(started, clusterBuilder.start());
+                bootstrap = cluster.bootstrapServers();
+            }
             settings = settings(capturePort);
             config = MailstreamConfig.of(settings);
-            TopicAdmin.ensureTopics(config, kafka.bootstrapServers());
-            capture = track(started, Capture.start(config, kafka.bootstrapServers(), new SimpleMeterRegistry(), e -> { }));
-            streams = track(started, MailstreamStreams.build(config, kafka.bootstrapServers()));
+            TopicAdmin.ensureTopics(config, bootstrap);
+            capture = track(started, Capture.start(config, bootstrap, new SimpleMeterRegistry(), e -> { }));
+            streams = track(started, MailstreamStreams.build(config, bootstrap));
             streams.start();
-            dc2 = track(started, Sinks.start(config, kafka.bootstrapServers(), "dc2"));
-            oob = track(started, Sinks.start(config, kafka.bootstrapServers(), "oob"));
+            dc2 = track(started, Sinks.start(config, bootstrap, "dc2"));
+            oob = track(started, Sinks.start(config, bootstrap, "oob"));
             // -O as the README runs capture's channel: capture never changes the primary.
             primary.startSyncClient(CyrusInstance.MAILSTREAM_CHANNEL, "-O");
         } catch (RuntimeException | IOException e) {
@@ -123,11 +149,15 @@ final class PipelineLab implements AutoCloseable {
         Map<String, String> s = new LinkedHashMap<>();
         s.put("data.dir", dir.resolve("data").toString());
         s.put("http.listen", ANY_PORT);
-        s.put("kafka.bootstrap.servers", kafka.bootstrapServers());
-        // An external bootstrap means cluster defaults (replication 3); this broker is alone.
-        s.put("kafka.topic.partitions", "3");
-        s.put("kafka.topic.replication.factor", "1");
-        s.put("kafka.topic.min.insync.replicas", "1");
+        s.put("kafka.bootstrap.servers", bootstrap);
+        if (cluster == null) {
+            // An external bootstrap means cluster defaults (replication 3); this broker is alone.
+            s.put("kafka.topic.partitions", "3");
+            s.put("kafka.topic.replication.factor", "1");
+            s.put("kafka.topic.min.insync.replicas", "1");
+        } else {
+            s.put("kafka.topic.partitions", "6"); // two leaders per broker; 12, the cluster default, only costs time here
+        }
         s.put("capture.listen", "127.0.0.1:" + capturePort);
         s.put("capture.auth.user", "admin");
         s.put("capture.auth.password", ADMIN_PASSWORD);
@@ -152,8 +182,8 @@ final class PipelineLab implements AutoCloseable {
     /** Streams again under {@code newConfig}, e.g. with a tier added: it then writes that tier's feed too. */
     void restartStreams(MailstreamConfig newConfig) {
         streams.close();
-        TopicAdmin.ensureTopics(newConfig, kafka.bootstrapServers());
-        streams = MailstreamStreams.build(newConfig, kafka.bootstrapServers());
+        TopicAdmin.ensureTopics(newConfig, bootstrap);
+        streams = MailstreamStreams.build(newConfig, bootstrap);
         streams.start();
     }
 
@@ -169,7 +199,7 @@ final class PipelineLab implements AutoCloseable {
 
     /** The tier's sink has committed its whole feed. */
     long eventsBehind(String tier) {
-        return StatusReport.compute(config, kafka.bootstrapServers()).tiers().stream()
+        return StatusReport.compute(config, bootstrap).tiers().stream()
                 .filter(t -> t.tier().equals(tier)).findFirst().orElseThrow().eventsBehind();
     }
 
@@ -193,6 +223,10 @@ final class PipelineLab implements AutoCloseable {
         }
     }
 
+    String bootstrapServers() {
+        return bootstrap;
+    }
+
     static int freePort() throws IOException {
         try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             return s.getLocalPort();
@@ -201,7 +235,10 @@ final class PipelineLab implements AutoCloseable {
 
     @Override
     public void close() {
-        closeAll(new ArrayList<>(List.of(replica, primary, kafka, capture, streams, oob)));
+        List<AutoCloseable> all = new ArrayList<>(List.of(replica, primary));
+        all.add(kafka != null ? kafka : cluster);
+        all.addAll(List.of(capture, streams, oob));
+        closeAll(all);
     }
 
     private void closeAll(List<AutoCloseable> started) {

@@ -109,6 +109,9 @@ public final class MailstreamStreams implements AutoCloseable {
         // The global stores' processors are plain copies; opting in now is what Kafka 5 will do anyway.
         p.put(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_GLOBAL_ENABLED_CONFIG, true);
         p.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, (int) changesSpec(config).replicationFactor());
+        // Its changelogs and repartition topics are as durable as mailstream's own topics.
+        p.put(StreamsConfig.topicPrefix("min.insync.replicas"), changesSpec(config).configs().get("min.insync.replicas"));
+        p.put(StreamsConfig.topicPrefix("unclean.leader.election.enable"), "false");
         // A dead letter wraps a whole event (a content chunk of up to kafka.max.record.bytes) plus its detail.
         p.put(StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG), maxRecordBytes + 128 * 1024);
         return p;

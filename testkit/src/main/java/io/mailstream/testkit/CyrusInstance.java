@@ -223,8 +223,15 @@ public final class CyrusInstance implements AutoCloseable {
     }
 
     private static ProcessResult exec(List<String> cmd, Duration timeout) {
+        return exec(cmd, java.util.Map.of(), timeout);
+    }
+
+    /** Runs {@code cmd} with these extra environment variables; its background children must redirect their own output. */
+    static ProcessResult exec(List<String> cmd, java.util.Map<String, String> env, Duration timeout) {
         try {
-            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            ProcessBuilder builder = new ProcessBuilder(cmd).redirectErrorStream(true);
+            builder.environment().putAll(env);
+            Process p = builder.start();
             p.getOutputStream().close();
             // Background children (sync_client, master) get their own output files, so this stream ends.
             byte[] output = p.getInputStream().readAllBytes();
@@ -268,14 +275,19 @@ public final class CyrusInstance implements AutoCloseable {
         }
     }
 
-    /** Locates infra/cyrus by walking up from the working directory (or {@code -Dmailstream.repo.root}). */
+    /** Locates infra/cyrus. */
     static Path scriptsDir() {
+        return infraDir("cyrus", "create-instance.sh");
+    }
+
+    /** Locates infra/{@code name} (holding {@code script}) by walking up from the working directory (or {@code -Dmailstream.repo.root}). */
+    static Path infraDir(String name, String script) {
         String configured = System.getProperty("mailstream.repo.root");
         Path start = Path.of(configured != null ? configured : System.getProperty("user.dir")).toAbsolutePath();
         for (Path p = start; p != null; p = p.getParent()) {
-            if (Files.isRegularFile(p.resolve("infra/cyrus/create-instance.sh"))) return p.resolve("infra/cyrus");
+            if (Files.isRegularFile(p.resolve("infra").resolve(name).resolve(script))) return p.resolve("infra").resolve(name);
         }
-        throw new AssertionError("infra/cyrus/create-instance.sh not found above " + start);
+        throw new AssertionError("infra/" + name + "/" + script + " not found above " + start);
     }
 
     /** Free loopback TCP ports, distinct. The usual small race (someone else binding first) is accepted. */

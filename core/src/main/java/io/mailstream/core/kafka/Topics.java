@@ -64,6 +64,8 @@ public final class Topics {
         return Utils.toPositive(Utils.murmur2(key.getBytes(StandardCharsets.UTF_8))) % partitions;
     }
 
+    static final String UNCLEAN_LEADER_ELECTION = "unclean.leader.election.enable";
+
     /** A topic to create: name, partitions, and topic-level configs. */
     public record TopicSpec(String name, int partitions, short replicationFactor, Map<String, String> configs) {}
 
@@ -75,12 +77,14 @@ public final class Topics {
         String minIsr = String.valueOf(orDefault(config, ConfigKeys.KAFKA_TOPIC_MIN_INSYNC_REPLICAS, embedded ? 1 : 2));
         String maxBytes = String.valueOf(config.get(ConfigKeys.KAFKA_MAX_RECORD_BYTES) + 64 * 1024);
 
+        // Unclean leader election would let an out-of-sync replica lead and silently drop what
+        // acks=all acknowledged: off on every topic, whatever the broker's default.
         Map<String, String> forever = Map.of("cleanup.policy", "delete", "retention.ms", "-1", "retention.bytes", "-1",
-                "min.insync.replicas", minIsr, "max.message.bytes", maxBytes);
+                "min.insync.replicas", minIsr, "max.message.bytes", maxBytes, UNCLEAN_LEADER_ELECTION, "false");
         Map<String, String> compacted = Map.of("cleanup.policy", "compact", "min.insync.replicas", minIsr,
-                "max.message.bytes", maxBytes);
+                "max.message.bytes", maxBytes, UNCLEAN_LEADER_ELECTION, "false");
         Map<String, String> feed = Map.of("cleanup.policy", "delete", "retention.ms", String.valueOf(30L * 24 * 3600 * 1000),
-                "min.insync.replicas", minIsr, "max.message.bytes", maxBytes);
+                "min.insync.replicas", minIsr, "max.message.bytes", maxBytes, UNCLEAN_LEADER_ELECTION, "false");
 
         List<TopicSpec> specs = new ArrayList<>();
         specs.add(new TopicSpec(CHANGES, partitions, rf, forever));
