@@ -123,6 +123,12 @@ class KafkaSecurityTest {
                     Map.entry("tier.oob.type", "store")));
             KafkaClients.useClientSettings(admin);
             TopicAdmin.ensureTopics(MailstreamConfig.of(settings), bootstrap);
+            // The operator names the first primary (as `mailstream promote --initial` does): capture's
+            // user may read mailstream.control but not write it with the control writers' transactional id.
+            try (var schemas = new io.mailstream.schemas.codec.SchemaTopicRegistry(KafkaClients.adminProps(bootstrap))) {
+                new io.mailstream.core.control.ControlTopic(bootstrap, schemas)
+                        .promoteInitial("primary", "dc1", "operator", "first primary of a least-privilege setup");
+            }
 
             // Capture gets its identity only from kafka.client.*, as the command does.
             MailstreamConfig config = as("capture", settings);
@@ -195,7 +201,8 @@ class KafkaSecurityTest {
             acls.add(allow("streams", ResourceType.TOPIC, topic, PatternType.LITERAL, AclOperation.READ));
             acls.add(allow("streams", ResourceType.TOPIC, topic, PatternType.LITERAL, AclOperation.DESCRIBE));
         }
-        for (String topic : List.of("mailstream.schemas", "mailstream.state", "mailstream.dlq", "mailstream.streams.content")) {
+        for (String topic : List.of("mailstream.schemas", "mailstream.state", "mailstream.dlq", "mailstream.streams.content",
+                Topics.STREAMS_CONTENT_REFERENCES)) {
             acls.add(allow("streams", ResourceType.TOPIC, topic, PatternType.LITERAL, AclOperation.ALL));
         }
         acls.add(allow("streams", ResourceType.TOPIC, "mailstream.feed.", PatternType.PREFIXED, AclOperation.ALL));
