@@ -23,6 +23,7 @@ import java.util.Deque;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.UnaryOperator;
 import java.util.stream.Stream;
 
 /**
@@ -47,21 +48,32 @@ final class Pipeline implements AutoCloseable {
 
     /** Primary, capture and broker: everything up to mailstream.changes. */
     static Pipeline toChanges(List<String> users) throws IOException {
-        return new Pipeline(users, false);
+        return new Pipeline(users, false, b -> b, true);
     }
 
     /** The whole pipeline: up to a Cyrus replica (tier dc2) and a store (tier oob). */
     static Pipeline toTiers(List<String> users) throws IOException {
-        return new Pipeline(users, true);
+        return new Pipeline(users, true, b -> b, true);
     }
 
-    private Pipeline(List<String> users, boolean tiers) throws IOException {
+    /**
+     * The whole pipeline with the primary's {@code mailstream} sync_client not started yet (a
+     * backlog builds in its sync log until {@link #startCapturing}); {@code primaryOptions} adds
+     * to the primary, e.g. a default channel to another replica.
+     */
+    static Pipeline toTiersStopped(List<String> users, UnaryOperator<CyrusInstance.Builder> primaryOptions)
+            throws IOException {
+        return new Pipeline(users, true, primaryOptions, false);
+    }
+
+    private Pipeline(List<String> users, boolean tiers, UnaryOperator<CyrusInstance.Builder> primaryOptions,
+                     boolean capturing) throws IOException {
         this.dir = Files.createTempDirectory("mailstream-bench-");
         try {
             int capturePort = freePort();
             replica = tiers ? track(withUsers(CyrusInstance.replica(), users).start()) : null;
-            primary = track(withUsers(CyrusInstance.primary(), users).mailstreamTarget("127.0.0.1", capturePort)
-                    .syncRepeatInterval(0).start());
+            primary = track(primaryOptions.apply(withUsers(CyrusInstance.primary(), users)
+                    .mailstreamTarget("127.0.0.1", capturePort).syncRepeatInterval(0)).start());
             kafka = track(EmbeddedKafka.start(dir.resolve("kafka"), 0));
             MailstreamConfig config = MailstreamConfig.of(settings(capturePort, tiers));
             TopicAdmin.ensureTopics(config, kafka.bootstrapServers());
@@ -73,12 +85,19 @@ final class Pipeline implements AutoCloseable {
                 track(Sinks.start(config, kafka.bootstrapServers(), CYRUS_TIER));
                 track(Sinks.start(config, kafka.bootstrapServers(), STORE_TIER));
             }
-            // -O as the README runs capture's channel: capture never changes the primary.
-            primary.startSyncClient(CyrusInstance.MAILSTREAM_CHANNEL, "-O");
+            if (capturing) {
+                startCapturing();
+            }
         } catch (RuntimeException | IOException e) {
             close();
             throw e;
         }
+    }
+
+    /** Starts the primary's sync_client of the {@code mailstream} channel, which pushes to capture. */
+    void startCapturing() {
+        // -O as the README runs capture's channel: capture never changes the primary.
+        primary.startSyncClient(CyrusInstance.MAILSTREAM_CHANNEL, "-O");
     }
 
     /** Users with password {@code <user>pw}; the admin (also the csync user) is admin/adminpw. */
