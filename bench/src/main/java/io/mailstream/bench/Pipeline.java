@@ -48,25 +48,26 @@ final class Pipeline implements AutoCloseable {
 
     /** Primary, capture and broker: everything up to mailstream.changes. */
     static Pipeline toChanges(List<String> users) throws IOException {
-        return new Pipeline(users, false, b -> b, true);
+        return new Pipeline(users, false, false, b -> b, true);
     }
 
     /** The whole pipeline: up to a Cyrus replica (tier dc2) and a store (tier oob). */
     static Pipeline toTiers(List<String> users) throws IOException {
-        return new Pipeline(users, true, b -> b, true);
+        return new Pipeline(users, true, true, b -> b, true);
     }
 
     /**
      * The whole pipeline with the primary's {@code mailstream} sync_client not started yet (a
      * backlog builds in its sync log until {@link #startCapturing}); {@code primaryOptions} adds
-     * to the primary, e.g. a default channel to another replica.
+     * to the primary, e.g. a default channel to another replica. Only the Cyrus tier, no store:
+     * one replica, as Cyrus's own replication has.
      */
     static Pipeline toTiersStopped(List<String> users, UnaryOperator<CyrusInstance.Builder> primaryOptions)
             throws IOException {
-        return new Pipeline(users, true, primaryOptions, false);
+        return new Pipeline(users, true, false, primaryOptions, false);
     }
 
-    private Pipeline(List<String> users, boolean tiers, UnaryOperator<CyrusInstance.Builder> primaryOptions,
+    private Pipeline(List<String> users, boolean tiers, boolean storeTier, UnaryOperator<CyrusInstance.Builder> primaryOptions,
                      boolean capturing) throws IOException {
         this.dir = Files.createTempDirectory("mailstream-bench-");
         try {
@@ -75,7 +76,7 @@ final class Pipeline implements AutoCloseable {
             primary = track(primaryOptions.apply(withUsers(CyrusInstance.primary(), users)
                     .mailstreamTarget("127.0.0.1", capturePort).syncRepeatInterval(0)).start());
             kafka = track(EmbeddedKafka.start(dir.resolve("kafka"), 0));
-            MailstreamConfig config = MailstreamConfig.of(settings(capturePort, tiers));
+            MailstreamConfig config = MailstreamConfig.of(settings(capturePort, tiers, storeTier));
             TopicAdmin.ensureTopics(config, kafka.bootstrapServers());
             track(Capture.start(config, kafka.bootstrapServers(), new SimpleMeterRegistry(),
                     e -> LOG.error("capture was fenced: the numbers of this run are void", e)));
@@ -83,7 +84,9 @@ final class Pipeline implements AutoCloseable {
                 MailstreamStreams streams = track(MailstreamStreams.build(config, kafka.bootstrapServers()));
                 streams.start();
                 track(Sinks.start(config, kafka.bootstrapServers(), CYRUS_TIER));
-                track(Sinks.start(config, kafka.bootstrapServers(), STORE_TIER));
+                if (storeTier) {
+                    track(Sinks.start(config, kafka.bootstrapServers(), STORE_TIER));
+                }
             }
             if (capturing) {
                 startCapturing();
@@ -110,7 +113,7 @@ final class Pipeline implements AutoCloseable {
         return user + "pw";
     }
 
-    private Map<String, String> settings(int capturePort, boolean tiers) {
+    private Map<String, String> settings(int capturePort, boolean tiers, boolean storeTier) {
         Map<String, String> s = new LinkedHashMap<>();
         s.put("data.dir", dir.resolve("data").toString());
         s.put("kafka.bootstrap.servers", kafka.bootstrapServers());
@@ -121,12 +124,14 @@ final class Pipeline implements AutoCloseable {
         s.put("capture.auth.user", "admin");
         s.put("capture.auth.password", "adminpw");
         if (tiers) {
-            s.put("tiers", CYRUS_TIER + "," + STORE_TIER);
+            s.put("tiers", storeTier ? CYRUS_TIER + "," + STORE_TIER : CYRUS_TIER);
             s.put("tier." + CYRUS_TIER + ".type", "cyrus");
             s.put("tier." + CYRUS_TIER + ".cyrus.address", replica.host() + ":" + replica.csyncPort());
             s.put("tier." + CYRUS_TIER + ".cyrus.password", "adminpw");
-            s.put("tier." + STORE_TIER + ".type", "store");
-            s.put("tier." + STORE_TIER + ".store.dir", dir.resolve("store").toString());
+            if (storeTier) {
+                s.put("tier." + STORE_TIER + ".type", "store");
+                s.put("tier." + STORE_TIER + ".store.dir", dir.resolve("store").toString());
+            }
         }
         return s;
     }
