@@ -110,11 +110,6 @@ public final class MailstreamStreams implements AutoCloseable {
         p.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, (int) changesSpec(config).replicationFactor());
         // A dead letter wraps a whole event (a content chunk of up to kafka.max.record.bytes) plus its detail.
         p.put(StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG), maxRecordBytes + 128 * 1024);
-        // A backlog's bodies go to the content topic and the feeds: in 16 KB default batches that
-        // is one produce request per body, a few in flight. Not larger: a transaction writes to
-        // some forty partitions (content, references, feeds, changelogs), each batch is allocated
-        // whole from the 32 MB buffer, and at 1 MB sends blocked waiting for buffer memory.
-        p.put(StreamsConfig.producerPrefix(ProducerConfig.BATCH_SIZE_CONFIG), 256 * 1024);
         return p;
     }
 
