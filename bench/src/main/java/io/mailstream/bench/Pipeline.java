@@ -24,6 +24,7 @@ import java.util.Deque;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.UnaryOperator;
 import java.util.stream.Stream;
 
 /**
@@ -52,32 +53,39 @@ final class Pipeline implements AutoCloseable {
 
     /** Primary, capture and broker: everything up to mailstream.changes. */
     static Pipeline toChanges(List<String> users) throws IOException {
-        return new Pipeline(users, false);
+        return new Pipeline(users, false, false, b -> b, true, null);
     }
 
     /** The whole pipeline: up to a Cyrus replica (tier dc2) and a store (tier oob). */
     static Pipeline toTiers(List<String> users) throws IOException {
-        return new Pipeline(users, true, null);
+        return new Pipeline(users, true, true, b -> b, true, null);
     }
 
     /** The whole pipeline on a cluster started from {@code cluster} (its folder under the scratch directory), with cluster topic defaults. */
     static Pipeline toTiersOnCluster(List<String> users, java.util.function.Function<Path, KafkaCluster.Builder> cluster)
             throws IOException {
-        return new Pipeline(users, true, cluster);
+        return new Pipeline(users, true, true, b -> b, true, cluster);
     }
 
-    private Pipeline(List<String> users, boolean tiers) throws IOException {
-        this(users, tiers, null);
-    }
-
-    private Pipeline(List<String> users, boolean tiers, java.util.function.Function<Path, KafkaCluster.Builder> clusterBuilder)
+    /**
+     * The whole pipeline with the primary's {@code mailstream} sync_client not started yet (a
+     * backlog builds in its sync log until {@link #startCapturing}); {@code primaryOptions} adds
+     * to the primary, e.g. a default channel to another replica. Only the Cyrus tier, no store:
+     * one replica, as Cyrus's own replication has.
+     */
+    static Pipeline toTiersStopped(List<String> users, UnaryOperator<CyrusInstance.Builder> primaryOptions)
             throws IOException {
+        return new Pipeline(users, true, false, primaryOptions, false, null);
+    }
+
+    private Pipeline(List<String> users, boolean tiers, boolean storeTier, UnaryOperator<CyrusInstance.Builder> primaryOptions,
+                     boolean capturing, java.util.function.Function<Path, KafkaCluster.Builder> clusterBuilder) throws IOException {
         this.dir = Files.createTempDirectory("mailstream-bench-");
         try {
             int capturePort = freePort();
             replica = tiers ? track(withUsers(CyrusInstance.replica(), users).start()) : null;
-            primary = track(withUsers(CyrusInstance.primary(), users).mailstreamTarget("127.0.0.1", capturePort)
-                    .syncRepeatInterval(0).start());
+            primary = track(primaryOptions.apply(withUsers(CyrusInstance.primary(), users)
+                    .mailstreamTarget("127.0.0.1", capturePort).syncRepeatInterval(0)).start());
             if (clusterBuilder == null) {
                 kafka = track(EmbeddedKafka.start(dir.resolve("kafka"), 0));
                 cluster = null;
@@ -87,7 +95,7 @@ final class Pipeline implements AutoCloseable {
                 cluster = track(clusterBuilder.apply(dir.resolve("kafka")).start());
                 bootstrap = cluster.bootstrapServers();
             }
-            MailstreamConfig config = MailstreamConfig.of(settings(capturePort, tiers));
+            MailstreamConfig config = MailstreamConfig.of(settings(capturePort, tiers, storeTier));
             TopicAdmin.ensureTopics(config, bootstrap);
             track(Capture.start(config, bootstrap, new SimpleMeterRegistry(),
                     e -> LOG.error("capture was fenced: the numbers of this run are void", e)));
@@ -95,14 +103,23 @@ final class Pipeline implements AutoCloseable {
                 MailstreamStreams streams = track(MailstreamStreams.build(config, bootstrap));
                 streams.start();
                 track(Sinks.start(config, bootstrap, CYRUS_TIER));
-                track(Sinks.start(config, bootstrap, STORE_TIER));
+                if (storeTier) {
+                    track(Sinks.start(config, bootstrap, STORE_TIER));
+                }
             }
-            // -O as the README runs capture's channel: capture never changes the primary.
-            primary.startSyncClient(CyrusInstance.MAILSTREAM_CHANNEL, "-O");
+            if (capturing) {
+                startCapturing();
+            }
         } catch (RuntimeException | IOException e) {
             close();
             throw e;
         }
+    }
+
+    /** Starts the primary's sync_client of the {@code mailstream} channel, which pushes to capture. */
+    void startCapturing() {
+        // -O as the README runs capture's channel: capture never changes the primary.
+        primary.startSyncClient(CyrusInstance.MAILSTREAM_CHANNEL, "-O");
     }
 
     /** Users with password {@code <user>pw}; the admin (also the csync user) is admin/adminpw. */
@@ -115,7 +132,7 @@ final class Pipeline implements AutoCloseable {
         return user + "pw";
     }
 
-    private Map<String, String> settings(int capturePort, boolean tiers) {
+    private Map<String, String> settings(int capturePort, boolean tiers, boolean storeTier) {
         Map<String, String> s = new LinkedHashMap<>();
         s.put("data.dir", dir.resolve("data").toString());
         s.put("kafka.bootstrap.servers", bootstrap);
@@ -130,12 +147,14 @@ final class Pipeline implements AutoCloseable {
         s.put("capture.auth.user", "admin");
         s.put("capture.auth.password", "adminpw");
         if (tiers) {
-            s.put("tiers", CYRUS_TIER + "," + STORE_TIER);
+            s.put("tiers", storeTier ? CYRUS_TIER + "," + STORE_TIER : CYRUS_TIER);
             s.put("tier." + CYRUS_TIER + ".type", "cyrus");
             s.put("tier." + CYRUS_TIER + ".cyrus.address", replica.host() + ":" + replica.csyncPort());
             s.put("tier." + CYRUS_TIER + ".cyrus.password", "adminpw");
-            s.put("tier." + STORE_TIER + ".type", "store");
-            s.put("tier." + STORE_TIER + ".store.dir", dir.resolve("store").toString());
+            if (storeTier) {
+                s.put("tier." + STORE_TIER + ".type", "store");
+                s.put("tier." + STORE_TIER + ".store.dir", dir.resolve("store").toString());
+            }
         }
         return s;
     }

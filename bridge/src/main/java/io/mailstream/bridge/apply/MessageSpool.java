@@ -4,13 +4,18 @@ import io.mailstream.csync.dlist.MessageBody;
 import io.mailstream.csync.model.Guid;
 import io.mailstream.schemas.MessageContent;
 import io.mailstream.schemas.content.ContentAssembler;
+import io.mailstream.schemas.content.MessageChunker;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
 import java.util.HashMap;
+import java.util.HashSet;
+import java.util.HexFormat;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -20,14 +25,20 @@ import java.util.stream.Stream;
 /**
  * Message bodies from a feed's {@link MessageContent} chunks, reassembled and verified into files
  * named by GUID, kept until the mailbox that needs them has been pushed. A file appears only when
- * whole and verified, so what is in the folder survives a restart as valid content. One spool per
- * partition key: its chunks arrive in order on one lane.
+ * whole and verified, and without an fsync per body (the bodies are in Kafka, and a backlog of
+ * thousands of bodies would otherwise wait for as many disk flushes): a process that dies leaves
+ * whole files, and a file this spool did not assemble itself (one from before a restart, which an
+ * operating system crash may have cut short) is checked against its GUID when first opened, and
+ * dropped if it does not match, so the caller fetches the body again. One spool per partition
+ * key: its chunks arrive in order on one lane.
  */
 public final class MessageSpool implements BodySource, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(MessageSpool.class);
 
     private final Path dir;
     private final Map<String, ContentAssembler> assembling = new HashMap<>();
+    /** GUIDs of the files known whole: assembled and verified by this spool, or checked since. */
+    private final Set<String> verified = new HashSet<>();
 
     public MessageSpool(Path dir) throws IOException {
         this.dir = Files.createDirectories(dir);
@@ -45,11 +56,14 @@ public final class MessageSpool implements BodySource, AutoCloseable {
                 LOG.warn("chunk {} of {} without its predecessors: ignored", chunk.getChunkIndex(), guid);
                 return;
             }
-            assembler = ContentAssembler.toFile(file);
+            assembler = ContentAssembler.toFileUnforced(file);
             assembling.put(guid, assembler);
         }
         try {
-            if (assembler.accept(chunk)) assembling.remove(guid);
+            if (assembler.accept(chunk)) {
+                assembling.remove(guid);
+                verified.add(guid);
+            }
         } catch (IOException | RuntimeException e) {
             assembling.remove(guid);
             throw e;
@@ -59,7 +73,25 @@ public final class MessageSpool implements BodySource, AutoCloseable {
     @Override
     public Optional<MessageBody> open(Guid guid) throws IOException {
         Path file = dir.resolve(guid.hex());
-        return Files.exists(file) ? Optional.of(MessageBody.ofFile(file)) : Optional.empty();
+        if (!Files.exists(file)) return Optional.empty();
+        if (!verified.contains(guid.hex())) {
+            if (!guid.hex().equalsIgnoreCase(sha1(file))) {
+                LOG.warn("spooled body {} does not match its GUID (cut short by a crash?): dropped, to be fetched again", guid.hex());
+                Files.deleteIfExists(file);
+                return Optional.empty();
+            }
+            verified.add(guid.hex());
+        }
+        return Optional.of(MessageBody.ofFile(file));
+    }
+
+    private static String sha1(Path file) throws IOException {
+        MessageDigest sha1 = MessageChunker.sha1();
+        try (InputStream in = Files.newInputStream(file)) {
+            byte[] buffer = new byte[65536];
+            for (int n; (n = in.read(buffer)) > 0; ) sha1.update(buffer, 0, n);
+        }
+        return HexFormat.of().formatHex(sha1.digest());
     }
 
     /** GUIDs of the whole bodies in the spool. */
@@ -78,6 +110,7 @@ public final class MessageSpool implements BodySource, AutoCloseable {
     /** Forgets a body once the replica holds it. */
     public void release(String guid) throws IOException {
         Files.deleteIfExists(dir.resolve(guid));
+        verified.remove(guid);
     }
 
     /** Drops unfinished assemblies; whole bodies stay for the next start. */

@@ -48,6 +48,7 @@ import java.util.stream.Stream;
 final class ChangePublisher implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ChangePublisher.class);
     private static final String ROLE = "capture";
+    static final int CAPTURE_BATCH_BYTES = 1 << 20;
 
     /** Writes the changes of one command to the sink it is given. */
     @FunctionalInterface
@@ -89,6 +90,10 @@ final class ChangePublisher implements AutoCloseable {
         props.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, 5_000);
         props.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 15_000);
         props.put(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, 60_000);
+        // One APPLY MAILBOX of a backlog carries megabytes of bodies to one partition: with the
+        // default 16 KB batches that is a produce request per body, at most five in flight, and
+        // the commit waits for them all. Batches of up to a content chunk and more cut that to a few.
+        props.put(ProducerConfig.BATCH_SIZE_CONFIG, CAPTURE_BATCH_BYTES);
         this.producerProps = props;
         this.schemas = schemas;
         this.source = source;

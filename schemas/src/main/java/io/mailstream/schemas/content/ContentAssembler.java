@@ -23,6 +23,7 @@ import java.util.HexFormat;
 public final class ContentAssembler implements AutoCloseable {
 
   private final Path target; // null: in memory
+  private final boolean forceToDisk;
   private final Path partial;
   private final FileChannel channel;
   private final OutputStream sink;
@@ -35,8 +36,9 @@ public final class ContentAssembler implements AutoCloseable {
   private boolean complete;
   private boolean failed;
 
-  private ContentAssembler(Path target) throws IOException {
+  private ContentAssembler(Path target, boolean forceToDisk) throws IOException {
     this.target = target;
+    this.forceToDisk = forceToDisk;
     if (target == null) {
       partial = null;
       channel = null;
@@ -51,7 +53,7 @@ public final class ContentAssembler implements AutoCloseable {
 
   public static ContentAssembler inMemory() {
     try {
-      return new ContentAssembler(null);
+      return new ContentAssembler(null, false);
     } catch (IOException e) {
       throw new IllegalStateException("no I/O in memory", e);
     }
@@ -59,7 +61,17 @@ public final class ContentAssembler implements AutoCloseable {
 
   /** Assembles into {@code target}, which appears only once the whole verified message is there. */
   public static ContentAssembler toFile(Path target) throws IOException {
-    return new ContentAssembler(target);
+    return new ContentAssembler(target, true);
+  }
+
+  /**
+   * As {@link #toFile}, but without forcing the file to disk before it appears: for a cache of
+   * bodies that can be fetched again, whose reader verifies what an operating system crash may
+   * have left (the name can survive without all of its bytes). An fsync per body is what limits
+   * such a cache under a backlog.
+   */
+  public static ContentAssembler toFileUnforced(Path target) throws IOException {
+    return new ContentAssembler(target, false);
   }
 
   /**
@@ -123,7 +135,9 @@ public final class ContentAssembler implements AutoCloseable {
       throw new ContentIntegrityException("assembled message has SHA-1 " + actual + ", not its GUID " + guid);
     }
     if (channel != null) {
-      channel.force(true); // the file must be whole on disk before it appears under its name
+      if (forceToDisk) {
+        channel.force(true); // the file must be whole on disk before it appears under its name
+      }
       sink.close();
       Files.move(partial, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }

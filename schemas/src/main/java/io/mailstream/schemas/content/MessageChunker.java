@@ -87,7 +87,8 @@ public final class MessageChunker {
     return HexFormat.of().formatHex(sha1().digest(bytes));
   }
 
-  static MessageDigest sha1() {
+  /** A fresh SHA-1 digest: a message GUID is the SHA-1 of its bytes. */
+  public static MessageDigest sha1() {
     try {
       return MessageDigest.getInstance("SHA-1");
     } catch (NoSuchAlgorithmException e) {
