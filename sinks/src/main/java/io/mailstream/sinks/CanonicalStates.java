@@ -1,7 +1,7 @@
 package io.mailstream.sinks;
 
 import io.mailstream.core.kafka.Topics;
-import io.mailstream.core.state.StateFold;
+import io.mailstream.schemas.state.StateFold;
 import io.mailstream.schemas.MailboxState;
 import io.mailstream.schemas.StateRecord;
 import io.mailstream.schemas.codec.AvroCodec;
