@@ -54,6 +54,28 @@ public final class CanonicalStates implements StateSource {
         return mailbox(uniqueId).filter(m -> m.getPartitionKey().equals(partitionKey));
     }
 
+    /** Every state of the mailbox still in the topic (not yet compacted away), oldest first; headerless and deleted ones left out. */
+    @Override
+    public List<MailboxState> versions(String partitionKey, String uniqueId) throws Exception {
+        String key = StateFold.mailboxKey(uniqueId);
+        List<MailboxState> out = new ArrayList<>();
+        topic.scan(List.of(topic.partitionOf(key)), key::equals, (k, value) -> {
+            if (value != null && codec.decode(value).getState() instanceof MailboxState m && !m.getDeleted() && m.getHeader() != null
+                    && m.getPartitionKey().equals(partitionKey)) {
+                out.add(m);
+            }
+        });
+        return out;
+    }
+
+    /** Deleted mailboxes too: their delete is a change a tier must have applied. */
+    @Override
+    public java.util.OptionalLong lastChange(String partitionKey, String uniqueId) throws Exception {
+        return latest(StateFold.mailboxKey(uniqueId)).map(StateRecord::getState)
+                .filter(s -> s instanceof MailboxState m && m.getPartitionKey().equals(partitionKey))
+                .map(s -> java.util.OptionalLong.of(((MailboxState) s).getLastCaptureTime())).orElse(java.util.OptionalLong.empty());
+    }
+
     @Override
     public Optional<UserState> user(String partitionKey) throws Exception {
         return latest(StateFold.userKey(partitionKey)).map(StateRecord::getState)

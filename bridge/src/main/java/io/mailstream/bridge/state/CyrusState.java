@@ -78,7 +78,8 @@ public final class CyrusState implements StateSource {
 
     @Override
     public Optional<MailboxState> mailbox(String partitionKey, String uniqueId, String name) throws IOException, CsyncException {
-        Optional<Mailbox> full = fullMailbox(partitionKey, name).filter(m -> m.uniqueId().equals(uniqueId));
+        Optional<Mailbox> full = name == null ? Optional.empty()
+                : fullMailbox(partitionKey, name).filter(m -> m.uniqueId().equals(uniqueId));
         if (full.isEmpty()) {
             // Renamed on this server: look it up by uniqueid, then read it under its name there.
             for (CsyncReply r : csync.execute(new CsyncCommand.GetUniqueIds(List.of(uniqueId)))) {

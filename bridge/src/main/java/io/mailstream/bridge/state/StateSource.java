@@ -36,6 +36,24 @@ public interface StateSource extends AutoCloseable {
     /** One live mailbox with every record (expunged ones still indexed included), by uniqueid; {@code name} helps a source that looks mailboxes up by name. */
     Optional<MailboxState> mailbox(String partitionKey, String uniqueId, String name) throws Exception;
 
+    /**
+     * The capture time of the last change to this mailbox the source knows of, deleted or not
+     * (a tier that still shows a deleted mailbox must first have applied its delete); empty when
+     * the source keeps no such time.
+     */
+    default java.util.OptionalLong lastChange(String partitionKey, String uniqueId) throws Exception {
+        return mailbox(partitionKey, uniqueId, null).map(m -> java.util.OptionalLong.of(m.getLastCaptureTime()))
+                .orElse(java.util.OptionalLong.empty());
+    }
+
+    /**
+     * Every state of this mailbox the source still holds, oldest first (a compacted topic keeps
+     * recent versions until it is compacted); by default just the current one.
+     */
+    default List<MailboxState> versions(String partitionKey, String uniqueId) throws Exception {
+        return mailbox(partitionKey, uniqueId, null).map(List::of).orElse(List.of());
+    }
+
     /** The key's seen entries, subscriptions, sieve scripts, quotas and standalone annotations; empty when there are none. */
     Optional<UserState> user(String partitionKey) throws Exception;
 

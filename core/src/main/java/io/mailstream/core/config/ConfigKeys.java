@@ -58,6 +58,15 @@ public final class ConfigKeys {
     public static final ConfigKey<String> CAPTURE_AUTH_PASSWORD = secret("capture.auth.password", "",
             "Password of capture.auth.user (mailstream_sync_password). Required when capture is enabled.");
 
+    // The Cyrus that capture fronts, read (never written) by 'mailstream check': the same three keys
+    // a cyrus tier has, so that the primary becomes one more cyrus tier when roles can switch.
+    public static final ConfigKey<String> CAPTURE_PRIMARY_ADDRESS = string("capture.primary.address", "",
+            "host:port of a csync sync_server on the Cyrus primary, which 'mailstream check' reads like a tier (named by capture.server.id) to find changes capture never saw. Empty: check leaves the primary out.");
+    public static final ConfigKey<String> CAPTURE_PRIMARY_USER = string("capture.primary.user", "admin",
+            "csync user on the primary's sync_server; must be a Cyrus admin there.");
+    public static final ConfigKey<String> CAPTURE_PRIMARY_PASSWORD = secret("capture.primary.password", "",
+            "Password of capture.primary.user.");
+
     // --- Streams -----------------------------------------------------------------------------
     public static final ConfigKey<Boolean> STREAMS_ENABLED = bool("streams.enabled", "true",
             "Whether 'mailstream run' starts the streams processor (fencing, validation, state, fan-out).");
