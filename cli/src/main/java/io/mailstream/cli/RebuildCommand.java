@@ -1,26 +1,18 @@
 package io.mailstream.cli;
 
-import io.mailstream.bridge.apply.BodySource;
 import io.mailstream.bridge.apply.ReplicaWriter;
 import io.mailstream.core.config.ConfigException;
 import io.mailstream.core.config.MailstreamConfig;
 import io.mailstream.core.progress.ProgressBar;
 import io.mailstream.csync.client.CsyncClient;
 import io.mailstream.csync.client.CsyncClientConfig;
-import io.mailstream.csync.dlist.MessageBody;
-import io.mailstream.schemas.MailboxState;
+import io.mailstream.operations.Rebuild;
 import io.mailstream.sinks.StoreReader;
-import io.mailstream.sinks.StoredBody;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-import java.io.IOException;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
-import java.util.Optional;
 
 @Command(name = "rebuild", description = "Push users from an out-of-band store into a Cyrus sync_server (everything,"
         + " including sieve, seen and subscriptions), with a progress bar.")
@@ -70,41 +62,23 @@ final class RebuildCommand extends Subcommand {
             return Main.USAGE;
         }
         StoreReader store = StoreReader.open(fromStore);
-        List<String> chosen = users == null || users.isEmpty() ? store.users() : users;
-        Map<String, List<MailboxState>> mailboxes = new LinkedHashMap<>();
-        long messages = 0;
-        for (String user : chosen) {
-            List<MailboxState> boxes = store.mailboxes(user);
-            if (boxes.isEmpty() && store.userState(user).isEmpty()) {
-                err().println("rebuild: the store holds nothing for user " + user);
-                return Main.FAILURE;
-            }
-            mailboxes.put(user, boxes);
-            messages += boxes.stream().mapToLong(m -> m.getRecords().size()).sum();
+        Rebuild.Plan plan;
+        try {
+            plan = Rebuild.plan(store, users);
+        } catch (IllegalArgumentException e) {
+            err().println("rebuild: " + e.getMessage());
+            return Main.FAILURE;
         }
         // Sieve scripts live in the user.X.#sieve mailbox, which needs SIEVE-MAILBOX enabled on the target.
         CsyncClientConfig target = CsyncClientConfig.of(to.substring(0, colon), Integer.parseInt(to.substring(colon + 1)), authUser, password)
                 .withSieveMailbox(true);
-        long mailboxCount = 0;
+        Rebuild.Result result;
         try (CsyncClient csync = CsyncClient.connect(target);
-             ProgressBar bar = ProgressBar.onStderr(messages, "messages")) {
-            ReplicaWriter writer = new ReplicaWriter(csync, partition);
-            BodySource bodies = guid -> body(store, guid.hex());
-            for (Map.Entry<String, List<MailboxState>> user : mailboxes.entrySet()) {
-                writer.pushUser(user.getValue(), store.userState(user.getKey()), bodies, pushed -> bar.advance(pushed.recordsSent(), 0));
-                mailboxCount += user.getValue().size();
-            }
+             ProgressBar bar = ProgressBar.onStderr(plan.messages(), "messages")) {
+            result = Rebuild.push(plan, new ReplicaWriter(csync, partition), store::body, records -> bar.advance(records, 0));
         }
-        out().printf("rebuild: %d users, %d mailboxes, %d messages pushed from %s to %s%n", chosen.size(), mailboxCount, messages, fromStore, to);
+        out().printf("rebuild: %d users, %d mailboxes, %d messages pushed from %s to %s%n", result.users(), result.mailboxes(),
+                result.messages(), fromStore, to);
         return Main.OK;
-    }
-
-    /** Store bodies are gzip files; csync wants a length up front, so each is read whole (Cyrus bodies are bounded). */
-    private static Optional<MessageBody> body(StoreReader store, String guid) throws IOException {
-        try (StoredBody stored = store.openBody(guid)) {
-            return Optional.of(MessageBody.of(stored.content().readAllBytes()));
-        } catch (NoSuchFileException e) {
-            return Optional.empty();
-        }
     }
 }

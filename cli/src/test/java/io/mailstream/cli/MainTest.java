@@ -110,7 +110,7 @@ class MainTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"check", "reconcile", "audit"})
+    @ValueSource(strings = {"reconcile", "audit"})
     void unimplementedSubcommandsSaySoAndExit2(String args) {
         Cli cli = new Cli(Map.of("MAILSTREAM_TIERS", "dc2", "MAILSTREAM_TIER_DC2_TYPE", "store",
                 "MAILSTREAM_DATA_DIR", dir.toString()));
@@ -119,6 +119,17 @@ class MainTest {
         assertThat(cli.err()).isEqualTo("mailstream " + name + ": not implemented yet\n");
         assertThat(cli.out()).isEmpty();
         // Nothing may have been started on the way: no embedded broker was created.
+        assertThat(dir.resolve("kafka")).doesNotExist();
+    }
+
+    @Test
+    void checkWithoutAnyBrokerSaysWhereItLookedAndDeleteExtraNeedsRepair() {
+        Cli cli = new Cli(Map.of("MAILSTREAM_DATA_DIR", dir.toString()));
+        assertThat(cli.run("check")).isEqualTo(Main.USAGE);
+        assertThat(cli.err()).contains("no embedded broker has run in " + dir.resolve("kafka"));
+        Cli extra = new Cli(Map.of("MAILSTREAM_DATA_DIR", dir.toString()));
+        assertThat(extra.run("check", "--delete-extra")).isEqualTo(Main.USAGE);
+        assertThat(extra.err()).isEqualTo("mailstream check: --delete-extra needs --repair\n");
         assertThat(dir.resolve("kafka")).doesNotExist();
     }
 

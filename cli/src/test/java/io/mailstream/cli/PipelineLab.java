@@ -54,7 +54,7 @@ final class PipelineLab implements AutoCloseable {
     private final Capture capture;
     private MailstreamStreams streams;
     SinkHandle dc2;
-    final SinkHandle oob;
+    SinkHandle oob;
 
     PipelineLab(Path dir, Map<String, String> users) throws IOException {
         this(dir, users, List.of());
@@ -83,8 +83,9 @@ final class PipelineLab implements AutoCloseable {
         try {
             int capturePort = freePort();
             replica = track(started, withUsers(CyrusInstance.replica()).start());
+            // The primary serves csync too, so that 'mailstream check' can read it (capture.primary.address).
             primary = track(started, withUsers(CyrusInstance.primary()).mailstreamTarget("127.0.0.1", capturePort)
-                    .syncRepeatInterval(0).start());
+                    .syncRepeatInterval(0).serveCsync().start());
             if (clusterBuilder == null) {
                 kafka = track(started, EmbeddedKafka.start(dir.resolve("kafka"), 0));
                 cluster = null;
@@ -161,6 +162,8 @@ final class PipelineLab implements AutoCloseable {
         s.put("capture.listen", "127.0.0.1:" + capturePort);
         s.put("capture.auth.user", "admin");
         s.put("capture.auth.password", ADMIN_PASSWORD);
+        s.put("capture.primary.address", "127.0.0.1:" + primary.csyncPort());
+        s.put("capture.primary.password", ADMIN_PASSWORD);
         s.put("tiers", "dc2,oob");
         s.put("tier.dc2.type", "cyrus");
         s.put("tier.dc2.cyrus.address", "127.0.0.1:" + replica.csyncPort());

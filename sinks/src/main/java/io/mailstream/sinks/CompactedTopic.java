@@ -42,6 +42,11 @@ final class CompactedTopic implements AutoCloseable {
         return Topics.partitionOf(key, consumer.partitionsFor(topic, TIMEOUT).size());
     }
 
+    /** How many partitions the topic has. */
+    synchronized int partitions() {
+        return consumer.partitionsFor(topic, TIMEOUT).size();
+    }
+
     /** Reads these partitions from their start to their end as of now, handing the records whose key matches to {@code visitor}. */
     synchronized void scan(Collection<Integer> partitions, Predicate<String> keys, Visitor visitor) throws IOException {
         if (partitions.isEmpty()) return;

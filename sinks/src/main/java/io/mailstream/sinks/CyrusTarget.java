@@ -9,7 +9,7 @@ import io.mailstream.core.config.MailstreamConfig;
 import io.mailstream.core.errors.RefusedException;
 import io.mailstream.core.errors.TransientException;
 import io.mailstream.core.kafka.Topics;
-import io.mailstream.core.state.StateFold;
+import io.mailstream.schemas.state.StateFold;
 import io.mailstream.csync.client.CsyncClient;
 import io.mailstream.csync.client.CsyncClientConfig;
 import io.mailstream.csync.dlist.MessageBody;

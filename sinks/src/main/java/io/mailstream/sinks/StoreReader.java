@@ -1,6 +1,11 @@
 package io.mailstream.sinks;
 
+import io.mailstream.bridge.state.StateSource;
+import io.mailstream.csync.dlist.MessageBody;
+import io.mailstream.csync.model.Guid;
 import io.mailstream.schemas.MailboxState;
+import io.mailstream.schemas.MessageRecord;
+import io.mailstream.schemas.state.StateFold;
 import io.mailstream.schemas.UserState;
 
 import java.io.BufferedInputStream;
@@ -10,8 +15,13 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.security.MessageDigest;
 import java.util.Comparator;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.Optional;
 import java.util.stream.Stream;
 import java.util.zip.GZIPInputStream;
@@ -21,7 +31,7 @@ import java.util.zip.GZIPInputStream;
  * --from-store}) and audits. Safe while a store sink writes: every file it reads is replaced
  * atomically, and history is read only up to what was committed.
  */
-public final class StoreReader {
+public final class StoreReader implements StateSource {
     private final StoreLayout layout;
 
     private StoreReader(StoreLayout layout) {
@@ -61,6 +71,90 @@ public final class StoreReader {
         }
         live.sort(Comparator.comparing(m -> m.getHeader().getName()));
         return live;
+    }
+
+    @Override
+    public String describe() {
+        return "store " + layout.root;
+    }
+
+    /**
+     * As {@link #mailboxes(String)}; a mailbox file that cannot be read is left out and named by
+     * {@link #unreadable}. The headers' SYNC_CRCs are the ones the events carried, not the records'.
+     */
+    @Override
+    public List<MailboxState> mailboxes(String user, boolean withRecords) throws IOException {
+        Path dir = layout.user(user);
+        List<MailboxState> live = new ArrayList<>();
+        Map<String, String> bad = new LinkedHashMap<>();
+        for (String uniqueId : layout.mailboxIds(dir)) {
+            try {
+                StoreLayout.readState(layout.mailbox(dir, uniqueId)).map(r -> (MailboxState) r.getState())
+                        .filter(m -> !m.getDeleted() && m.getHeader() != null)
+                        .ifPresent(live::add);
+            } catch (IOException | RuntimeException e) {
+                bad.put(uniqueId, e.toString());
+            }
+        }
+        unreadable.put(user, bad);
+        live.sort(Comparator.comparing(m -> m.getHeader().getName()));
+        return live;
+    }
+
+    private final Map<String, Map<String, String>> unreadable = new ConcurrentHashMap<>();
+
+    /** The mailbox files of {@code user} the last {@link #mailboxes(String, boolean)} could not read: uniqueid -> why. */
+    public Map<String, String> unreadable(String user) {
+        return unreadable.getOrDefault(user, Map.of());
+    }
+
+    @Override
+    public Optional<MailboxState> mailbox(String user, String uniqueId, String name) throws IOException {
+        return StoreLayout.readState(layout.mailbox(layout.user(user), uniqueId)).map(r -> (MailboxState) r.getState())
+                .filter(m -> !m.getDeleted() && m.getHeader() != null);
+    }
+
+    @Override
+    public Optional<UserState> user(String user) throws IOException {
+        return userState(user);
+    }
+
+    /** Live records whose body the store lacks, or with {@code verify} holds with bytes whose SHA-1 is not the GUID. */
+    @Override
+    public List<String> badBodies(MailboxState mailbox, boolean verify) throws IOException {
+        List<String> bad = new ArrayList<>();
+        for (MessageRecord r : mailbox.getRecords()) {
+            if (StateFold.isExpunged(r)) continue;
+            if (!hasBody(r.getGuid())) {
+                bad.add("UID " + r.getUid() + " body " + r.getGuid() + " absent");
+            } else if (verify) {
+                String sha1 = sha1(r.getGuid());
+                if (!sha1.equals(r.getGuid())) bad.add("UID " + r.getUid() + " body " + r.getGuid() + " has SHA-1 " + sha1);
+            }
+        }
+        return bad;
+    }
+
+    @Override
+    public Optional<MessageBody> body(Guid guid) throws IOException {
+        if (!hasBody(guid.hex())) return Optional.empty();
+        try (StoredBody stored = openBody(guid.hex())) {
+            // csync wants a length up front, so a body is read whole (Cyrus bodies are bounded).
+            return Optional.of(MessageBody.of(stored.content().readAllBytes()));
+        }
+    }
+
+    private String sha1(String guid) throws IOException {
+        try (StoredBody stored = openBody(guid)) {
+            MessageDigest digest = MessageDigest.getInstance("SHA-1");
+            byte[] buffer = new byte[64 * 1024];
+            for (int n; (n = stored.content().read(buffer)) > 0; ) digest.update(buffer, 0, n);
+            return HexFormat.of().formatHex(digest.digest());
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-1 is required of every JVM", e);
+        } catch (IOException e) {
+            return "unreadable (" + e.getMessage() + ")";
+        }
     }
 
     /** Seen, subscriptions, sieve scripts (with content), active script, quotas and standalone annotations; empty if none or deleted. */

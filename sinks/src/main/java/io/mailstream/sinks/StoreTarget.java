@@ -1,7 +1,7 @@
 package io.mailstream.sinks;
 
 import io.mailstream.core.kafka.Topics;
-import io.mailstream.core.state.StateFold;
+import io.mailstream.schemas.state.StateFold;
 import io.mailstream.schemas.ChangeEvent;
 import io.mailstream.schemas.MailboxDelete;
 import io.mailstream.schemas.MailboxState;

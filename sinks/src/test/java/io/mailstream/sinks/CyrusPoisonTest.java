@@ -6,7 +6,7 @@ import io.mailstream.core.kafka.KafkaClients;
 import io.mailstream.core.kafka.TopicAdmin;
 import io.mailstream.core.kafka.TopicReader;
 import io.mailstream.core.kafka.Topics;
-import io.mailstream.core.state.StateFold;
+import io.mailstream.schemas.state.StateFold;
 import io.mailstream.csync.client.CsyncClient;
 import io.mailstream.csync.client.CsyncClientConfig;
 import io.mailstream.schemas.ChangeEvent;

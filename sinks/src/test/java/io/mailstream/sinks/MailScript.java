@@ -1,6 +1,6 @@
 package io.mailstream.sinks;
 
-import io.mailstream.core.state.StateFold;
+import io.mailstream.schemas.state.StateFold;
 import io.mailstream.schemas.AnnotationUpsert;
 import io.mailstream.schemas.ChangeEvent;
 import io.mailstream.schemas.Envelope;

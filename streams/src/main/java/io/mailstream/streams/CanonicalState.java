@@ -1,6 +1,6 @@
 package io.mailstream.streams;
 
-import io.mailstream.core.state.StateFold;
+import io.mailstream.schemas.state.StateFold;
 import io.mailstream.schemas.ChangeEvent;
 import io.mailstream.schemas.DeadLetterReason;
 import io.mailstream.schemas.MailboxState;

@@ -3,7 +3,7 @@ package io.mailstream.streams;
 import io.mailstream.core.errors.DeadLetters;
 import io.mailstream.core.errors.ErrorPolicy;
 import io.mailstream.core.errors.RetryOperator;
-import io.mailstream.core.state.StateFold;
+import io.mailstream.schemas.state.StateFold;
 import io.mailstream.schemas.ChangeEvent;
 import io.mailstream.schemas.ControlEvent;
 import io.mailstream.schemas.DeadLetter;

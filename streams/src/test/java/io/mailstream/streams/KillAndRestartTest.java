@@ -7,7 +7,7 @@ import io.mailstream.core.kafka.EmbeddedKafka;
 import io.mailstream.core.kafka.KafkaClients;
 import io.mailstream.core.kafka.TopicAdmin;
 import io.mailstream.core.kafka.Topics;
-import io.mailstream.core.state.StateFold;
+import io.mailstream.schemas.state.StateFold;
 import io.mailstream.schemas.ChangeEvent;
 import io.mailstream.schemas.MailboxState;
 import io.mailstream.schemas.MessageContent;

@@ -5,7 +5,7 @@ import io.mailstream.core.control.ControlTopic;
 import io.mailstream.core.errors.FencedException;
 import io.mailstream.core.kafka.Topics;
 import io.mailstream.core.metrics.MailstreamMetrics;
-import io.mailstream.core.state.StateFold;
+import io.mailstream.schemas.state.StateFold;
 import io.mailstream.schemas.ChangeEvent;
 import io.mailstream.schemas.ControlEvent;
 import io.mailstream.schemas.DeadLetter;

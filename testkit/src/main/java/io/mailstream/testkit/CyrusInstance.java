@@ -327,6 +327,7 @@ public final class CyrusInstance implements AutoCloseable {
         private String expungeMode = "delayed";
         private Path annotationDefinitions;
         private final List<String> options = new ArrayList<>();
+        private boolean serveCsync;
 
         private Builder(Role role) {
             this.role = role;
@@ -387,6 +388,12 @@ public final class CyrusInstance implements AutoCloseable {
             return this;
         }
 
+        /** A primary serves csync (sync_server) too, for tools that read it as sync_client reads a replica; a replica always does. */
+        public Builder serveCsync() {
+            serveCsync = true;
+            return this;
+        }
+
         /** An extra imapd.conf line, e.g. {@code "conversations: 1"}. */
         public Builder option(String line) {
             options.add(line);
@@ -405,13 +412,13 @@ public final class CyrusInstance implements AutoCloseable {
                 throw new UncheckedIOException(e);
             }
             int[] ports = freePorts(4);
-            if (role == Role.PRIMARY) ports[3] = -1;
+            if (role == Role.PRIMARY && !serveCsync) ports[3] = -1;
             CyrusInstance instance = new CyrusInstance(this, dir, scripts, ports);
             List<String> args = new ArrayList<>(List.of("--role", role.name().toLowerCase(), "--dir", dir.toString(),
                     "--imap-port", "" + ports[0], "--lmtp-port", "" + ports[1], "--sieve-port", "" + ports[2],
                     "--sync-repeat-interval", "" + repeatInterval, "--delete-mode", deleteMode,
                     "--expunge-mode", expungeMode, "--admin", admin + ":" + users.get(admin)));
-            if (role == Role.REPLICA) args.addAll(List.of("--csync-port", "" + ports[3]));
+            if (role == Role.REPLICA || serveCsync) args.addAll(List.of("--csync-port", "" + ports[3]));
             if (syncHost != null) args.addAll(List.of("--sync-host", syncHost, "--sync-port", "" + syncPort));
             if (mailstreamHost != null) {
                 args.addAll(List.of("--mailstream-host", mailstreamHost, "--mailstream-port", "" + mailstreamPort));

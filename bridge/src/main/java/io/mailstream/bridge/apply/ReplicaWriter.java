@@ -94,6 +94,57 @@ public final class ReplicaWriter {
     }
 
     /**
+     * Makes the replica hold exactly {@code canonical} (a complete record set) for this mailbox,
+     * whatever it holds now: a repair after the replica was changed behind mailstream's back. A
+     * Cyrus replica never takes back an expunge nor lowers a modseq, so the mailbox is replaced:
+     * bodies are reserved first (from the mailbox itself and the user's other folders) so that
+     * none has to travel again, then the replica's copy is deleted and the canonical one applied
+     * whole, with the canonical SYNC_CRCs for the replica to verify.
+     */
+    public Pushed replace(MailboxState canonical, BodySource bodies) throws Exception {
+        MailboxUpsert header = canonical.getHeader();
+        Set<Guid> needed = new LinkedHashSet<>();
+        for (var r : canonical.getRecords()) {
+            if (!r.getFlags().contains(MessageRecord.EXPUNGED)) needed.add(Guid.of(r.getGuid()));
+        }
+        Optional<Mailbox> current = byUniqueId(header);
+        List<String> reserveFrom = new ArrayList<>(reserveFolders(header.getName()));
+        current.ifPresent(m -> { if (!reserveFrom.contains(m.name())) reserveFrom.add(m.name()); });
+        int uploaded = needed.isEmpty() ? 0 : upload(missing(() -> reserveFrom, needed), bodies);
+        Optional<Mailbox> sameName = first(new CsyncCommand.GetMailboxes(List.of(header.getName())));
+        if (sameName.isPresent() && !sameName.get().isHeaderOnly() && !sameName.get().uniqueId().equals(header.getUniqueId())) {
+            // Another mailbox took the name on the replica: it is not the canonical one.
+            csync.execute(new CsyncCommand.ApplyUnmailbox(header.getName(), false));
+        }
+        if (current.isPresent()) {
+            // Under another name (deleted into DELETED.*, renamed): back to its name first, as sync_client
+            // would, since Cyrus keeps a uniqueid's tombstone under the name it was deleted from.
+            if (!current.get().name().equals(header.getName())) {
+                csync.execute(new CsyncCommand.ApplyRename(current.get().name(), header.getName(), partition, null, false));
+            }
+            csync.execute(new CsyncCommand.ApplyUnmailbox(header.getName(), false));
+        }
+        csync.execute(new CsyncCommand.ApplyMailbox(MailboxTranslation.toMailbox(header, canonical.getRecords(), partition)));
+        csync.restart();
+        return new Pushed(header.getUniqueId(), false, canonical.getRecords().size(), uploaded, header.getSyncCrc());
+    }
+
+    /** The replica's mailbox with this uniqueid, under whatever name: GET UNIQUEIDS, else the user's GET USER (which lists DELETED.* too). */
+    private Optional<Mailbox> byUniqueId(MailboxUpsert header) throws IOException, CsyncException {
+        Optional<Mailbox> found = first(new CsyncCommand.GetUniqueIds(List.of(header.getUniqueId()))).filter(m -> !m.isHeaderOnly());
+        if (found.isPresent()) return found;
+        Optional<String> user = MailboxNames.userOf(header.getName());
+        if (user.isEmpty()) return Optional.empty();
+        return user(user.get()).mailboxes().stream()
+                .filter(m -> !m.isHeaderOnly() && m.uniqueId().equals(header.getUniqueId())).findFirst();
+    }
+
+    /** Deletes a mailbox the canonical state does not hold (a repair asked to remove extras). */
+    public void removeMailbox(String name) throws IOException, CsyncException {
+        apply(new CsyncCommand.ApplyUnmailbox(name, false));
+    }
+
+    /**
      * {@link #push(MailboxState, List, BodySource, RepairSource)} with RESERVE naming every mailbox
      * the replica holds for the mailbox's user, asked when there is a body to reserve: what
      * sync_client sends, so a copy or move of any older message is found on the replica.

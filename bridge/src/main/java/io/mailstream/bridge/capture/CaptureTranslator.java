@@ -280,7 +280,7 @@ public final class CaptureTranslator {
     }
 
     /** Cyrus resource name to limit; an absent resource is unlimited, and so is LIMIT 4294967295. */
-    private static QuotaUpsert quota(QuotaRoot q) {
+    public static QuotaUpsert quota(QuotaRoot q) {
         Map<String, Long> limits = new LinkedHashMap<>();
         for (String resource : List.of(QuotaRoot.STORAGE, QuotaRoot.MESSAGE, QuotaRoot.ANNOTATION_STORAGE,
                 QuotaRoot.NUM_FOLDERS)) {

@@ -91,6 +91,17 @@ public final class ConfigKeys {
     public static final ConfigKey<Long> CAPTURE_MAX_COMMAND_BODY_BYTES = longInteger("capture.max.command.body.bytes", "8589934592",
             "Bytes of the message bodies of one APPLY MESSAGE together (spooled to data.dir, at most 1 GiB each).");
 
+    // The Cyrus that capture fronts, read (never written) by 'mailstream check': the same three keys
+    // a cyrus tier has, so that the primary becomes one more cyrus tier when roles can switch.
+    public static final ConfigKey<String> CAPTURE_PRIMARY_ADDRESS = string("capture.primary.address", "",
+            "host:port of a csync sync_server on the Cyrus primary, which 'mailstream check' reads like a tier (named by capture.server.id) to find changes capture never saw. Empty: check leaves the primary out.");
+    public static final ConfigKey<String> CAPTURE_PRIMARY_USER = string("capture.primary.user", "admin",
+            "csync user on the primary's sync_server; must be a Cyrus admin there.");
+    public static final ConfigKey<String> CAPTURE_PRIMARY_PASSWORD = secret("capture.primary.password", "",
+            "Password of capture.primary.user.");
+    public static final ConfigKey<String> CAPTURE_PRIMARY_PASSWORD_FILE = string("capture.primary.password.file", "",
+            "File whose first line is the password of capture.primary.user, instead of capture.primary.password (which must then be empty).");
+
     // --- Streams -----------------------------------------------------------------------------
     public static final ConfigKey<Boolean> STREAMS_ENABLED = bool("streams.enabled", "true",
             "Whether 'mailstream run' starts the streams processor (fencing, validation, state, fan-out).");

@@ -7,7 +7,7 @@ import io.mailstream.bridge.capture.PartitionKeys;
 import io.mailstream.core.kafka.KafkaClients;
 import io.mailstream.core.kafka.KafkaUnavailableException;
 import io.mailstream.core.kafka.Topics;
-import io.mailstream.core.state.StateFold;
+import io.mailstream.schemas.state.StateFold;
 import io.mailstream.csync.model.CsyncCommand;
 import io.mailstream.csync.model.MailboxNames;
 import io.mailstream.csync.replica.ReplicaState;

@@ -35,11 +35,20 @@ import org.apache.kafka.common.errors.SerializationException;
 public final class AvroCodec<T extends SpecificRecord> {
 
   static {
-    // Avro >= 1.12.1 refuses to instantiate classes outside an allow-list when decoding; trust our
-    // generated classes here so that no -Dorg.apache.avro.SERIALIZABLE_PACKAGES is needed.
+    // Avro >= 1.12.1 refuses to instantiate classes outside an allow-list when decoding or deep
+    // copying (newBuilder(other)); trust our generated classes here so that no
+    // -Dorg.apache.avro.SERIALIZABLE_PACKAGES is needed.
     ClassSecurityValidator.setGlobal(ClassSecurityValidator.composite(
         ClassSecurityValidator.getGlobal(),
         c -> c.getName().startsWith("io.mailstream.schemas.")));
+  }
+
+  /**
+   * Makes sure the generated classes are trusted (this class's initialisation does it, once):
+   * for code that copies records with {@code newBuilder(other)} before any codec exists.
+   */
+  public static void trustGeneratedClasses() {
+    // nothing more: calling this initialises the class
   }
 
   static final int HEADER_LENGTH = 10;

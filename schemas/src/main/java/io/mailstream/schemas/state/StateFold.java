@@ -1,4 +1,4 @@
-package io.mailstream.core.state;
+package io.mailstream.schemas.state;
 
 import io.mailstream.schemas.AnnotationDelete;
 import io.mailstream.schemas.AnnotationUpsert;
@@ -22,6 +22,7 @@ import io.mailstream.schemas.Subscribe;
 import io.mailstream.schemas.Unsubscribe;
 import io.mailstream.schemas.UserDelete;
 import io.mailstream.schemas.UserState;
+import io.mailstream.schemas.codec.AvroCodec;
 
 import java.nio.ByteBuffer;
 import java.security.MessageDigest;
@@ -41,6 +42,11 @@ import java.util.TreeMap;
  */
 public final class StateFold {
     public static final String EXPUNGED = "\\Expunged";
+
+    static {
+        // Folding deep-copies records (newBuilder(other)), which Avro allows only for trusted classes.
+        AvroCodec.trustGeneratedClasses();
+    }
 
     private StateFold() {}
 

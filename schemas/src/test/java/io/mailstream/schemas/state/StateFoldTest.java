@@ -1,4 +1,4 @@
-package io.mailstream.core.state;
+package io.mailstream.schemas.state;
 
 import io.mailstream.schemas.AnnotationDelete;
 import io.mailstream.schemas.AnnotationUpsert;
@@ -16,6 +16,7 @@ import io.mailstream.schemas.Subscribe;
 import io.mailstream.schemas.Unsubscribe;
 import io.mailstream.schemas.UserDelete;
 import io.mailstream.schemas.UserState;
+import io.mailstream.schemas.codec.AvroCodec;
 import org.junit.jupiter.api.Test;
 
 import java.nio.ByteBuffer;
@@ -26,6 +27,11 @@ import java.util.Map;
 import static org.assertj.core.api.Assertions.assertThat;
 
 class StateFoldTest {
+    static {
+        // The samples below copy records before StateFold is loaded; this module runs without -D trust.
+        AvroCodec.trustGeneratedClasses();
+    }
+
     private long seq;
 
     private ChangeEvent event(Object payload) {
