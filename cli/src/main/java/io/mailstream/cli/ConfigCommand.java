@@ -43,6 +43,9 @@ final class ConfigCommand extends Subcommand {
 
     /** The documented key behind a concrete key: itself, or the tier template of {@code tier.dc2.type}. */
     static Optional<ConfigKey<?>> documentation(String concreteKey) {
+        if (concreteKey.startsWith(ConfigKeys.KAFKA_CLIENT.prefix())) {
+            return Optional.of(ConfigKeys.KAFKA_CLIENT);
+        }
         Matcher m = TIER_KEY.matcher(concreteKey);
         String name = m.matches() ? "tier.<name>." + m.group(1) : concreteKey;
         return ConfigKeys.all().stream().filter(k -> k.name().equals(name)).findFirst();

@@ -2,6 +2,7 @@ package io.mailstream.cli;
 
 import io.mailstream.cli.demo.DemoCyrus;
 import io.mailstream.cli.demo.DemoFolder;
+import io.mailstream.cli.demo.DemoLogging;
 import io.mailstream.cli.demo.DemoStatus;
 import io.mailstream.cli.demo.DemoTraffic;
 import io.mailstream.core.config.MailstreamConfig;
@@ -37,6 +38,10 @@ final class DemoCommand extends Subcommand {
             description = "Seconds between two status reports (default: ${DEFAULT-VALUE}).")
     int refreshSeconds;
 
+    @Option(names = "--status-page", paramLabel = "HOST:PORT", defaultValue = "127.0.0.1:9025",
+            description = "Where the status page and /metrics are served (default: ${DEFAULT-VALUE}).")
+    String statusPage;
+
     @Option(names = "--install-cyrus", description = "Install Cyrus from Debian's packages if it is missing (needs root).")
     boolean installCyrus;
 
@@ -54,6 +59,16 @@ final class DemoCommand extends Subcommand {
             err().println(displayName() + ": " + unusable);
             return Main.USAGE;
         }
+        // Kafka's and Kafka Streams' chatter would bury the live table: it goes to this file instead.
+        Path log = home.resolve("demo.log");
+        try (DemoLogging logging = DemoLogging.toFile(log)) {
+            out().printf("%s: logs (Kafka, Kafka Streams, mailstream's INFO lines) go to %s; warnings and errors show here too%n",
+                    displayName(), log);
+            return run(home, scripts);
+        }
+    }
+
+    private int run(Path home, Path scripts) throws Exception {
         Map<String, String> passwords = new LinkedHashMap<>();
         passwords.put(ADMIN, randomPassword());
         USERS.forEach(u -> passwords.put(u, u + "-demo"));
@@ -64,17 +79,18 @@ final class DemoCommand extends Subcommand {
         int capturePort = DemoCyrus.freePorts(1)[0];
         DemoCyrus replica = DemoCyrus.replica(scripts, home.resolve("dc2"), admin, sasl);
         DemoCyrus primary = DemoCyrus.primary(scripts, home.resolve("primary"), capturePort, admin, sasl);
-        MailstreamConfig config = MailstreamConfig.of(Map.of(
-                "data.dir", home.resolve("data").toString(),
-                "capture.listen", "127.0.0.1:" + capturePort,
-                "capture.auth.user", ADMIN,
-                "capture.auth.password", passwords.get(ADMIN),
-                "tiers", "dc2,oob",
-                "tier.dc2.type", "cyrus",
-                "tier.dc2.cyrus.address", "127.0.0.1:" + replica.csyncPort(),
-                "tier.dc2.cyrus.password", passwords.get(ADMIN),
-                "tier.oob.type", "store",
-                "tier.oob.store.dir", home.resolve("store-oob").toString()));
+        MailstreamConfig config = MailstreamConfig.of(Map.ofEntries(
+                Map.entry("data.dir", home.resolve("data").toString()),
+                Map.entry("http.listen", statusPage),
+                Map.entry("capture.listen", "127.0.0.1:" + capturePort),
+                Map.entry("capture.auth.user", ADMIN),
+                Map.entry("capture.auth.password", passwords.get(ADMIN)),
+                Map.entry("tiers", "dc2,oob"),
+                Map.entry("tier.dc2.type", "cyrus"),
+                Map.entry("tier.dc2.cyrus.address", "127.0.0.1:" + replica.csyncPort()),
+                Map.entry("tier.dc2.cyrus.password", passwords.get(ADMIN)),
+                Map.entry("tier.oob.type", "store"),
+                Map.entry("tier.oob.store.dir", home.resolve("store-oob").toString())));
 
         out().printf("%s: in %s%n  primary (dc1): IMAP 127.0.0.1:%d, LMTP %d; its mailstream channel -> capture 127.0.0.1:%d%n"
                         + "  tier dc2, a Cyrus replica: IMAP 127.0.0.1:%d, sync_server %d%n  tier oob, the out-of-band store: %s%n"

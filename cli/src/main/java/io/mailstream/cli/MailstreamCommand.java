@@ -1,6 +1,7 @@
 package io.mailstream.cli;
 
 import io.mailstream.core.config.MailstreamConfig;
+import io.mailstream.core.kafka.KafkaClients;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -19,7 +20,7 @@ import java.util.concurrent.Callable;
         subcommands = {
                 RunCommand.class, KafkaCommand.class, ConfigCommand.class,
                 CaptureCommand.class, StreamsCommand.class, SinkCommand.class, EventsCommand.class,
-                StatusCommand.class, CheckCommand.class, PromoteCommand.class, ReconcileCommand.class,
+                StatusCommand.class, DashboardCommand.class, CheckCommand.class, PromoteCommand.class, ReconcileCommand.class,
                 RebuildCommand.class, AuditCommand.class, DemoCommand.class,
                 CommandLine.HelpCommand.class})
 final class MailstreamCommand implements Callable<Integer> {
@@ -44,7 +45,15 @@ final class MailstreamCommand implements Callable<Integer> {
     /** The effective configuration; an explicitly named file must exist, the default one may not. */
     MailstreamConfig config() {
         boolean explicit = configFile != null;
-        return MailstreamConfig.load(explicit ? configFile : Path.of(DEFAULT_CONFIG), explicit, env);
+        MailstreamConfig config = MailstreamConfig.load(explicit ? configFile : Path.of(DEFAULT_CONFIG), explicit, env);
+        // Before any role makes a Kafka client: every client gets the kafka.client.* settings.
+        KafkaClients.useClientSettings(config.kafkaClientProperties());
+        return config;
+    }
+
+    /** The environment the command was started with (the real one, or a test's). */
+    Map<String, String> env() {
+        return env;
     }
 
     StopSignal stopSignal() {

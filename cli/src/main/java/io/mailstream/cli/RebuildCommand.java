@@ -1,6 +1,8 @@
 package io.mailstream.cli;
 
 import io.mailstream.bridge.apply.ReplicaWriter;
+import io.mailstream.core.config.ConfigException;
+import io.mailstream.core.config.MailstreamConfig;
 import io.mailstream.core.progress.ProgressBar;
 import io.mailstream.csync.client.CsyncClient;
 import io.mailstream.csync.client.CsyncClientConfig;
@@ -30,9 +32,10 @@ final class RebuildCommand extends Subcommand {
             description = "csync user on the target, a Cyrus admin there (default: ${DEFAULT-VALUE}).")
     String authUser;
 
-    @Option(names = "--auth-password", paramLabel = "PASSWORD",
-            description = "Its password (default: the " + PASSWORD_ENV + " environment variable).")
-    String authPassword;
+    // No option takes the password itself: a command line is visible to every local user in ps.
+    @Option(names = "--auth-password-file", paramLabel = "FILE",
+            description = "File whose first line is its password (default: the " + PASSWORD_ENV + " environment variable).")
+    Path authPasswordFile;
 
     @Option(names = "--partition", paramLabel = "NAME", defaultValue = "default",
             description = "Partition on the target for mailboxes and bodies (default: ${DEFAULT-VALUE}).")
@@ -40,9 +43,17 @@ final class RebuildCommand extends Subcommand {
 
     @Override
     public Integer call() throws Exception {
-        String password = authPassword != null ? authPassword : System.getenv(PASSWORD_ENV);
-        if (password == null) {
-            err().println("rebuild: give --auth-password or set " + PASSWORD_ENV);
+        String password;
+        try {
+            password = authPasswordFile != null
+                    ? MailstreamConfig.readPasswordFile(authPasswordFile, "rebuild --auth-password-file")
+                    : root.env().get(PASSWORD_ENV);
+        } catch (ConfigException e) {
+            err().println("rebuild: " + e.getMessage());
+            return Main.USAGE;
+        }
+        if (password == null || password.isEmpty()) {
+            err().println("rebuild: give --auth-password-file FILE or set " + PASSWORD_ENV);
             return Main.USAGE;
         }
         int colon = to.lastIndexOf(':');

@@ -1,5 +1,6 @@
 package io.mailstream.cli;
 
+import io.mailstream.cli.web.StatusPage;
 import io.mailstream.core.config.ConfigException;
 import io.mailstream.core.config.ConfigKeys;
 import io.mailstream.core.config.MailstreamConfig;
@@ -13,6 +14,7 @@ import java.io.PrintWriter;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
@@ -56,6 +58,10 @@ final class RoleRunner {
                 out.println(command + ": Kafka at " + bootstrap);
             }
             TopicAdmin.ensureTopics(config, bootstrap);
+            StatusPage page = StatusPage.start(config, bootstrap, Set.copyOf(config.tiers()), MailstreamMetrics.registry());
+            started.push(page);
+            page.pageUrl().ifPresent(url -> out.println(command + ": status page at " + url));
+            page.metricsUrl().ifPresent(url -> out.println(command + ": Prometheus metrics at " + url));
             RoleContext context = new RoleContext(config, bootstrap, MailstreamMetrics.registry(), (role, cause) -> {
                 LOG.error("{} failed", role.name(), cause);
                 if (failure.compareAndSet(null, role.name() + " failed: " + cause.getMessage())) stop.stop();

@@ -37,7 +37,7 @@ class EmbeddedBrokerCommandsTest {
 
     @Test
     void runStartsTheBrokerWithEveryTierFeedAndOnlyTheEnabledRoles() throws Exception {
-        Cli cli = new Cli(Map.of("MAILSTREAM_DATA_DIR", dir.toString(), "MAILSTREAM_TIERS", "oob",
+        Cli cli = new Cli(Map.of("MAILSTREAM_DATA_DIR", dir.toString(), "MAILSTREAM_HTTP_LISTEN", PipelineLab.ANY_PORT, "MAILSTREAM_TIERS", "oob",
                 "MAILSTREAM_TIER_OOB_TYPE", "store", "MAILSTREAM_CAPTURE_ENABLED", "false",
                 "MAILSTREAM_STREAMS_ENABLED", "false"));
         CompletableFuture<Integer> exit = cli.startUntilRunning("run");
@@ -71,7 +71,7 @@ class EmbeddedBrokerCommandsTest {
         StringWriter err = new StringWriter();
         RoleRunner runner = new RoleRunner("mailstream test", new PrintWriter(out, true),
                 new PrintWriter(err, true), StopSignal.manual());
-        int code = runner.run(MailstreamConfig.of(Map.of("data.dir", dir.toString())),
+        int code = runner.run(MailstreamConfig.of(Map.of("data.dir", dir.toString(), "http.listen", PipelineLab.ANY_PORT)),
                 List.of(healthy, failing[0]));
         assertThat(code).isEqualTo(Main.FAILURE);
         assertThat(events).hasSize(4);
@@ -83,7 +83,7 @@ class EmbeddedBrokerCommandsTest {
 
     @Test
     void plainClientsRoundTripARecordThroughTheBrokerItStarts() throws Exception {
-        Cli cli = new Cli(Map.of("MAILSTREAM_DATA_DIR", dir.toString()));
+        Cli cli = new Cli(Map.of("MAILSTREAM_DATA_DIR", dir.toString(), "MAILSTREAM_HTTP_LISTEN", PipelineLab.ANY_PORT));
         CompletableFuture<Integer> exit = cli.startUntilRunning("kafka");
         Matcher m = ADDRESS.matcher(cli.out());
         assertThat(m.find()).isTrue();

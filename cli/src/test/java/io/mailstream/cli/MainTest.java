@@ -20,7 +20,7 @@ class MainTest {
         Cli cli = new Cli(Map.of());
         assertThat(cli.run("--help")).isZero();
         for (String sub : new String[] {"run", "kafka", "config", "capture", "streams", "sink", "events", "status",
-                "check", "promote", "reconcile", "rebuild", "audit", "demo"}) {
+                "dashboard", "check", "promote", "reconcile", "rebuild", "audit", "demo"}) {
             assertThat(cli.out()).containsPattern("(?m)^\\s+" + sub + "\\s");
         }
     }
@@ -57,6 +57,32 @@ class MainTest {
     }
 
     @Test
+    void configMasksUnknownKeysThatLookLikeSecrets() throws Exception {
+        Path file = dir.resolve("m.properties");
+        Files.writeString(file, "capture.auth.pasword=typo-hunter2\nsome.api.token=t0ken\nsite.label=visible\n");
+        Cli cli = new Cli(Map.of());
+        assertThat(cli.run("config", "--config", file.toString())).isZero();
+        assertThat(cli.out().lines()).contains("capture.auth.pasword = ******   (unknown key: ignored)",
+                "site.label = visible   (unknown key: ignored)");
+        assertThat(cli.out()).doesNotContain("typo-hunter2").doesNotContain("t0ken");
+    }
+
+    @Test
+    void rebuildTakesItsPasswordFromAFileOrTheEnvironmentNeverFromTheCommandLine() throws Exception {
+        Cli withOption = new Cli(Map.of());
+        assertThat(withOption.run("rebuild", "--from-store", dir.toString(), "--to", "127.0.0.1:1", "--auth-password", "secret"))
+                .isEqualTo(Main.USAGE);
+        assertThat(withOption.err()).contains("--auth-password");
+        Cli without = new Cli(Map.of());
+        assertThat(without.run("rebuild", "--from-store", dir.toString(), "--to", "127.0.0.1:1")).isEqualTo(Main.USAGE);
+        assertThat(without.err()).contains("give --auth-password-file FILE or set MAILSTREAM_REBUILD_PASSWORD");
+        Cli missingFile = new Cli(Map.of());
+        assertThat(missingFile.run("rebuild", "--from-store", dir.toString(), "--to", "127.0.0.1:1",
+                "--auth-password-file", dir.resolve("none").toString())).isEqualTo(Main.USAGE);
+        assertThat(missingFile.err()).contains("cannot read the password file");
+    }
+
+    @Test
     void configDocExplainsEveryPrintedKey() {
         Cli cli = new Cli(Map.of("MAILSTREAM_TIERS", "oob", "MAILSTREAM_TIER_OOB_TYPE", "store"));
         assertThat(cli.run("config", "--doc")).isZero();
@@ -84,7 +110,7 @@ class MainTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"check", "promote", "reconcile", "audit"})
+    @ValueSource(strings = {"check", "reconcile", "audit"})
     void unimplementedSubcommandsSaySoAndExit2(String args) {
         Cli cli = new Cli(Map.of("MAILSTREAM_TIERS", "dc2", "MAILSTREAM_TIER_DC2_TYPE", "store",
                 "MAILSTREAM_DATA_DIR", dir.toString()));

@@ -124,8 +124,10 @@ class PipelineEndToEndTest {
         lab.awaitTierCaughtUp("oob");
         try (CyrusInstance empty = lab.emptyReplica()) {
             Cli cli = new Cli(Map.of());
+            Path passwordFile = java.nio.file.Files.createTempFile("rebuild", ".password");
+            java.nio.file.Files.writeString(passwordFile, PipelineLab.ADMIN_PASSWORD + "\n");
             int exit = cli.run("rebuild", "--from-store", lab.storeDir().toString(), "--to", "127.0.0.1:" + empty.csyncPort(),
-                    "--auth-password", PipelineLab.ADMIN_PASSWORD);
+                    "--auth-password-file", passwordFile.toString());
             assertThat(exit).as(cli.err()).isZero();
             assertThat(cli.out()).contains("rebuild: " + USERS.size() + " users");
             assertThat(SameMail.replicaDifferences(lab.primary.endpoint(), empty.endpoint(), USERS)).isEmpty();

@@ -35,6 +35,8 @@ import static org.awaitility.Awaitility.await;
  */
 final class PipelineLab implements AutoCloseable {
     static final String ADMIN_PASSWORD = "adminpw";
+    /** http.listen for tests: a free port, so that test runs side by side never compete for the default one. */
+    static final String ANY_PORT = "127.0.0.1:0";
 
     final Path dir;
     final Map<String, String> users;
@@ -120,6 +122,7 @@ final class PipelineLab implements AutoCloseable {
     private Map<String, String> settings(int capturePort) {
         Map<String, String> s = new LinkedHashMap<>();
         s.put("data.dir", dir.resolve("data").toString());
+        s.put("http.listen", ANY_PORT);
         s.put("kafka.bootstrap.servers", kafka.bootstrapServers());
         // An external bootstrap means cluster defaults (replication 3); this broker is alone.
         s.put("kafka.topic.partitions", "3");

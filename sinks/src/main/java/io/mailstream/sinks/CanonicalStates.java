@@ -1,6 +1,7 @@
 package io.mailstream.sinks;
 
 import io.mailstream.bridge.state.StateSource;
+import io.mailstream.core.kafka.KafkaClients;
 import io.mailstream.core.kafka.Topics;
 import io.mailstream.schemas.MailboxState;
 import io.mailstream.schemas.StateRecord;
@@ -8,7 +9,6 @@ import io.mailstream.schemas.UserState;
 import io.mailstream.schemas.codec.AvroCodec;
 import io.mailstream.schemas.codec.SchemaTopicRegistry;
 import io.mailstream.schemas.state.StateFold;
-import org.apache.kafka.clients.CommonClientConfigs;
 
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -33,7 +33,7 @@ public final class CanonicalStates implements StateSource {
     private Map<String, Map<String, MailboxState>> headersByKey;
 
     public CanonicalStates(String bootstrapServers) {
-        this.schemas = new SchemaTopicRegistry(Map.of(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers));
+        this.schemas = new SchemaTopicRegistry(KafkaClients.common(bootstrapServers));
         this.codec = AvroCodec.stateRecord(schemas);
         this.topic = new CompactedTopic(bootstrapServers, Topics.STATE);
     }

@@ -1,12 +1,12 @@
 package io.mailstream.sinks;
 
 import io.mailstream.bridge.apply.MessageSpool;
+import io.mailstream.core.kafka.KafkaClients;
 import io.mailstream.core.kafka.Topics;
 import io.mailstream.schemas.ChangeEvent;
 import io.mailstream.schemas.MessageContent;
 import io.mailstream.schemas.codec.AvroCodec;
 import io.mailstream.schemas.codec.SchemaTopicRegistry;
-import org.apache.kafka.clients.CommonClientConfigs;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -20,8 +20,10 @@ import java.util.Set;
 import java.util.stream.Stream;
 
 /**
- * Message bodies from {@code mailstream.streams.content}, where streams keeps every body it has
- * seen as its chunks (key {@code <guid>/<chunkIndex>}, value the content event, compacted): the
+ * Message bodies from {@code mailstream.streams.content}, where streams keeps every body some live
+ * record references (and for a grace after) as its chunks (key {@code <guid>/<chunkIndex>}, value
+ * the content event, compacted; a deleted body's chunks end in tombstones, and the topic also holds
+ * streams' probes, {@code ~probe/...}, which are no bodies): the
  * last resort for a body that is neither on the replica nor in the sink's spool (a copy from a
  * mailbox the replica cannot list, a spool lost with its disk). The chunks of a body hash to
  * different partitions; they are parked in files as they are met and then fed to the spool in
@@ -33,7 +35,7 @@ final class ContentTopic implements AutoCloseable {
     private final CompactedTopic topic;
 
     ContentTopic(String bootstrapServers) {
-        this.schemas = new SchemaTopicRegistry(Map.of(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers));
+        this.schemas = new SchemaTopicRegistry(KafkaClients.common(bootstrapServers));
         this.codec = AvroCodec.changeEvent(schemas);
         this.topic = new CompactedTopic(bootstrapServers, Topics.STREAMS_CONTENT);
     }

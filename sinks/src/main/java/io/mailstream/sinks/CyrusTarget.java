@@ -25,6 +25,8 @@ import io.mailstream.schemas.MessageRecord;
 import io.mailstream.schemas.RecordsUpsert;
 import io.mailstream.schemas.UserDelete;
 import io.mailstream.schemas.UserState;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -45,6 +47,7 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.LinkedBlockingDeque;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
 
 /**
@@ -75,6 +78,9 @@ final class CyrusTarget implements StateTarget {
     private final LinkedBlockingDeque<CsyncClient> idle = new LinkedBlockingDeque<>();
     private final Map<String, UserView> views = new ConcurrentHashMap<>();
     private final MailboxRepairs repairs;
+    /** csync sessions open to the replica, idle or in use. */
+    private final AtomicInteger openSessions = new AtomicInteger();
+    private Runnable unregister = () -> { };
 
     CyrusTarget(String tier, CsyncClientConfig csync, String partition, Path spoolRoot, CanonicalStates states, ContentTopic content) {
         this.tier = tier;
@@ -88,11 +94,27 @@ final class CyrusTarget implements StateTarget {
 
     /** The target a {@code type=cyrus} tier configures; repairs read the canonical state from {@code mailstream.state}. */
     static CyrusTarget open(MailstreamConfig config, String bootstrapServers, String tier) {
+        return open(config, bootstrapServers, tier, null);
+    }
+
+    /** As {@link #open(MailstreamConfig, String, String)}, reporting its open csync sessions to {@code metrics} (if not null). */
+    static CyrusTarget open(MailstreamConfig config, String bootstrapServers, String tier, MeterRegistry metrics) {
+        CyrusTarget target = openUnmetered(config, bootstrapServers, tier);
+        if (metrics != null) {
+            Gauge gauge = Gauge.builder("mailstream.sink.sessions", target.openSessions, AtomicInteger::get).tag("tier", tier)
+                    .description("csync sessions the sink has open to the replica").register(metrics);
+            target.unregister = () -> metrics.remove(gauge);
+        }
+        return target;
+    }
+
+    private static CyrusTarget openUnmetered(MailstreamConfig config, String bootstrapServers, String tier) {
         String address = config.get(ConfigKeys.TIER_CYRUS_ADDRESS, tier);
         int colon = address.lastIndexOf(':');
         if (colon <= 0) throw new io.mailstream.core.config.ConfigException("tier." + tier + ".cyrus.address: expected host:port, got '" + address + "'");
         CsyncClientConfig csync = CsyncClientConfig.of(address.substring(0, colon), Integer.parseInt(address.substring(colon + 1)),
-                        config.get(ConfigKeys.TIER_CYRUS_USER, tier), config.get(ConfigKeys.TIER_CYRUS_PASSWORD, tier))
+                        config.get(ConfigKeys.TIER_CYRUS_USER, tier),
+                        config.password(ConfigKeys.TIER_CYRUS_PASSWORD, ConfigKeys.TIER_CYRUS_PASSWORD_FILE, tier))
                 // Cyrus 3.6 keeps sieve scripts in a user.X.#sieve mailbox (type f), which a replica
                 // accepts only after APPLY CAPABILITIES (SIEVE-MAILBOX); capture receives them that way.
                 .withSieveMailbox(true)
@@ -167,7 +189,10 @@ final class CyrusTarget implements StateTarget {
     /** Runs {@code work} on an idle session (or a new one); a session that failed on I/O is dropped, the sink retries. */
     private <T> T withSession(SessionWork<T> work) throws Exception {
         CsyncClient session = idle.pollFirst();
-        if (session == null) session = CsyncClient.connect(csync);
+        if (session == null) {
+            session = CsyncClient.connect(csync);
+            openSessions.incrementAndGet();
+        }
         boolean healthy = false;
         try {
             T result = work.run(session);
@@ -182,8 +207,12 @@ final class CyrusTarget implements StateTarget {
             healthy = true; // raised between commands: the session is usable
             throw e;
         } finally {
-            if (healthy) idle.addFirst(session);
-            else session.close();
+            if (healthy) {
+                idle.addFirst(session);
+            } else {
+                openSessions.decrementAndGet();
+                session.close();
+            }
         }
     }
 
@@ -318,7 +347,11 @@ final class CyrusTarget implements StateTarget {
 
     @Override
     public void close() throws Exception {
-        for (CsyncClient c; (c = idle.pollFirst()) != null; ) c.close();
+        for (CsyncClient c; (c = idle.pollFirst()) != null; ) {
+            openSessions.decrementAndGet();
+            c.close();
+        }
+        unregister.run();
         for (UserView v : views.values()) {
             if (v.spool != null) v.spool.close();
         }

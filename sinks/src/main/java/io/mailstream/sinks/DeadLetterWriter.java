@@ -14,6 +14,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 
 /** A sink's dead-letter reporter: writes a feed record to {@code mailstream.dlq} with its reason and waits for the broker's ack. */
 final class DeadLetterWriter {
@@ -22,9 +23,11 @@ final class DeadLetterWriter {
     private final String role;
     private final Producer<byte[], byte[]> producer;
     private final AvroCodec<DeadLetter> codec;
-    private final Counter written;
+    /** The counter of letters written for a reason. */
+    private final Function<DeadLetterReason, Counter> written;
 
-    DeadLetterWriter(String role, Producer<byte[], byte[]> producer, AvroCodec<DeadLetter> codec, Counter written) {
+    DeadLetterWriter(String role, Producer<byte[], byte[]> producer, AvroCodec<DeadLetter> codec,
+                     Function<DeadLetterReason, Counter> written) {
         this.role = role;
         this.producer = producer;
         this.codec = codec;
@@ -43,7 +46,7 @@ final class DeadLetterWriter {
         } catch (Exception e) {
             throw new KafkaException("cannot write to " + Topics.DLQ + ": " + e.getMessage(), e);
         }
-        written.increment();
+        written.apply(reason).increment();
         LOG.warn("{}: dead-lettered {}-{}@{} ({}): {}", role, record.topic(), record.partition(), record.offset(), reason, detail);
     }
 }

@@ -140,7 +140,7 @@ final class FeedSink implements SinkHandle {
         this.applied = Counter.builder("mailstream.sink.events.applied").tag("tier", tier)
                 .description("Feed events the target confirmed").register(metrics);
         this.dlq = new DeadLetterWriter(role, producer, AvroCodec.deadLetter(schemas),
-                Counter.builder("mailstream.sink.events.deadlettered").tag("tier", tier)
+                reason -> Counter.builder("mailstream.sink.events.deadlettered").tag("tier", tier).tag("reason", reason.name())
                         .description("Feed events written to mailstream.dlq instead of being applied").register(metrics));
         this.retries = new RetryOperator(role, RetryOperator.Settings.of(config), metrics);
         this.applyLatency = Timer.builder("mailstream.sink.apply.latency").tag("tier", tier)

@@ -29,7 +29,7 @@ public final class Sinks {
         ConfigKeys.TierType type = config.get(ConfigKeys.TIER_TYPE, tier);
         TopicAdmin.ensureTopics(config, bootstrapServers);
         // Both kinds can also take a key's whole state: what a tier added later, or one past a retention gap, is backfilled with.
-        StateTarget target = type == ConfigKeys.TierType.CYRUS ? CyrusTarget.open(config, bootstrapServers, tier) : openStore(config, tier);
+        StateTarget target = type == ConfigKeys.TierType.CYRUS ? CyrusTarget.open(config, bootstrapServers, tier, metrics) : openStore(config, tier);
         try {
             TierBackfill backfill = new TierBackfill(config, bootstrapServers, tier, target);
             return new FeedSink(config, bootstrapServers, tier, target, backfill, metrics).start();

@@ -16,7 +16,6 @@ import io.mailstream.schemas.StateRecord;
 import io.mailstream.schemas.UserState;
 import io.mailstream.schemas.codec.AvroCodec;
 import io.mailstream.schemas.codec.SchemaTopicRegistry;
-import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -111,7 +110,7 @@ final class TierBackfill {
         // Single records are fetched by offset: small fetches, not a megabyte per partition each time.
         props.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, 64 * 1024);
         props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 200);
-        try (SchemaTopicRegistry schemas = new SchemaTopicRegistry(Map.of(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers));
+        try (SchemaTopicRegistry schemas = new SchemaTopicRegistry(KafkaClients.common(bootstrapServers));
              Admin admin = Admin.create(KafkaClients.adminProps(bootstrapServers));
              KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(props, new StringDeserializer(), new ByteArrayDeserializer())) {
             Plan plan = resumablePlan(consumer).orElse(null);

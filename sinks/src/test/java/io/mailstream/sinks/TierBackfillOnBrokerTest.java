@@ -80,6 +80,9 @@ class TierBackfillOnBrokerTest {
             }
         }
         assertThat(store.mailboxes("carol")).isEmpty();
+        Set<String> live = List.of("alice", "bob").stream().flatMap(u -> liveGuids(u).stream()).collect(Collectors.toSet());
+        assertThat(SCRIPT.bodies.keySet()).as("bodies streams has deleted (tombstones in the content topic)")
+                .filteredOn(g -> !live.contains(g)).isNotEmpty().noneMatch(store::hasBody);
     }
 
     @Test
@@ -118,7 +121,10 @@ class TierBackfillOnBrokerTest {
                 .map(MessageRecord::getGuid).collect(Collectors.toSet());
     }
 
-    /** What streams would have written: the canonical state of every key, and every body chunk by {@code <guid>/<index>}. */
+    /**
+     * What streams would have written: the canonical state of every key, every body chunk by
+     * {@code <guid>/<index>} (a tombstone after those of bodies no live record references), and probes.
+     */
     private static void publishStateAndContent() {
         Map<String, Object> props = KafkaClients.producerProps(kafka.bootstrapServers(), null, 1 << 20);
         try (SchemaTopicRegistry schemas = new SchemaTopicRegistry(props);
@@ -131,10 +137,19 @@ class TierBackfillOnBrokerTest {
                 }
                 send(producer, Topics.STATE, StateFold.userKey(user), states.encode(new StateRecord(SCRIPT.foldUser(user))));
             }
+            Set<String> live = List.of("alice", "bob").stream().flatMap(u -> liveGuids(u).stream()).collect(Collectors.toSet());
             for (ChangeEvent e : SCRIPT.events) {
                 if (e.getPayload() instanceof MessageContent c) {
-                    send(producer, Topics.STREAMS_CONTENT, c.getGuid() + "/" + c.getChunkIndex(), events.encode(e));
+                    String chunkKey = Topics.contentChunkKey(c.getGuid(), c.getChunkIndex());
+                    send(producer, Topics.STREAMS_CONTENT, chunkKey, events.encode(e));
+                    if (!live.contains(c.getGuid())) {
+                        send(producer, Topics.STREAMS_CONTENT, chunkKey, null); // deleted by streams: no mail references it
+                    }
                 }
+            }
+            // Streams' probes share the topic; they are no bodies.
+            for (int p = 0; p < 3; p++) {
+                send(producer, Topics.STREAMS_CONTENT, "~probe/0_1/" + p, new byte[8]);
             }
         }
     }

@@ -62,6 +62,8 @@ final class ChangeProcessor implements Processor<String, byte[], String, Object>
     /** Retries with events still waiting between two warnings (about a minute). */
     private static final int RETRIES_BETWEEN_WARNINGS = 60;
     private static final char PARK_SEPARATOR = '\u0000';
+    /** Key in the live-bodies store (no '|', so no count has it): the existing state has been counted. */
+    private static final String COUNTED_MARKER = "~counted";
 
     private final List<TierRoute> tiers;
     private final AvroCodec<ChangeEvent> changes;
@@ -82,6 +84,9 @@ final class ChangeProcessor implements Processor<String, byte[], String, Object>
     private ReadOnlyKeyValueStore<String, byte[]> contentByGuid;
     private KeyValueStore<String, byte[]> parked;
     private KeyValueStore<String, Long> parkedKeys;
+    private KeyValueStore<String, Long> liveBodies;
+    /** The existing state's bodies are counted (checked once per task start, then remembered). */
+    private boolean counted;
     /** The newest mark whose bodies are known to be in the content store: what it covers is decided. */
     private ChangesLog.Mark settled;
     /** Asked how far mailstream.changes has been read, no answer yet. */
@@ -90,6 +95,8 @@ final class ChangeProcessor implements Processor<String, byte[], String, Object>
     private ChangesLog.Mark probing;
     private byte[] probeToken;
     private int retriesWaiting;
+    /** Why the last event that waits for mailstream.control waits, for the periodic warning; null if none. */
+    private String awaitingControl;
 
     ChangeProcessor(List<TierRoute> tiers, AvroCodec<ChangeEvent> changes, AvroCodec<ControlEvent> control,
                     MeterRegistry meters, ChangesLog log, RetryOperator retries) {
@@ -111,6 +118,8 @@ final class ChangeProcessor implements Processor<String, byte[], String, Object>
         this.contentByGuid = context.getStateStore(MailstreamTopology.CONTENT_STORE);
         this.parked = context.getStateStore(MailstreamTopology.PARKED_STORE);
         this.parkedKeys = context.getStateStore(MailstreamTopology.PARKED_KEYS_STORE);
+        this.liveBodies = context.getStateStore(MailstreamTopology.LIVE_BODIES_ON_KEY_STORE);
+        this.counted = false;
         // A task started again may have lost an uncommitted round (its probes with it): start afresh.
         this.settled = null;
         this.reading = null;
@@ -120,12 +129,13 @@ final class ChangeProcessor implements Processor<String, byte[], String, Object>
 
     @Override
     public void process(Record<String, byte[]> record) {
+        countExistingState();
         Incoming event = Incoming.of(record, context.recordMetadata().orElseThrow());
         if (parkedKeys.get(keyOf(event)) != null) {
             publishAhead(event);
             park(event); // behind a parked event of its key
         } else if (!handle(event, false)) {
-            park(event); // itself waiting for content
+            park(event); // itself waiting for content, or for mailstream.control to judge it
         }
     }
 
@@ -158,6 +168,10 @@ final class ChangeProcessor implements Processor<String, byte[], String, Object>
                 if (!giveUp && e instanceof Rejection r && r.reason() == DeadLetterReason.MISSING_CONTENT) {
                     return false;
                 }
+                if (e instanceof Fencing.AwaitingControl waiting) {
+                    awaitingControl = waiting.getMessage();
+                    return false; // judged once mailstream.control says how; never dropped for being early
+                }
                 if (writing) {
                     ErrorPolicy.handle(ROLE, e);
                     throw e;
@@ -182,7 +196,8 @@ final class ChangeProcessor implements Processor<String, byte[], String, Object>
      * after a record of this key referencing it is processed (different partitions have no order
      * between them, and a task can be far behind, e.g. after an outage). So a record whose body is
      * unknown waits, with every later event of its key behind it to keep the key's order, and is
-     * retried every PARKED_RETRY_INTERVAL. Other keys are not held up.
+     * retried every PARKED_RETRY_INTERVAL. Other keys are not held up. An event whose epoch
+     * mailstream.control cannot judge yet (see Fencing) waits the same way, until it can.
      *
      * Whether the body can still come is judged by the log, never by the clock. Capture writes a
      * body before any record that references it, so it is in mailstream.changes before the record.
@@ -205,11 +220,13 @@ final class ChangeProcessor implements Processor<String, byte[], String, Object>
     }
 
     private void retryParked(long now) {
+        countExistingState();
         List<String> keys = new ArrayList<>();
         try (KeyValueIterator<String, Long> all = parkedKeys.all()) {
             all.forEachRemaining(kv -> keys.add(kv.key));
         }
         if (keys.isEmpty()) {
+            awaitingControl = null;
             return;
         }
         meters.counter(MailstreamTopology.PARKED_CHECKS_METER).increment();
@@ -238,6 +255,9 @@ final class ChangeProcessor implements Processor<String, byte[], String, Object>
         if (left > 0 && reading == null && probing == null) {
             reading = log.readToEnd();
             advanceRound(); // the answer may be there already
+        }
+        if (left > 0 && awaitingControl != null && retriesWaiting % RETRIES_BETWEEN_WARNINGS == 0) {
+            LOG.warn("event(s) of task {} wait for mailstream.control: {}", context.taskId(), awaitingControl);
         }
         if (left > 0 && ++retriesWaiting % RETRIES_BETWEEN_WARNINGS == 0) {
             LOG.warn("{} event(s) of task {} wait for message bodies first seen under other keys: {}", left, context.taskId(),
@@ -301,7 +321,7 @@ final class ChangeProcessor implements Processor<String, byte[], String, Object>
             throw new Rejection(DeadLetterReason.INVALID, "record key '" + key + "' is not the envelope's partition key '"
                     + envelope.getPartitionKey() + "'");
         }
-        fencing.check(envelope);
+        fencing.check(envelope, record.partition(), record.offset());
         long time = record.timestamp();
         if (seenBefore(envelope.getEventId(), time)) {
             dropDuplicate();
@@ -312,9 +332,10 @@ final class ChangeProcessor implements Processor<String, byte[], String, Object>
 
         String stateKey = StateFold.stateKey(event);
         if (stateKey != null && StateFold.leavesKey(event)) {
-            leave(stateKey, key);
+            leave(stateKey, key, time);
         } else if (stateKey != null) {
-            StateRecord next = CanonicalState.next(stateKey, state.get(stateKey), event);
+            StateRecord current = state.get(stateKey);
+            StateRecord next = CanonicalState.next(stateKey, current, event);
             if (next == null) {
                 remember(envelope.getEventId(), time);
                 dropDuplicate();
@@ -322,6 +343,7 @@ final class ChangeProcessor implements Processor<String, byte[], String, Object>
             }
             state.put(stateKey, next); // serializes before it writes: a value it cannot store is not written
             writing = true;
+            countLiveBodies(current, next, time);
             if (CanonicalState.isPublishable(next)) {
                 context.forward(new Record<>(stateKey, next, time), MailstreamTopology.STATE_SINK);
             }
@@ -354,10 +376,101 @@ final class ChangeProcessor implements Processor<String, byte[], String, Object>
      * "deleted" from here could land after that and hide it. The store entry is dropped only if
      * it is still this key's (within one partition the new key may have taken it over already).
      */
-    private void leave(String stateKey, String key) {
+    private void leave(String stateKey, String key, long time) {
         StateRecord current = state.get(stateKey);
         if (current != null && current.getState() instanceof MailboxState m && m.getPartitionKey().equals(key)) {
             state.delete(stateKey);
+            writing = true;
+            countLiveBodies(current, null, time);
+        }
+    }
+
+    /*
+     * Bounding the content index. Per key, LIVE_BODIES_ON_KEY_STORE counts the live records (not
+     * expunged, in a mailbox not deleted) of each body in the key's canonical state, from the
+     * difference between a mailbox's state before and after each event. When a key's count of a
+     * body goes from 0 to 1 the key tells ContentReferences (a record keyed <guid>|<key> in the
+     * references topic, partitioned by GUID); when it drops to 0 it withdraws it (a tombstone)
+     * and forgets that the key's feeds have the body, so that a later record of it on this key
+     * sends the body along again. ContentReferences deletes a body no key references after the
+     * grace. All of it commits with the event that caused it.
+     */
+
+    private void countLiveBodies(StateRecord before, StateRecord after, long time) {
+        Map<String, Long> change = new LinkedHashMap<>();
+        liveBodies(before, -1, change);
+        liveBodies(after, 1, change);
+        change.forEach((keyAndGuid, by) -> {
+            if (by != 0) {
+                adjustLiveBodies(keyAndGuid, by, time);
+            }
+        });
+    }
+
+    /** Adds {@code sign} per live record of each body in this mailbox state, under the key that owns the mailbox. */
+    private static void liveBodies(StateRecord record, int sign, Map<String, Long> into) {
+        if (record == null || !(record.getState() instanceof MailboxState m) || m.getDeleted()) {
+            return;
+        }
+        for (MessageRecord r : m.getRecords()) {
+            if (!StateFold.isExpunged(r)) {
+                into.merge(contentKey(m.getPartitionKey(), r.getGuid()), (long) sign, Long::sum);
+            }
+        }
+    }
+
+    private void adjustLiveBodies(String keyAndGuid, long by, long time) {
+        Long stored = liveBodies.get(keyAndGuid);
+        long before = stored == null ? 0 : stored;
+        long after = before + by;
+        int bar = keyAndGuid.lastIndexOf('|');
+        String key = keyAndGuid.substring(0, bar);
+        String guid = keyAndGuid.substring(bar + 1);
+        if (after > 0) {
+            liveBodies.put(keyAndGuid, after);
+            if (before == 0) {
+                context.forward(new Record<>(ContentReferences.referenceKey(guid, key), ContentReferences.REFERENCED, time),
+                        MailstreamTopology.REFERENCES_SINK);
+            }
+            return;
+        }
+        if (after < 0) {
+            LOG.warn("task {}: key {} had {} live record(s) of body {}, now {} fewer: the count is reset", context.taskId(),
+                    key, before, guid, -by);
+        }
+        if (stored != null) {
+            liveBodies.delete(keyAndGuid);
+        }
+        if (before > 0) {
+            contentOnKey.delete(keyAndGuid);
+            context.forward(new Record<>(ContentReferences.referenceKey(guid, key), null, time), MailstreamTopology.REFERENCES_SINK);
+        }
+    }
+
+    /**
+     * Once per task store: counts the bodies of the canonical state as it is (state written before
+     * the counts existed) and tells ContentReferences, so that no body referenced only by older
+     * state is ever taken for unreferenced. A marker in the count store says it is done.
+     */
+    private void countExistingState() {
+        if (counted || liveBodies.get(COUNTED_MARKER) != null) {
+            counted = true;
+            return;
+        }
+        Map<String, Long> counts = new LinkedHashMap<>();
+        try (KeyValueIterator<String, StateRecord> all = state.all()) {
+            all.forEachRemaining(kv -> liveBodies(kv.value, 1, counts));
+        }
+        long time = context.currentSystemTimeMs();
+        counts.forEach((keyAndGuid, count) -> {
+            if (count > 0 && liveBodies.get(keyAndGuid) == null) {
+                adjustLiveBodies(keyAndGuid, count, time);
+            }
+        });
+        liveBodies.put(COUNTED_MARKER, 1L);
+        counted = true;
+        if (!counts.isEmpty()) {
+            LOG.info("task {}: counted {} bodies referenced by the existing canonical state", context.taskId(), counts.size());
         }
     }
 
@@ -445,6 +558,9 @@ final class ChangeProcessor implements Processor<String, byte[], String, Object>
         publish(content, record);
         if (content.getChunkIndex() == content.getChunkCount() - 1) {
             contentOnKey.put(contentKey(key, content.getGuid()), content.getSize());
+            // Registered even if no record ever references it, so that such a body is deleted too.
+            context.forward(new Record<>(content.getGuid(), ContentReferences.published(content.getChunkCount()), record.timestamp()),
+                    MailstreamTopology.REFERENCES_SINK);
         }
     }
 
@@ -463,7 +579,7 @@ final class ChangeProcessor implements Processor<String, byte[], String, Object>
         ChangeEvent event;
         try {
             event = changes.decode(incoming.value());
-            fencing.check(event.getEnvelope());
+            fencing.check(event.getEnvelope(), incoming.partition(), incoming.offset());
         } catch (RuntimeException e) {
             return; // judged, and dead-lettered if it must be, when its turn comes
         }

@@ -3,11 +3,11 @@ package io.mailstream.streams;
 import io.mailstream.core.config.ConfigKeys;
 import io.mailstream.core.config.MailstreamConfig;
 import io.mailstream.core.errors.ErrorPolicy;
+import io.mailstream.core.kafka.KafkaClients;
 import io.mailstream.core.kafka.TopicAdmin;
 import io.mailstream.core.kafka.Topics;
 import io.mailstream.core.metrics.MailstreamMetrics;
 import io.mailstream.schemas.codec.SchemaTopicRegistry;
-import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.utils.Time;
 import org.apache.kafka.streams.KafkaStreams;
@@ -55,7 +55,7 @@ public final class MailstreamStreams implements AutoCloseable {
 
     /** {@code time}: the clock Kafka Streams runs on, e.g. one a test moves forward. */
     static MailstreamStreams build(MailstreamConfig config, String bootstrapServers, Map<String, ?> overrides, Time time) {
-        SchemaTopicRegistry schemas = new SchemaTopicRegistry(Map.of(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers));
+        SchemaTopicRegistry schemas = new SchemaTopicRegistry(KafkaClients.common(bootstrapServers));
         Properties props = properties(config, bootstrapServers);
         props.putAll(overrides);
         ChangesLog changesLog = new KafkaChangesLog(bootstrapServers, props.getProperty(StreamsConfig.APPLICATION_ID_CONFIG));
@@ -101,8 +101,9 @@ public final class MailstreamStreams implements AutoCloseable {
     static Properties properties(MailstreamConfig config, String bootstrapServers) {
         int maxRecordBytes = config.get(ConfigKeys.KAFKA_MAX_RECORD_BYTES);
         Properties p = new Properties();
+        // Top-level client properties (security, SASL, TLS) apply to every client Kafka Streams makes.
+        p.putAll(KafkaClients.common(bootstrapServers));
         p.put(StreamsConfig.APPLICATION_ID_CONFIG, config.get(ConfigKeys.STREAMS_APPLICATION_ID));
-        p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
         p.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
         p.put(StreamsConfig.STATE_DIR_CONFIG, config.dataDir().resolve("streams").toString());
         // The global stores' processors are plain copies; opting in now is what Kafka 5 will do anyway.

@@ -1,5 +1,6 @@
 package io.mailstream.streams;
 
+import io.mailstream.core.config.ConfigKeys;
 import io.mailstream.core.config.MailstreamConfig;
 import io.mailstream.core.errors.RetryOperator;
 import io.mailstream.core.kafka.Topics;
@@ -31,13 +32,15 @@ import java.util.Set;
  * {@code mailstream.state}, {@code mailstream.dlq} and one {@code mailstream.feed.<tier>} per tier.
  * Two global stores give every task the same view: {@code mailstream.control} (who is primary) and
  * {@link #CONTENT_TOPIC} (message bodies by GUID, so a record can get a body first seen for
- * another user).
+ * another user). A second sub-topology, {@link ContentReferences}, reads which keys reference
+ * each body and deletes the bodies nothing has referenced for {@code streams.content.grace.seconds}.
  */
 public final class MailstreamTopology {
     /**
      * Chunks of every message body seen, key {@code <guid>/<chunkIndex>}, value the content event as
      * it was in mailstream.changes (compacted). Written by the tasks, read by every task through a
-     * global store: a GUID first seen for one user may be referenced by any other user. It also
+     * global store: a GUID first seen for one user may be referenced by any other user. A body no
+     * live record references any more is deleted (tombstones) after the grace. It also
      * holds the tasks' probes (see {@link #probeKey}), a few keys per task, which are not bodies.
      */
     public static final String CONTENT_TOPIC = Topics.STREAMS_CONTENT;
@@ -49,9 +52,21 @@ public final class MailstreamTopology {
     static final String CONTENT_ON_KEY_STORE = "content-on-key";
     static final String PARKED_STORE = "parked-events";
     static final String PARKED_KEYS_STORE = "parked-keys";
+    /** Per change task: {@code <partitionKey>|<guid>} -> live records of that body in the key's canonical state. */
+    static final String LIVE_BODIES_ON_KEY_STORE = "live-bodies-on-key";
+    /** Per GUID task ({@link ContentReferences}): which keys reference a body, and its chunk count. */
+    static final String CONTENT_REFERENCES_STORE = "content-references";
+    /** Per GUID task: bodies nothing references, since when. */
+    static final String CONTENT_UNREFERENCED_STORE = "content-unreferenced";
     static final String STATE_SINK = "state";
     static final String DLQ_SINK = "dlq";
     static final String CONTENT_SINK = "content";
+    static final String REFERENCES_SINK = "content-references";
+    static final String CONTENT_DELETE_SINK = "content-delete";
+    static final String REFERENCES_DELETE_SINK = "content-references-delete";
+    static final String CONTENT_DELETED_METER = "mailstream.streams.content.deleted";
+    /** How often bodies unreferenced for longer than the grace are looked for. */
+    static final Duration CONTENT_COLLECT_INTERVAL = Duration.ofMinutes(1);
     static final String DEAD_LETTERS_METER = "mailstream.streams.dead.letters";
     static final String DUPLICATES_METER = "mailstream.streams.duplicates.dropped";
     /** Rounds in which parked events were tried again: shows that events are waiting and being looked at. */
@@ -68,6 +83,8 @@ public final class MailstreamTopology {
 
     private static final String CHANGES_SOURCE = "changes";
     private static final String PROCESSOR = "fence-validate-fold-fan-out";
+    private static final String REFERENCES_SOURCE = "content-references-source";
+    private static final String REFERENCES_PROCESSOR = "content-references-count-delete";
 
     private MailstreamTopology() {}
 
@@ -98,11 +115,28 @@ public final class MailstreamTopology {
                 Serdes.String(), Serdes.ByteArray()), PROCESSOR);
         topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(PARKED_KEYS_STORE),
                 Serdes.String(), Serdes.Long()), PROCESSOR);
+        topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(LIVE_BODIES_ON_KEY_STORE),
+                Serdes.String(), Serdes.Long()), PROCESSOR);
 
         topology.addSink(STATE_SINK, Topics.STATE, new StringSerializer(), AvroSerdes.stateRecord(schemas).serializer(), PROCESSOR);
         topology.addSink(DLQ_SINK, Topics.DLQ, new StringSerializer(), AvroSerdes.deadLetter(schemas).serializer(), PROCESSOR);
         topology.addSink(CONTENT_SINK, CONTENT_TOPIC, new StringSerializer(), new ByteArraySerializer(),
                 MailstreamTopology::contentPartitions, PROCESSOR);
+        topology.addSink(REFERENCES_SINK, Topics.STREAMS_CONTENT_REFERENCES, new StringSerializer(), new ByteArraySerializer(),
+                ContentReferences::partitionByGuid, PROCESSOR);
+
+        // Where every reference to a body meets: a sub-topology of its own, by GUID.
+        Duration grace = Duration.ofSeconds(config.get(ConfigKeys.STREAMS_CONTENT_GRACE_SECONDS));
+        topology.addSource(REFERENCES_SOURCE, new StringDeserializer(), new ByteArrayDeserializer(), Topics.STREAMS_CONTENT_REFERENCES);
+        topology.addProcessor(REFERENCES_PROCESSOR, () -> new ContentReferences(grace, meters), REFERENCES_SOURCE);
+        topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(CONTENT_REFERENCES_STORE),
+                Serdes.String(), Serdes.Long()), REFERENCES_PROCESSOR);
+        topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(CONTENT_UNREFERENCED_STORE),
+                Serdes.String(), Serdes.Long()), REFERENCES_PROCESSOR);
+        topology.addSink(CONTENT_DELETE_SINK, CONTENT_TOPIC, new StringSerializer(), new ByteArraySerializer(), REFERENCES_PROCESSOR);
+        topology.addSink(REFERENCES_DELETE_SINK, Topics.STREAMS_CONTENT_REFERENCES, new StringSerializer(), new ByteArraySerializer(),
+                ContentReferences::partitionByGuid, REFERENCES_PROCESSOR);
+
         for (TierRoute tier : tiers) {
             // Feeds carry the events' original bytes: no re-encoding, the writer schema stays the source's.
             topology.addSink(tier.sinkName(), tier.feedTopic(), new StringSerializer(), new ByteArraySerializer(), PROCESSOR);

@@ -10,7 +10,6 @@ import io.mailstream.schemas.StateRecord;
 import io.mailstream.schemas.TierProgress;
 import io.mailstream.schemas.codec.AvroCodec;
 import io.mailstream.schemas.codec.SchemaTopicRegistry;
-import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.ListOffsetsResult.ListOffsetsResultInfo;
 import org.apache.kafka.clients.admin.ListOffsetsOptions;
@@ -78,7 +77,20 @@ public final class StatusReport {
     }
 
     public static StatusReport compute(MailstreamConfig config, String bootstrapServers, Clock clock) {
-        try (SchemaTopicRegistry schemas = new SchemaTopicRegistry(Map.of(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers));
+        return compute(config, bootstrapServers, clock, true);
+    }
+
+    /**
+     * Lag only: events and seconds behind per tier, without reading {@code mailstream.state} to
+     * compare SYNC_CRCs (no differing or unreported mailboxes), cheap enough to repeat every few
+     * seconds for the status page and the lag metrics.
+     */
+    public static StatusReport lag(MailstreamConfig config, String bootstrapServers) {
+        return compute(config, bootstrapServers, Clock.systemUTC(), false);
+    }
+
+    private static StatusReport compute(MailstreamConfig config, String bootstrapServers, Clock clock, boolean compareMailboxes) {
+        try (SchemaTopicRegistry schemas = new SchemaTopicRegistry(KafkaClients.common(bootstrapServers));
              Admin admin = Admin.create(KafkaClients.adminProps(bootstrapServers));
              KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(KafkaClients.consumerProps(bootstrapServers, null),
                      new StringDeserializer(), new ByteArrayDeserializer())) {
@@ -92,7 +104,7 @@ public final class StatusReport {
                 else progress.put(r.key(), progressCodec.decode(r.value()));
             });
             Map<String, MailboxState> mailboxes = new TreeMap<>();
-            readToEnd(consumer, Topics.STATE, 0, r -> {
+            if (compareMailboxes) readToEnd(consumer, Topics.STATE, 0, r -> {
                 if (r.value() != null && stateCodec.decode(r.value()).getState() instanceof MailboxState m) mailboxes.put(r.key(), m);
             });
             long[] newestCapture = {Long.MIN_VALUE};

@@ -7,7 +7,9 @@
  * {@link io.mailstream.streams.StatusReport} (what {@code mailstream status} prints).
  *
  * <p>Per event, in partition-key order: decode (undecodable: DLQ UNDECODABLE / UNKNOWN_SCHEMA),
- * fence against the global copy of {@code mailstream.control} (DLQ STALE_EPOCH / NOT_PRIMARY),
+ * fence against the global copy of {@code mailstream.control} by the epoch and tier it was captured
+ * under and the fence point of the promotion after that epoch (DLQ NOT_PRIMARY / FENCED /
+ * STALE_EPOCH; an epoch control cannot judge yet parks the event until it can),
  * drop a repeated event id, require the content of every non-expunged record (DLQ
  * MISSING_CONTENT), require modseqs to move forward (DLQ MODSEQ_BACKWARDS), fold into the
  * canonical state with core's StateFold (an event that changes nothing is dropped as a duplicate),
@@ -34,5 +36,10 @@
  * nowhere in the log before the record, and only then is the record dead-lettered as
  * MISSING_CONTENT. While a partition cannot be read that far (a task down, a transaction left
  * open), parked records wait, and a warning says so every minute.
+ *
+ * <p>The content index is bounded by what mail references: each key counts the live records of
+ * every body in its canonical state, tells {@link io.mailstream.streams.ContentReferences} (by GUID,
+ * through {@code mailstream.streams.content-references}) when a count leaves or reaches zero, and
+ * a body no key has referenced for {@code streams.content.grace.seconds} is tombstoned.
  */
 package io.mailstream.streams;

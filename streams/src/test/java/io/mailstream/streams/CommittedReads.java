@@ -64,6 +64,13 @@ final class CommittedReads {
         return records;
     }
 
+    /** The latest value of every key of a (compacted) topic as it stands, null for a tombstone. */
+    static Map<String, byte[]> latestValues(String bootstrap, String topic) {
+        Map<String, byte[]> latest = new java.util.HashMap<>();
+        readAll(bootstrap, topic).forEach(r -> latest.put(r.key(), r.value()));
+        return latest;
+    }
+
     private static void drainToEnd(KafkaConsumer<String, byte[]> consumer, List<ConsumerRecord<String, byte[]>> into) {
         Map<TopicPartition, Long> end = consumer.endOffsets(consumer.assignment());
         while (end.entrySet().stream().anyMatch(e -> consumer.position(e.getKey()) < e.getValue())) {

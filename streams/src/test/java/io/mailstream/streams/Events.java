@@ -1,9 +1,11 @@
 package io.mailstream.streams;
 
+import io.mailstream.core.control.ControlTopic;
 import io.mailstream.schemas.ChangeEvent;
 import io.mailstream.schemas.ControlEvent;
 import io.mailstream.schemas.Envelope;
 import io.mailstream.schemas.Expunge;
+import io.mailstream.schemas.MailboxDelete;
 import io.mailstream.schemas.MailboxRename;
 import io.mailstream.schemas.MailboxUpsert;
 import io.mailstream.schemas.MessageContent;
@@ -11,6 +13,7 @@ import io.mailstream.schemas.MessageRecord;
 import io.mailstream.schemas.PrimaryAssignment;
 import io.mailstream.schemas.RecordsUpsert;
 import io.mailstream.schemas.Subscribe;
+import io.mailstream.schemas.codec.SchemaResolver;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -19,12 +22,14 @@ import java.util.List;
 /** Change events as capture writes them, for tests; event ids are {@code <prefix>-<n>}. */
 final class Events {
     static final String PRIMARY = "primary-1";
+    /** The tier events come from unless {@link #fromTier} says otherwise. */
+    static final String TIER = "primary";
 
     private final String prefix;
     private int next;
     private String server = PRIMARY;
     private long epoch = 1;
-    private String tier = "primary";
+    private String tier = TIER;
 
     Events(String prefix) {
         this.prefix = prefix;
@@ -64,7 +69,11 @@ final class Events {
     }
 
     ChangeEvent content(String user, String guid) {
-        byte[] body = body(guid);
+        return content(user, guid, body(guid));
+    }
+
+    /** A body of any bytes under a given GUID (streams does not check the SHA-1; sinks do). */
+    ChangeEvent content(String user, String guid, byte[] body) {
         return event(user, null, MessageContent.newBuilder().setGuid(guid).setSize(body.length)
                 .setData(ByteBuffer.wrap(body)).build());
     }
@@ -89,6 +98,11 @@ final class Events {
                 .setUids(List.of(uids)).build());
     }
 
+    ChangeEvent delete(String user, String uniqueId, String folder) {
+        return event(user, uniqueId, MailboxDelete.newBuilder().setUniqueId(uniqueId).setName(mailboxName(user, folder))
+                .setUidValidity(1000).build());
+    }
+
     ChangeEvent subscribe(String user, String folder) {
         return event(user, null, Subscribe.newBuilder().setUserId(user).setMailboxName(mailboxName(user, folder)).build());
     }
@@ -97,9 +111,16 @@ final class Events {
         return ("Subject: " + guid + "\r\n\r\nbody of " + guid + "\r\n").getBytes(StandardCharsets.UTF_8);
     }
 
-    static ControlEvent primary(String scope, String server, long epoch) {
-        return ControlEvent.newBuilder().setEventId("control-" + scope + "-" + epoch).setTime(1L)
-                .setPayload(PrimaryAssignment.newBuilder().setScope(scope).setServerId(server).setSite("dc1").setEpoch(epoch).build())
+    /** Makes {@link #TIER} primary at epoch 1, as {@code mailstream promote --initial} does: nothing is accepted before. */
+    static void firstPromotion(String bootstrapServers) {
+        new ControlTopic(bootstrapServers, SchemaResolver.none()).promoteInitial(TIER, "dc1", "test", "first promotion");
+    }
+
+    /** A primary assignment as ControlTopic writes it. */
+    static ControlEvent assignment(String tier, long epoch, boolean fencePending, List<Long> fencePoint) {
+        return ControlEvent.newBuilder().setEventId("control-" + tier + "-" + epoch).setTime(1L)
+                .setPayload(PrimaryAssignment.newBuilder().setScope("*").setServerId("").setSite("dc1").setEpoch(epoch)
+                        .setTier(tier).setFencePending(fencePending).setFencePoint(fencePoint).build())
                 .build();
     }
 

@@ -47,6 +47,7 @@ import java.util.concurrent.CompletableFuture;
 import static io.mailstream.streams.CommittedReads.committedReader;
 import static io.mailstream.streams.CommittedReads.poll;
 import static io.mailstream.streams.CommittedReads.eventIdsByKey;
+import static io.mailstream.streams.CommittedReads.latestValues;
 import static io.mailstream.streams.CommittedReads.readAll;
 import static io.mailstream.streams.CommittedReads.readUntil;
 import static io.mailstream.streams.Events.record;
@@ -74,12 +75,7 @@ class KillAndRestartTest {
         long t0 = System.nanoTime();
         try (EmbeddedKafka kafka = EmbeddedKafka.start(dir.resolve("kafka"), 0)) {
             String bootstrap = kafka.bootstrapServers();
-            Map<String, String> values = new LinkedHashMap<>();
-            values.put("kafka.bootstrap.servers", bootstrap);
-            values.put("kafka.topic.partitions", "3");
-            values.put("kafka.topic.replication.factor", "1");
-            values.put("kafka.topic.min.insync.replicas", "1");
-            values.put("data.dir", dir.resolve("app").toString());
+            Map<String, String> values = StreamsOnBroker.settings(bootstrap, dir.resolve("app"), 3);
             values.put("tiers", "dc2,oob");
             values.put("tier.dc2.type", "store");
             values.put("tier.oob.type", "store");
@@ -88,6 +84,7 @@ class KillAndRestartTest {
             MailstreamConfig config = MailstreamConfig.of(values);
             Path configFile = ChildJvm.writeProperties(dir.resolve("mailstream.properties"), values);
             TopicAdmin.ensureTopics(config, bootstrap);
+            Events.firstPromotion(bootstrap);
 
             Map<String, List<ChangeEvent>> byUser = workload();
             CompletableFuture<Void> capture = CompletableFuture.runAsync(() -> produce(bootstrap, roundRobin(byUser)));
@@ -118,6 +115,7 @@ class KillAndRestartTest {
                 assertThat(published).hasSize(USERS * 3);
                 assertThat(published).isEqualTo(recompute(readAll(bootstrap, Topics.CHANGES)));
                 assertConcreteState(published);
+                assertContentReferences(bootstrap, byUser.keySet());
                 assertStatusReport(config, bootstrap, published);
             } finally {
                 second.kill();
@@ -160,6 +158,25 @@ class KillAndRestartTest {
         assertThat(report.render()).contains("tier dc2: 0 events behind, 2.0 s behind, 1 mailboxes differ in SYNC_CRC")
                 .contains("differs: user08-inbox").contains("tier oob: ").contains("no progress reported yet");
         LOG.info("status report:\n{}", report.render());
+    }
+
+    /**
+     * Counted exactly once across the kill: every body a user still holds is referenced by that
+     * user, the one expunged (UID 1) no longer is (counted twice, it would still be), and every
+     * body is registered as published.
+     */
+    private static void assertContentReferences(String bootstrap, java.util.Set<String> users) {
+        Map<String, byte[]> references = latestValues(bootstrap, Topics.STREAMS_CONTENT_REFERENCES);
+        for (String user : users) {
+            assertThat(references).as(user + ": the expunged body").containsKey(guid(user, 1) + "|" + user);
+            assertThat(references.get(guid(user, 1) + "|" + user)).as(user + ": the expunged body").isNull();
+            for (int k = 2; k <= MESSAGES; k++) {
+                assertThat(references.get(guid(user, k) + "|" + user)).as(user + ": body " + k).isEqualTo(ContentReferences.REFERENCED);
+            }
+            for (int k = 1; k <= MESSAGES; k++) {
+                assertThat(references.get(guid(user, k))).as(user + ": body " + k + " published").isNotNull();
+            }
+        }
     }
 
     /** Values known from the workload, so the test fails even if the fold itself were wrong. */

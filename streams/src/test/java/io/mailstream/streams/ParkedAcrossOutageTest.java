@@ -7,23 +7,19 @@ import io.mailstream.core.kafka.TopicAdmin;
 import io.mailstream.core.kafka.Topics;
 import io.mailstream.core.metrics.MailstreamMetrics;
 import io.mailstream.schemas.ChangeEvent;
-import io.mailstream.schemas.DeadLetter;
 import io.mailstream.schemas.MailboxState;
 import io.mailstream.schemas.MessageRecord;
 import io.mailstream.schemas.StateRecord;
 import io.mailstream.schemas.codec.AvroCodec;
 import io.mailstream.schemas.codec.SchemaResolver;
 import io.micrometer.core.instrument.Counter;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
-import org.apache.kafka.common.utils.Time;
 import org.apache.kafka.common.utils.Utils;
 import org.apache.kafka.streams.StoreQueryParameters;
-import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.state.QueryableStoreTypes;
 import org.apache.kafka.streams.state.ReadOnlyKeyValueStore;
 import org.junit.jupiter.api.Test;
@@ -33,17 +29,17 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.function.Supplier;
 import java.util.stream.IntStream;
 
 import static io.mailstream.streams.CommittedReads.eventIdsByKey;
 import static io.mailstream.streams.CommittedReads.readAll;
 import static io.mailstream.streams.CommittedReads.readUntil;
 import static io.mailstream.streams.Events.record;
+import static io.mailstream.streams.StreamsOnBroker.deadLetters;
+import static io.mailstream.streams.StreamsOnBroker.start;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -55,7 +51,6 @@ import static org.awaitility.Awaitility.await;
 class ParkedAcrossOutageTest {
     private static final AvroCodec<ChangeEvent> CODEC = AvroCodec.changeEvent(SchemaResolver.none());
     private static final AvroCodec<StateRecord> STATE = AvroCodec.stateRecord(SchemaResolver.none());
-    private static final AvroCodec<DeadLetter> LETTER = AvroCodec.deadLetter(SchemaResolver.none());
     private static final int PARTITIONS = 3;
     private static final String SENDER = "alice";
     private static final List<String> GUIDS = IntStream.rangeClosed(1, 4).mapToObj(i -> String.valueOf(i).repeat(40)).toList();
@@ -67,16 +62,12 @@ class ParkedAcrossOutageTest {
     void waitsForBodiesTheLogStillHoldsAcrossAnOutageAndAClockFarAheadButNotForOnesItLacks() throws Exception {
         try (EmbeddedKafka kafka = EmbeddedKafka.start(dir.resolve("kafka"), 0)) {
             String bootstrap = kafka.bootstrapServers();
-            Map<String, String> values = new LinkedHashMap<>();
-            values.put("kafka.bootstrap.servers", bootstrap);
-            values.put("kafka.topic.partitions", String.valueOf(PARTITIONS));
-            values.put("kafka.topic.replication.factor", "1");
-            values.put("kafka.topic.min.insync.replicas", "1");
-            values.put("data.dir", dir.resolve("app").toString());
+            Map<String, String> values = StreamsOnBroker.settings(bootstrap, dir.resolve("app"), PARTITIONS);
             values.put("tiers", "dc2");
             values.put("tier.dc2.type", "store");
             MailstreamConfig config = MailstreamConfig.of(values);
             TopicAdmin.ensureTopics(config, bootstrap);
+            Events.firstPromotion(bootstrap);
 
             List<String> receivers = receiversNotOnTheSendersPartition();
             Events events = new Events("ev");
@@ -186,18 +177,6 @@ class ParkedAcrossOutageTest {
         return Utils.toPositive(Utils.murmur2(key.getBytes(StandardCharsets.UTF_8))) % PARTITIONS;
     }
 
-    private static MailstreamStreams start(MailstreamConfig config, String bootstrap, Time time) {
-        MailstreamStreams app = MailstreamStreams.build(config, bootstrap, Map.of(
-                StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 100,
-                StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, 0,
-                StreamsConfig.NUM_STREAM_THREADS_CONFIG, 1,
-                // The broker's minimum: the restarted instance takes over once the first one's session expired.
-                StreamsConfig.consumerPrefix(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG), 6_000,
-                StreamsConfig.consumerPrefix(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG), 1_000), time);
-        app.start();
-        return app;
-    }
-
     private static List<String> parkedKeys(MailstreamStreams app) {
         ReadOnlyKeyValueStore<String, Long> store = app.kafkaStreams().store(StoreQueryParameters.fromNameAndType(
                 MailstreamTopology.PARKED_KEYS_STORE, QueryableStoreTypes.<String, Long>keyValueStore()));
@@ -206,12 +185,6 @@ class ParkedAcrossOutageTest {
             all.forEachRemaining(kv -> keys.add(kv.key));
         }
         return keys;
-    }
-
-    /** Every dead letter as "reason: detail". */
-    private static List<String> deadLetters(String bootstrap) {
-        return readAll(bootstrap, Topics.DLQ).stream().map(r -> LETTER.decode(r.value()))
-                .map(letter -> letter.getReason() + ": " + letter.getDetail()).toList();
     }
 
     private static double parkedChecks() {
@@ -232,35 +205,5 @@ class ParkedAcrossOutageTest {
         List<String> ids = new ArrayList<>(List.of(first.getEnvelope().getEventId()));
         rest.forEach(e -> ids.add(e.getEnvelope().getEventId()));
         return ids;
-    }
-
-
-    /** The system clock moved forward by a settable amount: an outage without waiting it out. */
-    private static final class OffsetTime implements Time {
-        private volatile long offsetMs;
-
-        void shift(Duration by) {
-            offsetMs += by.toMillis();
-        }
-
-        @Override
-        public long milliseconds() {
-            return SYSTEM.milliseconds() + offsetMs;
-        }
-
-        @Override
-        public long nanoseconds() {
-            return SYSTEM.nanoseconds() + offsetMs * 1_000_000;
-        }
-
-        @Override
-        public void sleep(long ms) {
-            SYSTEM.sleep(ms);
-        }
-
-        @Override
-        public void waitObject(Object obj, Supplier<Boolean> condition, long deadlineMs) throws InterruptedException {
-            SYSTEM.waitObject(obj, condition, deadlineMs - offsetMs);
-        }
     }
 }

@@ -63,6 +63,7 @@ class PoisonEventTest {
                     "tiers", "dc2", "tier.dc2.type", "store",
                     "errors.retry.attempts", "3", "errors.retry.backoff.max.ms", "200"));
             TopicAdmin.ensureTopics(config, bootstrap);
+            Events.firstPromotion(bootstrap);
             corruptCanonicalState(bootstrap, "alice", "mailbox:alice-inbox");
 
             Events alice = new Events("alice");

@@ -17,7 +17,7 @@ public interface CaptureContext {
     /** Every index record the shadow holds for the mailbox (expunged ones included), ascending UID. */
     List<MessageRecord> records(String uniqueId);
 
-    /** GUIDs of every record the shadow holds under that partition key: their bodies are already on its partition. */
+    /** GUIDs of the live records the shadow holds under that partition key: their bodies are on its partition. */
     Set<Guid> heldGuids(String partitionKey);
 
     /** A body staged in this session by APPLY MESSAGE. */

@@ -1,5 +1,6 @@
 package io.mailstream.cli.demo;
 
+import io.mailstream.core.config.ConfigKeys;
 import io.mailstream.core.config.MailstreamConfig;
 import io.mailstream.streams.StatusReport;
 import io.micrometer.core.instrument.Counter;
@@ -54,6 +55,7 @@ public final class DemoStatus implements AutoCloseable {
             } catch (InterruptedException e) {
                 return;
             } catch (RuntimeException e) {
+                if (stopping) return; // closing interrupts a read in progress; nothing to report
                 LOG.warn("demo status: {}", e.toString()); // e.g. the broker is busy; the next refresh tries again
             }
         }
@@ -64,6 +66,8 @@ public final class DemoStatus implements AutoCloseable {
         StringBuilder s = new StringBuilder(String.format("%n-- %s  primary: %d messages delivered over LMTP, %d IMAP actions%s%n",
                 LocalTime.now().truncatedTo(ChronoUnit.SECONDS), traffic.delivered(), traffic.actions(),
                 traffic.failures() > 0 ? " (" + traffic.failures() + " failed)" : ""));
+        String page = config.get(ConfigKeys.HTTP_LISTEN);
+        if (!page.isBlank() && !page.endsWith(":0")) s.append("   status page: http://").append(page).append("/\n");
         for (String tier : config.tiers()) {
             s.append(String.format("   tier %s: %.0f events applied%n", tier, applied(tier)));
         }

@@ -30,6 +30,10 @@ public final class ConfigKey<T> {
     public boolean secret() { return secret; }
     public String typeName() { return typeName; }
     public boolean isTierTemplate() { return name.contains("<name>"); }
+    /** A family of keys passed on under a prefix ({@code kafka.client.<property>}), not one value. */
+    public boolean isPassThrough() { return name.endsWith(".<property>"); }
+    /** For a pass-through key: the prefix of its concrete keys, e.g. {@code kafka.client.}. */
+    public String prefix() { return name.substring(0, name.length() - "<property>".length()); }
 
     /** The concrete key for one tier, e.g. {@code tier.dc2.type}. */
     public String forTier(String tier) {

@@ -31,6 +31,9 @@ public final class ConfigKeys {
             "min.insync.replicas of every mailstream topic. Empty: 1 on the embedded broker, 2 on a cluster.");
     public static final ConfigKey<Integer> KAFKA_MAX_RECORD_BYTES = integer("kafka.max.record.bytes", "1048576",
             "Largest Kafka record mailstream writes (the broker's message.max.bytes must allow it).");
+    public static final ConfigKey<String> KAFKA_CLIENT = add(new ConfigKey<>("kafka.client.<property>", "", "text",
+            Function.identity(), false,
+            "Any Kafka client property, given to every producer, consumer, admin client and Kafka Streams instance mailstream makes: e.g. kafka.client.security.protocol=SASL_SSL, kafka.client.sasl.mechanism=SCRAM-SHA-512, kafka.client.sasl.jaas.config, kafka.client.ssl.truststore.location. Values of secret-looking properties are masked in 'config' output. Not for what mailstream sets itself for its guarantees (acks, idempotence, isolation, transactions, offsets, serializers)."));
 
     // --- General ---------------------------------------------------------------------------
     public static final ConfigKey<String> DATA_DIR = string("data.dir", "mailstream-data",
@@ -46,23 +49,55 @@ public final class ConfigKeys {
     public static final ConfigKey<Integer> ERRORS_RETRY_BACKOFF_MAX_MS = integer("errors.retry.backoff.max.ms", "30000",
             "Longest wait between two attempts; the wait doubles from 100 ms up to this.");
 
+    // --- Status page and metrics (every long-running command) ---------------------------------
+    public static final ConfigKey<String> HTTP_LISTEN = string("http.listen", "127.0.0.1:9025",
+            "Address (host:port) of the status page (/ and /api/status) that run, the role commands, demo and dashboard serve; also /metrics unless metrics.listen names another address. Port 0 picks a free port (printed at start). Empty: no status page.");
+    public static final ConfigKey<String> METRICS_LISTEN = string("metrics.listen", "",
+            "Address (host:port) of the Prometheus endpoint /metrics. Empty or equal to http.listen: served by the status page's server. Another address: a second server with /metrics only, e.g. 0.0.0.0:9464 for Prometheus while the page stays on loopback.");
+    public static final ConfigKey<Integer> STATUS_REFRESH_SECONDS = integer("status.refresh.seconds", "5",
+            "Seconds between two reads of the cluster's status (tier lag, roles and epochs, dead letters, recent changes) for the status page and the mailstream.tier.* metrics; the page's lag chart keeps the last hour.");
+
     // --- Capture (producers/) ----------------------------------------------------------------
     public static final ConfigKey<Boolean> CAPTURE_ENABLED = bool("capture.enabled", "true",
             "Whether 'mailstream run' starts the capture endpoint.");
     public static final ConfigKey<String> CAPTURE_LISTEN = string("capture.listen", "127.0.0.1:2005",
             "Address the capture csync endpoint listens on (host:port); the primary's mailstream channel points here.");
     public static final ConfigKey<String> CAPTURE_SERVER_ID = string("capture.server.id", "primary-1",
-            "Identity of the Cyrus primary this capture serves; derives the Kafka transactional.id and is fenced by epoch.");
+            "Identity of the Cyrus server this capture serves, stamped on its events (each id numbers its events on its own). The Kafka transactional.id derives from capture.tier, so a second capture of the same tier fences the first.");
+    public static final ConfigKey<String> CAPTURE_TIER = string("capture.tier", "primary",
+            "The tier whose Cyrus server feeds this capture. It accepts APPLYs only while mailstream.control names this tier primary, and answers NO otherwise (Cyrus keeps the change in its sync log). A name not in 'tiers' (the default 'primary': a single-site setup) makes itself primary at epoch 1 on first start, by compare-and-set; a Cyrus tier listed in 'tiers' waits for 'mailstream promote --tier NAME --initial'.");
     public static final ConfigKey<String> CAPTURE_AUTH_USER = string("capture.auth.user", "mailstream",
             "User the primary's sync_client authenticates as (mailstream_sync_authname).");
     public static final ConfigKey<String> CAPTURE_AUTH_PASSWORD = secret("capture.auth.password", "",
-            "Password of capture.auth.user (mailstream_sync_password). Required when capture is enabled.");
+            "Password of capture.auth.user (mailstream_sync_password). Capture needs it or capture.auth.password.file.");
+    public static final ConfigKey<String> CAPTURE_AUTH_PASSWORD_FILE = string("capture.auth.password.file", "",
+            "File whose first line is the password of capture.auth.user, instead of capture.auth.password (which must then be empty).");
+    public static final ConfigKey<Integer> CAPTURE_AUTH_TIMEOUT_MS = integer("capture.auth.timeout.ms", "30000",
+            "A connection that has not authenticated this long after connecting is closed.");
+    public static final ConfigKey<Integer> CAPTURE_MAX_SESSIONS = integer("capture.max.sessions", "8",
+            "Authenticated csync sessions at a time (one primary uses one per channel); more are refused with BYE.");
+    public static final ConfigKey<Integer> CAPTURE_MAX_UNAUTHENTICATED = integer("capture.max.unauthenticated", "32",
+            "Connections waiting to authenticate, over all addresses, counted apart from the sessions. One more closes the oldest of the address holding the most.");
+    public static final ConfigKey<Integer> CAPTURE_MAX_UNAUTHENTICATED_PER_ADDRESS = integer("capture.max.unauthenticated.per.address", "4",
+            "Connections waiting to authenticate from one address. One more closes that address's oldest, so a new connection always gets in.");
+    public static final ConfigKey<Long> CAPTURE_MAX_COMMAND_BYTES = longInteger("capture.max.command.bytes", "67108864",
+            "Bytes of one csync command after decompression, message bodies excluded (literals included). A longer command ends the session with a fatal error.");
+    public static final ConfigKey<Long> CAPTURE_MAX_COMMAND_VALUES = longInteger("capture.max.command.values", "2000000",
+            "Values (atoms, strings, lists, keys) in one csync command; each costs heap beyond its bytes. A mailbox sent whole needs about 20 per message.");
+    public static final ConfigKey<Integer> CAPTURE_MAX_COMMAND_LITERALS = integer("capture.max.command.literals", "100000",
+            "{N} literals in one csync command (each at most 8 MiB, all within capture.max.command.bytes).");
+    public static final ConfigKey<Integer> CAPTURE_MAX_COMMAND_BODIES = integer("capture.max.command.bodies", "2048",
+            "Message bodies (file literals) in one APPLY MESSAGE; sync_client sends at most 1024.");
+    public static final ConfigKey<Long> CAPTURE_MAX_COMMAND_BODY_BYTES = longInteger("capture.max.command.body.bytes", "8589934592",
+            "Bytes of the message bodies of one APPLY MESSAGE together (spooled to data.dir, at most 1 GiB each).");
 
     // --- Streams -----------------------------------------------------------------------------
     public static final ConfigKey<Boolean> STREAMS_ENABLED = bool("streams.enabled", "true",
             "Whether 'mailstream run' starts the streams processor (fencing, validation, state, fan-out).");
     public static final ConfigKey<String> STREAMS_APPLICATION_ID = string("streams.application.id", "mailstream-streams",
             "Kafka Streams application.id (consumer group and internal topic prefix).");
+    public static final ConfigKey<Integer> STREAMS_CONTENT_GRACE_SECONDS = integer("streams.content.grace.seconds", "3024000",
+            "How long a message body no live record references any more (expunged, its mailbox deleted) stays in streams' content index before it is deleted; a record referencing it again within this time keeps it. Default 35 days: longer than Cyrus's delayed expunge (Debian: cyr_expire -X 28), within which an expunged message can be restored.");
 
     // --- Tiers (sinks/) ------------------------------------------------------------------------
     public static final ConfigKey<List<String>> TIERS = list("tiers", "",
@@ -76,6 +111,8 @@ public final class ConfigKeys {
             "csync user on the replica; must be a Cyrus admin there (cyrus tiers).");
     public static final ConfigKey<String> TIER_CYRUS_PASSWORD = secret("tier.<name>.cyrus.password", "",
             "Password of tier.<name>.cyrus.user (cyrus tiers).");
+    public static final ConfigKey<String> TIER_CYRUS_PASSWORD_FILE = string("tier.<name>.cyrus.password.file", "",
+            "File whose first line is that password, instead of tier.<name>.cyrus.password (cyrus tiers).");
     public static final ConfigKey<String> TIER_CYRUS_PARTITION = string("tier.<name>.cyrus.partition", "default",
             "Cyrus partition on the replica that mailboxes and bodies go to (cyrus tiers).");
     public static final ConfigKey<Integer> TIER_SESSIONS = integer("tier.<name>.sessions", "4",
@@ -119,6 +156,10 @@ public final class ConfigKeys {
 
     private static ConfigKey<Integer> integer(String name, String def, String doc) {
         return add(new ConfigKey<>(name, def, "integer", Integer::valueOf, false, doc));
+    }
+
+    private static ConfigKey<Long> longInteger(String name, String def, String doc) {
+        return add(new ConfigKey<>(name, def, "integer", Long::valueOf, false, doc));
     }
 
     private static ConfigKey<Boolean> bool(String name, String def, String doc) {

@@ -18,6 +18,22 @@ import java.util.regex.Pattern;
  * that a bad value stops start-up with a message naming the key.
  */
 public final class MailstreamConfig {
+    /** Client properties mailstream's guarantees rest on; kafka.client.* may not change them. */
+    private static final Map<String, String> GUARANTEED_CLIENT_PROPERTIES = Map.ofEntries(
+            Map.entry("bootstrap.servers", "use kafka.bootstrap.servers"),
+            Map.entry("acks", "acks=all: nothing acknowledged is lost"),
+            Map.entry("enable.idempotence", "idempotent producers"),
+            Map.entry("transactional.id", "derived from capture.server.id"),
+            Map.entry("isolation.level", "read_committed"),
+            Map.entry("enable.auto.commit", "offsets are committed after the apply"),
+            Map.entry("group.id", "derived from the tier or streams.application.id"),
+            Map.entry("application.id", "use streams.application.id"),
+            Map.entry("processing.guarantee", "exactly_once_v2"),
+            Map.entry("key.serializer", "mailstream's serdes"),
+            Map.entry("value.serializer", "mailstream's serdes"),
+            Map.entry("key.deserializer", "mailstream's serdes"),
+            Map.entry("value.deserializer", "mailstream's serdes"));
+
     private static final Pattern TIER_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_-]*");
     private static final Pattern TIER_KEY = Pattern.compile("tier\\.([^.]+)\\.(.+)");
 
@@ -59,8 +75,16 @@ public final class MailstreamConfig {
     }
 
     private static void applyEnv(Map<String, String> raw, Map<String, String> env) {
+        // Kafka property names are lower case with dots, so MAILSTREAM_KAFKA_CLIENT_SASL_MECHANISM maps back.
+        String clientEnv = ConfigKeys.envName(ConfigKeys.KAFKA_CLIENT.prefix());
+        env.forEach((name, value) -> {
+            if (name.startsWith(clientEnv) && name.length() > clientEnv.length()) {
+                raw.put(ConfigKeys.KAFKA_CLIENT.prefix()
+                        + name.substring(clientEnv.length()).toLowerCase(java.util.Locale.ROOT).replace('_', '.'), value);
+            }
+        });
         for (ConfigKey<?> key : ConfigKeys.all()) {
-            if (!key.isTierTemplate()) {
+            if (!key.isTierTemplate() && !key.isPassThrough()) {
                 String v = env.get(ConfigKeys.envName(key.name()));
                 if (v != null) raw.put(key.name(), v);
             }
@@ -99,6 +123,53 @@ public final class MailstreamConfig {
         return key.parse(concrete, raw);
     }
 
+    /**
+     * A password from its key or from the file its {@code .file} key names (first line; the
+     * file keeps it out of the environment and of any command line). Empty if neither is set;
+     * setting both is an error, since one of them would be silently ignored.
+     */
+    public String password(ConfigKey<String> key, ConfigKey<String> fileKey, String tier) {
+        String concrete = tier == null ? key.name() : key.forTier(tier);
+        String fileConcrete = tier == null ? fileKey.name() : fileKey.forTier(tier);
+        String direct = tier == null ? get(key) : get(key, tier);
+        String file = tier == null ? get(fileKey) : get(fileKey, tier);
+        if (file.isBlank()) {
+            return direct;
+        }
+        if (!direct.isEmpty()) {
+            throw new ConfigException("both " + concrete + " and " + fileConcrete + " are set: keep one");
+        }
+        return readPasswordFile(Path.of(file), fileConcrete);
+    }
+
+    /** The first line of a password file, without its line end. */
+    public static String readPasswordFile(Path file, String what) {
+        try {
+            String text = Files.readString(file, StandardCharsets.UTF_8);
+            int eol = text.indexOf('\n');
+            String line = eol < 0 ? text : text.substring(0, eol);
+            line = line.endsWith("\r") ? line.substring(0, line.length() - 1) : line;
+            if (line.isEmpty()) {
+                throw new ConfigException(what + ": the password file " + file + " is empty");
+            }
+            return line;
+        } catch (IOException e) {
+            throw new ConfigException(what + ": cannot read the password file " + file + ": " + e.getMessage());
+        }
+    }
+
+    /** The {@code kafka.client.*} properties without their prefix, for every Kafka client mailstream makes. */
+    public Map<String, String> kafkaClientProperties() {
+        Map<String, String> out = new TreeMap<>();
+        String prefix = ConfigKeys.KAFKA_CLIENT.prefix();
+        values.forEach((k, v) -> {
+            if (k.startsWith(prefix)) {
+                out.put(k.substring(prefix.length()), v);
+            }
+        });
+        return out;
+    }
+
     public List<String> tiers() {
         return get(ConfigKeys.TIERS);
     }
@@ -124,7 +195,9 @@ public final class MailstreamConfig {
     public Map<String, String> describe() {
         Map<String, String> out = new TreeMap<>();
         for (ConfigKey<?> key : ConfigKeys.all()) {
-            if (key.isTierTemplate()) {
+            if (key.isPassThrough()) {
+                kafkaClientProperties().forEach((k, v) -> out.put(key.prefix() + k, looksSecret(k) ? "******" : v));
+            } else if (key.isTierTemplate()) {
                 for (String tier : tiers()) {
                     put(out, key, key.forTier(tier));
                 }
@@ -132,8 +205,23 @@ public final class MailstreamConfig {
                 put(out, key, key.name());
             }
         }
-        values.forEach((k, v) -> out.putIfAbsent(k, v + "   (unknown key: ignored)"));
+        values.forEach((k, v) -> out.putIfAbsent(k, (looksSecret(k) ? "******" : v) + "   (unknown key: ignored)"));
         return out;
+    }
+
+    /** Names that mean a secret: passwords (also misspelt), passphrases, tokens, JAAS configs, private keys. */
+    private static final Pattern SECRET_NAME = Pattern.compile(
+            "(?i).*(pas+w|passphrase|pwd|secret|token|credential|jaas|private|apikey).*|(?i).*(^|[._-])key$");
+
+    /** Whether a key's name says its value is a secret (an unknown key may be a misspelt password key). */
+    public static boolean looksSecret(String key) {
+        return SECRET_NAME.matcher(key).matches();
+    }
+
+    /** The effective configuration with secrets masked: never a password in a log line. */
+    @Override
+    public String toString() {
+        return "MailstreamConfig" + describe();
     }
 
     private void put(Map<String, String> out, ConfigKey<?> key, String concrete) {
@@ -143,8 +231,15 @@ public final class MailstreamConfig {
 
     private void validate() {
         for (ConfigKey<?> key : ConfigKeys.all()) {
-            if (!key.isTierTemplate() && values.containsKey(key.name())) {
+            if (!key.isTierTemplate() && !key.isPassThrough() && values.containsKey(key.name())) {
                 get(key);
+            }
+        }
+        for (String property : kafkaClientProperties().keySet()) {
+            String reason = GUARANTEED_CLIENT_PROPERTIES.get(property);
+            if (reason != null) {
+                throw new ConfigException(ConfigKeys.KAFKA_CLIENT.prefix() + property + ": mailstream sets this itself ("
+                        + reason + ")");
             }
         }
         for (String tier : tiers()) {
@@ -168,6 +263,15 @@ public final class MailstreamConfig {
                             + ": expected host:port of the replica's sync_server, got '" + address + "'");
                 }
             }
+        }
+        String captureTier = get(ConfigKeys.CAPTURE_TIER);
+        if (!TIER_NAME.matcher(captureTier).matches()) {
+            throw new ConfigException(ConfigKeys.CAPTURE_TIER.name() + ": '" + captureTier
+                    + "' is not a valid tier name (letters, digits, '-' and '_')");
+        }
+        if (tiers().contains(captureTier) && get(ConfigKeys.TIER_TYPE, captureTier) != ConfigKeys.TierType.CYRUS) {
+            throw new ConfigException(ConfigKeys.CAPTURE_TIER.name() + ": '" + captureTier + "' is a store tier, but a capture"
+                    + " is fed by a Cyrus server: name a cyrus tier, or a name not in 'tiers' for a single-site primary");
         }
         for (String key : values.keySet()) {
             var m = TIER_KEY.matcher(key);

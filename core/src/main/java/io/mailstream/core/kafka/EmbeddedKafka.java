@@ -18,7 +18,9 @@ import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.Properties;
+import java.util.function.BiFunction;
 
 /**
  * A single-node KRaft broker (combined broker + controller) running in this JVM, built from
@@ -47,6 +49,14 @@ public final class EmbeddedKafka implements AutoCloseable {
 
     /** Starts (formatting on first use) a broker in {@code dataDir}; {@code port} 0 = a free port, remembered. */
     public static EmbeddedKafka start(Path dataDir, int port) {
+        return start(dataDir, port, (broker, controller) -> Map.of());
+    }
+
+    /**
+     * As {@link #start(Path, int)}, with server properties added or replaced; {@code overrides}
+     * gets the client and controller ports (for listeners of another security protocol, say).
+     */
+    public static EmbeddedKafka start(Path dataDir, int port, BiFunction<Integer, Integer, Map<String, String>> overrides) {
         try {
             Files.createDirectories(dataDir);
             Path stateFile = dataDir.resolve(STATE_FILE);
@@ -60,6 +70,7 @@ public final class EmbeddedKafka implements AutoCloseable {
 
             Path logDir = dataDir.resolve("log");
             Properties props = serverProperties(logDir, brokerPort, controllerPort);
+            props.putAll(overrides.apply(brokerPort, controllerPort));
             Path serverFile = dataDir.resolve("server.properties");
             try (Writer w = Files.newBufferedWriter(serverFile)) {
                 props.store(w, "embedded mailstream broker (generated)");

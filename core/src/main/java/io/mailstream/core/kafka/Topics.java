@@ -27,6 +27,13 @@ public final class Topics {
     public static final String DLQ = "mailstream.dlq";
     /** Streams' index of message bodies by GUID (compacted), so a feed can supply any body a record references. */
     public static final String STREAMS_CONTENT = "mailstream.streams.content";
+    /**
+     * Which partition keys reference each body of {@link #STREAMS_CONTENT} (compacted, partitioned
+     * by GUID): key {@code <guid>|<partitionKey>} present while that key holds a live record of
+     * the body, key {@code <guid>} once the body is published. Streams deletes a body nothing
+     * references any more after {@code streams.content.grace.seconds}.
+     */
+    public static final String STREAMS_CONTENT_REFERENCES = "mailstream.streams.content-references";
     private static final String FEED_PREFIX = "mailstream.feed.";
 
     /** Key of one chunk of a message body in {@link #STREAMS_CONTENT}. */
@@ -83,6 +90,7 @@ public final class Topics {
         specs.add(new TopicSpec(PROGRESS, partitions, rf, compacted));
         specs.add(new TopicSpec(DLQ, 1, rf, forever));
         specs.add(new TopicSpec(STREAMS_CONTENT, partitions, rf, compacted));
+        specs.add(new TopicSpec(STREAMS_CONTENT_REFERENCES, partitions, rf, compacted));
         for (String tier : config.tiers()) {
             specs.add(new TopicSpec(feed(tier), partitions, rf, feed));
         }

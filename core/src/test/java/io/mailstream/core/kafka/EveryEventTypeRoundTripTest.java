@@ -80,8 +80,8 @@ class EveryEventTypeRoundTripTest {
                 }
                 producer.commitTransaction();
                 ControlTopic control = new ControlTopic(kafka.bootstrapServers(), registry);
-                assertThat(control.assignPrimary(ControlTopic.ALL_KEYS, "p1", "dc1", "primary", "test", "bootstrap").getEpoch()).isEqualTo(1);
-                assertThat(control.assignPrimary(ControlTopic.ALL_KEYS, "p2", "dc2", "dc2", "test", "failover").getEpoch()).isEqualTo(2);
+                assertThat(control.promoteInitial("primary", "dc1", "test", "bootstrap").getEpoch()).isEqualTo(1);
+                assertThat(control.promote("dc2", 1, io.mailstream.schemas.TierRole.DIVERGED, "dc2", "test", "failover").getEpoch()).isEqualTo(2);
             }
         }
 
@@ -104,8 +104,8 @@ class EveryEventTypeRoundTripTest {
                 assertThat(StandardCharsets.US_ASCII.decode(body).toString()).isEqualTo("Subject: hi\r\n\r\nbody\r\n");
                 assertThat(((GenericRecord) decoded.get(0).get("envelope")).get("partitionKey").toString()).isEqualTo("alice");
 
-                PrimaryAssignment current = new ControlTopic(kafka.bootstrapServers(), registry).primary(ControlTopic.ALL_KEYS).orElseThrow();
-                assertThat(current.getServerId()).isEqualTo("p2");
+                PrimaryAssignment current = new ControlTopic(kafka.bootstrapServers(), registry).primary().orElseThrow();
+                assertThat(current.getTier()).isEqualTo("dc2");
                 assertThat(current.getEpoch()).isEqualTo(2);
             }
         }

@@ -34,6 +34,14 @@ public record CsyncClientConfig(String host, int port, String authName, String p
         Objects.requireNonNull(password);
     }
 
+    /** Without the password, which must never reach a log line. */
+    @Override
+    public String toString() {
+        return "CsyncClientConfig[host=" + host + ", port=" + port + ", authName=" + authName + ", password=******"
+                + ", compress=" + compress + ", sieveMailbox=" + sieveMailbox + ", connectTimeout=" + connectTimeout
+                + ", readTimeout=" + readTimeout + ", tls=" + (tls != null) + "]";
+    }
+
     /** Defaults: compression on, no SIEVE-MAILBOX, 10 s connect, 5 min read, backoff 1 s..60 s, 5 attempts. */
     public static CsyncClientConfig of(String host, int port, String authName, String password) {
         return new CsyncClientConfig(host, port, authName, password, true, false, Duration.ofSeconds(10),

@@ -31,6 +31,11 @@ public final class DListReader {
     private int pos;
     private int end;
     private long lineBytes;
+    private long lineValues;
+    private int lineLiterals;
+    private int lineFileLiterals;
+    private long lineFileBytes;
+    private long lineHeapBodyBytes;
     private long bufferStart;
     private final List<MessageBody> spooledThisLine = new ArrayList<>();
 
@@ -67,6 +72,11 @@ public final class DListReader {
     /** Starts counting a new line against {@link DListLimits#maxLine()}. */
     public void beginLine() {
         lineBytes = 0;
+        lineValues = 0;
+        lineLiterals = 0;
+        lineFileLiterals = 0;
+        lineFileBytes = 0;
+        lineHeapBodyBytes = 0;
         spooledThisLine.clear();
     }
 
@@ -210,6 +220,7 @@ public final class DListReader {
         if (depth > limits.maxDepth()) {
             throw DListException.limit("lists nested deeper than " + limits.maxDepth());
         }
+        countValue();
         int c = peekOrEof();
         switch (c) {
             case '(':
@@ -257,6 +268,7 @@ public final class DListReader {
                 read();
                 return DKvList.of(entries);
             }
+            countValue();
             String key = readAstring().text();
             if (!isSpace(peekOrEof())) {
                 throw DListException.syntax("expected whitespace after key " + key);
@@ -264,6 +276,13 @@ public final class DListReader {
             skipWhitespace();
             entries.add(new DKvList.Entry(key, readValue(depth + 1)));
             requireSeparator();
+        }
+    }
+
+    /** Every value costs heap beyond its bytes (an object, a list slot): a line of tiny atoms must not add up. */
+    private void countValue() throws DListException {
+        if (++lineValues > limits.maxValues()) {
+            throw DListException.limit("more than " + limits.maxValues() + " values in one line");
         }
     }
 
@@ -360,6 +379,12 @@ public final class DListReader {
         if (size > limits.maxLiteral()) {
             throw DListException.limit("literal of " + size + " bytes exceeds " + limits.maxLiteral());
         }
+        if (++lineLiterals > limits.maxLiterals()) {
+            throw DListException.limit("more than " + limits.maxLiterals() + " literals in one line");
+        }
+        if (lineBytes + size > limits.maxLine()) {
+            throw DListException.limit("literal of " + size + " bytes would make the line longer than " + limits.maxLine() + " bytes");
+        }
         byte[] data = new byte[(int) size];
         for (int i = 0; i < size; i++) {
             data[i] = (byte) read();
@@ -389,8 +414,17 @@ public final class DListReader {
         if (size > limits.maxFileLiteral()) {
             throw DListException.limit("file literal of " + size + " bytes exceeds " + limits.maxFileLiteral());
         }
+        if (++lineFileLiterals > limits.maxFileLiterals()) {
+            throw DListException.limit("more than " + limits.maxFileLiterals() + " file literals in one line");
+        }
+        lineFileBytes += size;
+        if (lineFileBytes > limits.maxFileBytes()) {
+            throw DListException.limit("file literals of one line add up to more than " + limits.maxFileBytes() + " bytes");
+        }
         MessageDigest sha1 = MessageBody.sha1Digest();
-        if (size <= limits.spoolThreshold()) {
+        // Small bodies stay on the heap, but only up to a total per line: many of them go to the spool too.
+        if (size <= limits.spoolThreshold() && lineHeapBodyBytes + size <= limits.maxHeapBodyBytes()) {
+            lineHeapBodyBytes += size;
             byte[] data = new byte[(int) size];
             readFully(data, 0, data.length);
             sha1.update(data);
@@ -446,6 +480,9 @@ public final class DListReader {
                 return;
             }
             pos++;
+            if (++lineBytes > limits.maxLine()) {
+                throw DListException.limit("line longer than " + limits.maxLine() + " bytes");
+            }
             if (c != '\n') {
                 if (tail.length() >= 256) {
                     tail.delete(0, 128);
@@ -458,6 +495,19 @@ public final class DListReader {
                 return;
             }
             long skip = Long.parseLong(m.group(1) != null ? m.group(1) : m.group(2));
+            // Skipping costs no memory, but an unbounded skip would let one line keep the session busy for ever.
+            long most = m.group(1) != null ? limits.maxLiteral() : limits.maxFileLiteral();
+            if (skip > most) {
+                throw DListException.limit("literal of " + skip + " bytes exceeds " + most);
+            }
+            if (m.group(1) != null) {
+                lineBytes += skip;
+            } else {
+                lineFileBytes += skip;
+            }
+            if (lineBytes > limits.maxLine() || lineFileBytes > limits.maxFileBytes()) {
+                throw DListException.limit("line longer than " + limits.maxLine() + " bytes");
+            }
             while (skip > 0) {
                 if (pos == end && !fill()) {
                     return;

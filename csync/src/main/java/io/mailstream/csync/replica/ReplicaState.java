@@ -104,12 +104,12 @@ public final class ReplicaState {
         return b == null ? Optional.empty() : Optional.of(SyncCrc.of(b.records.values()));
     }
 
-    /** GUIDs of every record (expunged ones included) in the mailboxes whose names match. */
-    public synchronized Set<Guid> recordGuids(Predicate<String> mailboxNames) {
+    /** GUIDs of the live records (not expunged) in the mailboxes whose names match. */
+    public synchronized Set<Guid> liveRecordGuids(Predicate<String> mailboxNames) {
         Set<Guid> out = new HashSet<>();
         for (Box b : byUniqueId.values()) {
             if (mailboxNames.test(b.header.name())) {
-                b.records.values().forEach(r -> out.add(r.guid()));
+                b.records.values().stream().filter(r -> !r.isExpunged()).forEach(r -> out.add(r.guid()));
             }
         }
         return out;

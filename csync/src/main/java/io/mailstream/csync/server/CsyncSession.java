@@ -18,6 +18,7 @@ import java.io.BufferedOutputStream;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.net.InetAddress;
 import java.net.Socket;
 import java.net.SocketException;
 import java.net.SocketTimeoutException;
@@ -41,6 +42,7 @@ final class CsyncSession implements Runnable {
     private final long id;
     /** Held while a command is executed, so that a server stop never interrupts a reply. */
     private final ReentrantLock commandLock = new ReentrantLock();
+    private final InetAddress remoteAddress;
     private Socket socket;
     private DListReader reader;
     private OutputStream rawOut;
@@ -50,20 +52,35 @@ final class CsyncSession implements Runnable {
     private boolean compressed;
     private boolean tls;
     private volatile boolean stopped;
+    /** Closes the connection if it has not authenticated in time; cancelled when it ends. */
+    volatile java.util.concurrent.Future<?> authDeadline;
+    /** Why another thread ended this connection; said as BYE when the session ends. */
+    private volatile String evictedFor;
     private CsyncSessionHandler handler;
 
     CsyncSession(CsyncServer server, Socket socket, long id) {
         this.server = server;
         this.config = server.config();
         this.socket = socket;
+        this.remoteAddress = socket.getInetAddress();
         this.id = id;
+    }
+
+    long id() {
+        return id;
+    }
+
+    InetAddress remoteAddress() {
+        return remoteAddress;
     }
 
     @Override
     public void run() {
         Thread.currentThread().setName("csync-session-" + id);
         try {
-            socket.setSoTimeout((int) Math.min(Integer.MAX_VALUE, config.idleTimeout().toMillis()));
+            // Until login the deadline applies; a read blocked longer than that is pointless.
+            socket.setSoTimeout(timeoutMillis(config.idleTimeout().compareTo(config.authTimeout()) < 0
+                    ? config.idleTimeout() : config.authTimeout()));
             socket.setTcpNoDelay(true);
             reader = new DListReader(socket.getInputStream(), config.limits());
             setOutput(socket.getOutputStream());
@@ -121,6 +138,17 @@ final class CsyncSession implements Runnable {
     }
 
     private void end() {
+        if (evictedFor != null && out != null) {
+            commandLock.lock();
+            try {
+                line("BYE " + evictedFor);
+                out.flush();
+            } catch (IOException | RuntimeException e) {
+                LOG.debug("BYE not delivered", e);
+            } finally {
+                commandLock.unlock();
+            }
+        }
         if (handler != null) {
             try {
                 handler.close();
@@ -137,6 +165,27 @@ final class CsyncSession implements Runnable {
             socket.close();
         } catch (IOException e) {
             LOG.debug("closing socket", e);
+        }
+    }
+
+    private static int timeoutMillis(java.time.Duration d) {
+        return (int) Math.max(1, Math.min(Integer.MAX_VALUE, d.toMillis()));
+    }
+
+    /**
+     * Ends a connection from another thread (it gave way to a newer one, or its time to
+     * authenticate passed). Its input is shut, so the session thread, wherever it waits for the
+     * client, sees the end of the stream, says {@code BYE reason} and closes; if that thread is
+     * stuck writing to a client that does not read, {@code hardClose} is the fallback.
+     */
+    void evict(String reason, java.util.concurrent.ScheduledExecutorService hardClose) {
+        evictedFor = reason;
+        stopped = true;
+        try {
+            socket.shutdownInput();
+            hardClose.schedule(this::closeSocket, 2, TimeUnit.SECONDS);
+        } catch (IOException | UnsupportedOperationException | java.util.concurrent.RejectedExecutionException e) {
+            closeSocket();
         }
     }
 
@@ -194,7 +243,9 @@ final class CsyncSession implements Runnable {
     private boolean execute(String verb) throws IOException {
         switch (verb) {
             case "APPLY", "GET" -> applyOrGet(verb);
-            case "AUTHENTICATE" -> authenticate();
+            case "AUTHENTICATE" -> {
+                return authenticate();
+            }
             case "COMPRESS" -> compress();
             case "STARTTLS" -> {
                 if (noArguments("Starttls")) {
@@ -283,6 +334,7 @@ final class CsyncSession implements Runnable {
             return;
         } catch (RuntimeException e) {
             LOG.error("csync session {}: handler failed on {} {}", id, verb, keyed.key(), e);
+            server.internalError();
             line("NO " + CsyncError.IOERROR.responseText());
             return;
         }
@@ -306,11 +358,12 @@ final class CsyncSession implements Runnable {
         return new CsyncReply.EnabledReply(new ArrayList<>(enabled));
     }
 
-    private void authenticate() throws IOException {
+    /** Returns true when the session must end (no session slot for it). */
+    private boolean authenticate() throws IOException {
         if (authenticated) {
             reader.skipLine();
             line("BAD Already authenticated");
-            return;
+            return false;
         }
         String mech;
         String response = null;
@@ -318,7 +371,7 @@ final class CsyncSession implements Runnable {
             if (!reader.skipBlanks() || reader.atEndOfLine()) {
                 reader.skipLine();
                 line("BAD Missing required argument to Authenticate");
-                return;
+                return false;
             }
             mech = reader.readWord();
             if (reader.skipBlanks() && !reader.atEndOfLine()) {
@@ -331,11 +384,11 @@ final class CsyncSession implements Runnable {
             }
             reader.skipLine();
             line("BAD Unexpected extra arguments to Authenticate");
-            return;
+            return false;
         }
         if (!mech.equalsIgnoreCase("PLAIN")) {
             line("NO no mechanism available");
-            return;
+            return false;
         }
         if (response == null) {
             line("+ ");
@@ -343,7 +396,7 @@ final class CsyncSession implements Runnable {
             response = reader.readLine();
             if (response.equals("*")) {
                 line("BAD Client canceled authentication");
-                return;
+                return false;
             }
         }
         String[] parts = decodePlain(response);
@@ -352,18 +405,25 @@ final class CsyncSession implements Runnable {
             out.flush();
             pause();
             line("NO authentication failure");
-            return;
+            return false;
+        }
+        String refused = server.promote(this);
+        if (refused != null) {
+            line("BYE " + refused);
+            return true;
         }
         try {
             handler = config.handlers().openSession(new SessionInfo(id, socket.getRemoteSocketAddress(), parts[1], tls));
         } catch (RuntimeException e) {
             LOG.error("csync session {}: handler could not open", id, e);
             line("NO " + CsyncError.IOERROR.responseText());
-            return;
+            return true;
         }
         authenticated = true;
+        socket.setSoTimeout(timeoutMillis(config.idleTimeout()));
         LOG.info("csync session {} authenticated as {} from {}", id, parts[1], socket.getRemoteSocketAddress());
         line("OK Success (no protection)");
+        return false;
     }
 
     /** SASL PLAIN: base64 of {@code authzid NUL authcid NUL password}; {@code =} is an empty response. */
@@ -387,6 +447,12 @@ final class CsyncSession implements Runnable {
     }
 
     private void compress() throws IOException {
+        if (!authenticated) {
+            // sync_client compresses only after login; before it, inflating would only serve a deflate bomb.
+            reader.skipLine();
+            line("NO Please authenticate first");
+            return;
+        }
         String algorithm;
         try {
             if (!reader.skipBlanks() || reader.atEndOfLine()) {

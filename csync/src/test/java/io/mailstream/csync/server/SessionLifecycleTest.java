@@ -37,6 +37,9 @@ class SessionLifecycleTest {
     private static SSLContext serverTls;
     private static SSLContext clientTls;
 
+    private static final String AUTH = "AUTHENTICATE PLAIN "
+            + java.util.Base64.getEncoder().encodeToString("\0admin\0adminpw".getBytes(StandardCharsets.UTF_8)) + "\r\n";
+
     private CsyncServer server;
     private final List<SessionInfo> sessions = new CopyOnWriteArrayList<>();
 
@@ -133,18 +136,138 @@ class SessionLifecycleTest {
     }
 
     @Test
-    void sessionsBeyondTheLimitGetBye() throws Exception {
+    void authenticatedSessionsBeyondTheLimitGetBye() throws Exception {
         start(config().maxSessions(1));
-        try (Socket first = new Socket("127.0.0.1", server.getPort())) {
-            first.setSoTimeout(5000);
-            readBanner(reader(first));
+        try (CsyncClient first = CsyncClient.connect(client())) {
+            first.noop();
             try (Socket second = new Socket("127.0.0.1", server.getPort())) {
                 second.setSoTimeout(5000);
                 BufferedReader in = reader(second);
+                readBanner(in);
+                second.getOutputStream().write(AUTH.getBytes(StandardCharsets.US_ASCII));
                 assertThat(in.readLine()).isEqualTo("BYE Too many sessions");
                 assertThat(in.readLine()).isNull();
             }
+            first.noop();
         }
+        // The slot is free again once the first session has gone.
+        try (CsyncClient again = CsyncClient.connect(client())) {
+            again.noop();
+        }
+    }
+
+    @Test
+    void connectionsThatNeverAuthenticateDoNotKeepAClientOut() throws Exception {
+        start(config().maxSessions(1).maxUnauthenticated(3).maxUnauthenticatedPerAddress(2));
+        List<Socket> idle = new ArrayList<>();
+        try {
+            for (int i = 0; i < 20; i++) {
+                Socket s = new Socket("127.0.0.1", server.getPort());
+                s.setSoTimeout(5000);
+                readBanner(reader(s));
+                idle.add(s);
+            }
+            // Each new connection made the oldest unauthenticated one of its address give way.
+            for (int i = 0; i < 18; i++) {
+                BufferedReader in = reader(idle.get(i));
+                assertThat(in.readLine()).as("connection %d", i).isEqualTo("BYE Too many unauthenticated connections");
+                assertThat(in.readLine()).isNull();
+            }
+            try (CsyncClient c = CsyncClient.connect(client())) {
+                c.noop();
+            }
+            assertThat(server.unauthenticatedClosedCount()).isGreaterThanOrEqualTo(19);
+        } finally {
+            for (Socket s : idle) {
+                s.close();
+            }
+        }
+    }
+
+    @Test
+    void connectionsFromOtherAddressesDoNotPushOutAWaitingOne() throws Exception {
+        start(config().maxUnauthenticated(6).maxUnauthenticatedPerAddress(2));
+        List<Socket> flood = new ArrayList<>();
+        try (Socket primary = new Socket("127.0.0.1", server.getPort())) {
+            primary.setSoTimeout(5000);
+            BufferedReader in = reader(primary);
+            readBanner(in);
+            // 40 connections from three other loopback addresses: each address is held to its share,
+            // and when the whole budget is full the busiest address gives way, not the quiet one.
+            for (int i = 0; i < 40; i++) {
+                Socket s = new Socket();
+                s.bind(new java.net.InetSocketAddress("127.0.0." + (2 + i % 3), 0));
+                s.connect(new java.net.InetSocketAddress("127.0.0.1", server.getPort()));
+                s.setSoTimeout(5000);
+                readBanner(reader(s));
+                flood.add(s);
+            }
+            assertThat(server.unauthenticatedClosedCount()).isEqualTo(40 + 1 - 6);
+            primary.getOutputStream().write(AUTH.getBytes(StandardCharsets.US_ASCII));
+            assertThat(in.readLine()).isEqualTo("OK Success (no protection)");
+        } finally {
+            for (Socket s : flood) {
+                s.close();
+            }
+        }
+    }
+
+    @Test
+    void aConnectionThatDoesNotAuthenticateInTimeIsClosed() throws Exception {
+        start(config().authTimeout(Duration.ofSeconds(1)));
+        try (Socket s = new Socket("127.0.0.1", server.getPort())) {
+            s.setSoTimeout(5000);
+            BufferedReader in = reader(s);
+            readBanner(in);
+            long connected = System.nanoTime();
+            s.getOutputStream().write("NOOP\r\n".getBytes(StandardCharsets.US_ASCII));
+            assertThat(in.readLine()).isEqualTo("OK Noop completed");
+            // Talking but never authenticating: the deadline counts from the connect, not from the last byte.
+            assertThat(in.readLine()).isEqualTo("BYE Authentication timeout");
+            assertThat(in.readLine()).isNull();
+            assertThat(Duration.ofNanos(System.nanoTime() - connected)).isGreaterThanOrEqualTo(Duration.ofMillis(900));
+        }
+        // An authenticated session is not subject to it.
+        try (CsyncClient c = CsyncClient.connect(client())) {
+            c.noop();
+            Thread.sleep(1500);
+            c.noop();
+        }
+    }
+
+    @Test
+    void compressionOnlyAfterAuthentication() throws Exception {
+        start(config());
+        try (Socket s = new Socket("127.0.0.1", server.getPort())) {
+            s.setSoTimeout(5000);
+            BufferedReader in = reader(s);
+            assertThat(readBanner(in)).contains("* COMPRESS DEFLATE");
+            s.getOutputStream().write("COMPRESS DEFLATE\r\nNOOP\r\n".getBytes(StandardCharsets.US_ASCII));
+            assertThat(in.readLine()).isEqualTo("NO Please authenticate first");
+            assertThat(in.readLine()).isEqualTo("OK Noop completed");
+        }
+        try (CsyncClient c = CsyncClient.connect(client())) {
+            c.noop(); // compresses after login, as sync_client does
+        }
+    }
+
+    @Test
+    void configsDoNotPrintPasswords() throws Exception {
+        start(config());
+        assertThat(client().toString()).contains("admin").doesNotContain("adminpw");
+        assertThat(server.config().toString()).doesNotContain("adminpw");
+    }
+
+    @Test
+    void onlyTheConfiguredUserAndPasswordAuthenticate() {
+        Authenticator a = Authenticator.single("admin", "adminpw");
+        assertThat(a.authenticate("", "admin", "adminpw")).isTrue();
+        assertThat(a.authenticate("admin", "admin", "adminpw")).isTrue();
+        assertThat(a.authenticate("", "admin", "adminpw ")).isFalse();
+        assertThat(a.authenticate("", "admin", "adminp")).isFalse();
+        assertThat(a.authenticate("", "root", "adminpw")).isFalse();
+        assertThat(a.authenticate("root", "admin", "adminpw")).isFalse();
+        assertThat(a.authenticate("", "admin", "")).isFalse();
     }
 
     @Test

@@ -101,8 +101,9 @@ final class CaptureSession extends ReplicaSession {
     // ---- APPLY: staging ----
 
     @Override
-    public List<Guid> reserve(ApplyReserve cmd) {
+    public List<Guid> reserve(ApplyReserve cmd) throws CsyncException {
         capture.count("RESERVE");
+        capture.requirePrimary();
         Set<String> keys = new HashSet<>(batchKeys);
         cmd.mboxNames().forEach(name -> keys.add(PartitionKeys.ofMailbox(name)));
         reserved = true;
@@ -119,6 +120,7 @@ final class CaptureSession extends ReplicaSession {
     @Override
     public void message(ApplyMessage cmd) throws CsyncException {
         capture.count("MESSAGE");
+        capture.requirePrimary(); // a capture that is not the primary's stages nothing either
         try {
             Files.createDirectories(staging);
             for (MessageFile f : cmd.files()) {

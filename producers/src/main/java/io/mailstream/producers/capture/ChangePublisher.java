@@ -28,14 +28,22 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Future;
 import java.util.function.Consumer;
+import java.util.stream.Stream;
 
 /**
  * Writes the events of one APPLY to {@code mailstream.changes} in one Kafka transaction and
  * returns only once it committed (design.md "Nothing acknowledged is lost"). Any failure aborts
  * and becomes {@code NO IMAP_AGAIN}, so Cyrus keeps the change in its sync log and retries; the
- * producer is then recreated, because after a failed transaction its state is unknown. Being
- * fenced by a newer capture with the same transactional id is final ({@link ErrorPolicy} STOP):
- * from then on every APPLY is refused.
+ * producer is then recreated, because after a failed transaction its state is unknown.
+ *
+ * <p>The transactional id is the tier's, so a promotion fences this producer at the broker. A
+ * producer is made for one epoch: after {@code initTransactions} (which fences any other capture
+ * of the tier) mailstream.control is read again, and the producer is used only if it still names
+ * this tier primary at that epoch; a capture that started between a promotion's fence and its
+ * record of it therefore refuses too. Fenced while mailstream.control has moved on: a promotion,
+ * every APPLY is refused until this tier is primary again. Fenced while it still names this tier
+ * at the same epoch: a second capture of the tier took over, which is final ({@link ErrorPolicy}
+ * STOP): from then on every APPLY is refused.
  */
 final class ChangePublisher implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ChangePublisher.class);
@@ -53,18 +61,27 @@ final class ChangePublisher implements AutoCloseable {
         long next() throws IOException;
     }
 
+    /** The epoch at which mailstream.control, read to its end now, names this capture's tier primary; empty if it does not. */
+    @FunctionalInterface
+    interface PrimaryCheck {
+        java.util.OptionalLong epochIfPrimary();
+    }
+
     private final Map<String, Object> producerProps;
     private final SchemaResolver schemas;
     private final CaptureSource source;
+    private final PrimaryCheck primaryCheck;
     private final Consumer<Throwable> onFenced;
     private final Counter events;
     private final Counter bytes;
     private final Timer commitLatency;
     private KafkaProducer<String, ChangeEvent> producer;
+    /** The epoch {@link #producer} was verified for. */
+    private long producerEpoch;
     private volatile Throwable fenced;
 
     ChangePublisher(String bootstrapServers, String transactionalId, int maxRecordBytes, SchemaResolver schemas,
-                    CaptureSource source, MeterRegistry metrics, Consumer<Throwable> onFenced) {
+                    CaptureSource source, PrimaryCheck primaryCheck, MeterRegistry metrics, Consumer<Throwable> onFenced) {
         Map<String, Object> props = KafkaClients.producerProps(bootstrapServers, transactionalId, maxRecordBytes);
         // Fail an APPLY within seconds when the broker is away: Cyrus retries it anyway, and a
         // sync_client stuck for a minute on one APPLY helps nobody.
@@ -75,24 +92,31 @@ final class ChangePublisher implements AutoCloseable {
         this.producerProps = props;
         this.schemas = schemas;
         this.source = source;
+        this.primaryCheck = primaryCheck;
         this.onFenced = onFenced;
         this.events = metrics.counter("mailstream.capture.events");
         this.bytes = metrics.counter("mailstream.capture.bytes");
-        this.commitLatency = metrics.timer("mailstream.capture.commit");
+        // A histogram, not just count and sum: alerts and dashboards need the commit latency's quantiles.
+        this.commitLatency = Timer.builder("mailstream.capture.commit")
+                .description("Time from beginning a change's Kafka transaction to its commit (before Cyrus hears OK)")
+                .serviceLevelObjectives(Stream.of(2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000)
+                        .map(Duration::ofMillis).toArray(Duration[]::new))
+                .register(metrics);
     }
 
-    /** Connects and fences any older capture with the same transactional id. */
-    synchronized void start() throws CsyncException {
-        producer();
+    /** Connects and fences any other capture of the tier, if the tier is primary at {@code epoch}. */
+    synchronized void start(long epoch) throws CsyncException {
+        producer(epoch);
     }
 
     boolean isFenced() {
         return fenced != null;
     }
 
-    /** Publishes the changes in one transaction; returns the number of events once committed. */
-    synchronized int publish(Changes changes, Sequences sequences) throws CsyncException {
-        KafkaProducer<String, ChangeEvent> p = producer();
+    /** Publishes the changes in one transaction, stamped with {@code epoch}; returns the number of events once committed. */
+    synchronized int publish(Changes changes, Sequences sequences, long epoch) throws CsyncException {
+        KafkaProducer<String, ChangeEvent> p = producer(epoch);
+        CaptureSource stamp = source.atEpoch(producerEpoch);
         long start = System.nanoTime();
         List<Future<RecordMetadata>> sent = new ArrayList<>();
         try {
@@ -104,7 +128,7 @@ final class ChangePublisher implements AutoCloseable {
                     return;
                 }
                 try {
-                    ChangeEvent event = source.event(change, sequences.next(), captureTime);
+                    ChangeEvent event = stamp.event(change, sequences.next(), captureTime);
                     sent.add(p.send(new ProducerRecord<>(Topics.CHANGES, change.partitionKey(), event)));
                 } catch (IOException e) {
                     failure[0] = e;
@@ -128,13 +152,20 @@ final class ChangePublisher implements AutoCloseable {
     }
 
     private CsyncException fail(KafkaProducer<String, ChangeEvent> p, Exception e) {
-        ErrorPolicy.Action action = ErrorPolicy.handle(ROLE, e);
+        ErrorPolicy.Action action = ErrorPolicy.classify(e);
         try {
             p.abortTransaction();
         } catch (RuntimeException abortFailed) {
             LOG.debug("abort after a failed transaction failed too: {}", abortFailed.toString());
         }
+        long epoch = producerEpoch;
         closeProducer();
+        if (action == ErrorPolicy.Action.STOP && isFencing(e) && !stillPrimaryAt(epoch)) {
+            LOG.info("capture of tier {}: fenced by a promotion (it held epoch {}); refusing every APPLY until the tier is"
+                    + " primary again", source.tier(), epoch);
+            return new CsyncException(CsyncError.AGAIN, "tier " + source.tier() + " is no longer primary: " + e.getMessage(), e);
+        }
+        ErrorPolicy.handle(ROLE, e); // logs what the error means
         if (action == ErrorPolicy.Action.STOP) {
             fenced = e;
             onFenced.accept(e);
@@ -143,24 +174,56 @@ final class ChangePublisher implements AutoCloseable {
         return new CsyncException(CsyncError.AGAIN, "Kafka did not take the change, retry later: " + e.getMessage(), e);
     }
 
-    private KafkaProducer<String, ChangeEvent> producer() throws CsyncException {
+    private static boolean isFencing(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof org.apache.kafka.common.errors.ProducerFencedException
+                    || t instanceof org.apache.kafka.common.errors.InvalidProducerEpochException) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Whether mailstream.control still names this tier primary at {@code epoch}; when it cannot be read, assume a promotion. */
+    private boolean stillPrimaryAt(long epoch) {
+        try {
+            java.util.OptionalLong now = primaryCheck.epochIfPrimary();
+            return now.isPresent() && now.getAsLong() == epoch;
+        } catch (RuntimeException e) {
+            LOG.warn("cannot read mailstream.control after being fenced: {}", e.toString());
+            return false;
+        }
+    }
+
+    private KafkaProducer<String, ChangeEvent> producer(long epoch) throws CsyncException {
         if (fenced != null) {
             // sync_client reconnects and retries at once, forever: slow that loop down.
             pause(Duration.ofSeconds(1));
-            throw new CsyncException(CsyncError.AGAIN, "capture was fenced by another capture with the same server id: "
-                    + fenced.getMessage());
+            throw new CsyncException(CsyncError.AGAIN, "capture was fenced by another capture of tier " + source.tier()
+                    + ": " + fenced.getMessage());
+        }
+        if (producer != null && producerEpoch != epoch) {
+            closeProducer(); // made for another epoch: verify afresh
         }
         if (producer == null) {
             KafkaProducer<String, ChangeEvent> p = new KafkaProducer<>(producerProps, new StringSerializer(),
                     AvroSerdes.changeEvent(schemas).serializer());
+            java.util.OptionalLong verified;
             try {
                 p.initTransactions();
+                verified = primaryCheck.epochIfPrimary(); // read after the fence: no promotion can slip in between
             } catch (RuntimeException e) {
                 p.close(Duration.ZERO);
                 ErrorPolicy.handle(ROLE, e);
                 throw new CsyncException(CsyncError.AGAIN, "cannot reach Kafka: " + e.getMessage(), e);
             }
+            if (verified.isEmpty() || verified.getAsLong() != epoch) {
+                p.close(Duration.ZERO);
+                throw new CsyncException(CsyncError.AGAIN, "tier " + source.tier() + " is not the primary at epoch " + epoch
+                        + " any more (mailstream.control has moved on): refused, Cyrus keeps the change");
+            }
             producer = p;
+            producerEpoch = epoch;
         }
         return producer;
     }

@@ -115,6 +115,54 @@ class CaptureBodyKeyTest {
         }
     }
 
+    /**
+     * Streams deletes a body no live record references once its grace is over, so a body whose
+     * records on a key are all expunged is not "held" there: a message that references it again
+     * (the same bytes appended again, as after an unexpunge) must bring the body along.
+     */
+    @Test
+    void aBodyWhoseRecordsAreExpungedComesAgainWhenAMessageReferencesItLater() throws Exception {
+        try (CaptureLab lab = new CaptureLab(tmp, Map.of("alice", "alicepw"));
+             Capture capture = lab.startCapture(tmp.resolve("data"))) {
+            try (ImapClient admin = lab.cyrus.endpoint().imapAdmin()) {
+                admin.create("user.alice");
+            }
+            MessageFactory messages = new MessageFactory(5);
+            byte[] body = messages.message(0, 1800, "x@example.org", "alice@example.org", "again");
+            String guid = MessageChunker.sha1Hex(body);
+            try (ImapClient alice = lab.cyrus.endpoint().imap("alice")) {
+                alice.append("INBOX", List.of(), messages.date(0), body);
+            }
+            sync(lab);
+            assertThat(bodiesOnKey(lab.events(), "alice")).as("bodies on key alice after the first append").contains(guid);
+            try (ImapClient alice = lab.cyrus.endpoint().imap("alice")) {
+                alice.select("INBOX");
+                alice.uidStore("1", true, "\\Deleted");
+                alice.expunge();
+            }
+            sync(lab);
+            assertThat(recordsOf(lab.events(), "user.alice")).as("alice's records after the expunge")
+                    .filteredOn(r -> r.getGuid().equals(guid)).last()
+                    .satisfies(r -> assertThat(r.getFlags()).contains("\\Expunged"));
+
+            Map<TopicPartition, Long> before = lab.endOffsets();
+            try (ImapClient alice = lab.cyrus.endpoint().imap("alice")) {
+                alice.append("INBOX", List.of(), messages.date(1), body);
+            }
+            sync(lab);
+
+            List<ChangeEvent> after = lab.eventsSince(before);
+            assertThat(recordsOf(after, "user.alice")).extracting(MessageRecord::getGuid).contains(guid);
+            assertThat(bodiesOnKey(after, "alice")).as("bodies on key alice with the message appended again").contains(guid);
+        }
+    }
+
+    private static void sync(CaptureLab lab) throws Exception {
+        lab.startSyncClient();
+        lab.awaitDrained();
+        lab.cyrus.stopSyncClient(CaptureLab.CHANNEL);
+    }
+
     /** GET MAILBOXES of the batch, then RESERVE of those the replica has (user.alice); what capture calls missing. */
     private static List<Guid> missing(CsyncClient c, List<String> batch, Guid guid) throws Exception {
         c.execute(new CsyncCommand.GetMailboxes(batch));

@@ -68,7 +68,14 @@ final class CaptureLab implements AutoCloseable {
 
     /** The same settings as a properties file, for a capture in a child JVM. */
     Path configFile(Path dataDir) {
-        return ChildJvm.writeProperties(dir.resolve("capture.properties"), settings(dataDir));
+        return configFile(dataDir, Map.of());
+    }
+
+    /** As {@link #configFile(Path)}, with some settings added or replaced. */
+    Path configFile(Path dataDir, Map<String, String> extra) {
+        Map<String, String> all = new HashMap<>(settings(dataDir));
+        all.putAll(extra);
+        return ChildJvm.writeProperties(dir.resolve("capture.properties"), all);
     }
 
     private Map<String, String> settings(Path dataDir) {

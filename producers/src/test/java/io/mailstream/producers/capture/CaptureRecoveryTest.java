@@ -42,7 +42,7 @@ class CaptureRecoveryTest {
     @TempDir
     Path tmp;
 
-    private static Map<String, String> users(int n) {
+    static Map<String, String> users(int n) {
         Map<String, String> users = new LinkedHashMap<>();
         for (int i = 0; i < n; i++) {
             users.put("u" + i, "pw" + i);
@@ -50,14 +50,14 @@ class CaptureRecoveryTest {
         return users;
     }
 
-    private static void createInboxes(CaptureLab lab, Set<String> users) {
+    static void createInboxes(CaptureLab lab, Set<String> users) {
         try (ImapClient admin = lab.cyrus.endpoint().imapAdmin()) {
             users.forEach(u -> admin.create("user." + u));
         }
     }
 
     /** Appends message {@code index} to the user's INBOX; returns "user/uid/guid". */
-    private static String append(CaptureLab lab, MessageFactory messages, String user, int index) {
+    static String append(CaptureLab lab, MessageFactory messages, String user, int index) {
         byte[] body = messages.message(index, 800 + index * 37 % 3000, "x@example.org", user + "@example.org", "m" + index);
         try (ImapClient c = lab.cyrus.endpoint().imap(user)) {
             long uid = c.append("INBOX", List.of(), messages.date(index), body);
@@ -97,7 +97,7 @@ class CaptureRecoveryTest {
     }
 
     /** What was appended is on the primary, and exactly that is in mailstream.changes. */
-    private static void assertEveryMessageCaptured(CaptureLab lab, Set<String> users, Set<String> appended) {
+    static void assertEveryMessageCaptured(CaptureLab lab, Set<String> users, Set<String> appended) {
         Set<String> onPrimary = primaryMessages(lab, users);
         assertThat(onPrimary).isEqualTo(appended);
         assertThat(capturedMessages(lab.events(), users)).isEqualTo(onPrimary);

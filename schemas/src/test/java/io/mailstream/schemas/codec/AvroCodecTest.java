@@ -134,6 +134,7 @@ class AvroCodecTest {
     assignment.put("site", "dc2");
     assignment.put("epoch", 4L);
     assignment.put("tier", "primary");
+    assignment.put("fencePending", false);
     GenericRecord event = new GenericData.Record(OLD_CONTROL_EVENT);
     event.put("eventId", eventId);
     event.put("time", time);
