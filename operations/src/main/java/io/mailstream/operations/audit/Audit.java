@@ -131,6 +131,12 @@ public final class Audit {
             }
         }
         if (arrivals.isEmpty()) return entries;
+        // Where each record arrived: a move's arrival must come after the record it moves appeared.
+        Map<String, Integer> arrivedAt = new HashMap<>();
+        for (int i = 0; i < entries.size(); i++) {
+            AuditEntry e = entries.get(i);
+            if (e.uid() != null && e.action() != Action.EXPUNGED) arrivedAt.putIfAbsent(e.uniqueId() + "/" + e.uid(), i);
+        }
         AuditEntry[] out = entries.toArray(new AuditEntry[0]);
         boolean[] used = new boolean[out.length];
         for (int i = 0; i < out.length; i++) {
@@ -139,9 +145,10 @@ public final class Audit {
             List<Integer> candidates = arrivals.get(x.guid());
             if (candidates == null) continue;
             int best = -1;
+            int sourceArrived = arrivedAt.getOrDefault(x.uniqueId() + "/" + x.uid(), -1);
             for (int j : candidates) {
                 AuditEntry a = entries.get(j);
-                if (used[j] || a.uniqueId().equals(x.uniqueId()) || !a.server().equals(x.server())
+                if (used[j] || j < sourceArrived || a.uniqueId().equals(x.uniqueId()) || !a.server().equals(x.server())
                         || Math.abs(a.captureTime() - x.captureTime()) > MOVE_WINDOW_MS) continue;
                 if (best < 0 || Math.abs(j - i) < Math.abs(best - i)) best = j;
             }

@@ -59,6 +59,8 @@ final class AuditFold {
         final TreeMap<Long, MessageRecord> records = new TreeMap<>();
         /** Every name the mailbox has had, for --mailbox across renames. */
         final Set<String> names = new LinkedHashSet<>();
+        /** The name delete_mode delayed gave the mailbox when it was deleted; null otherwise. */
+        String hiddenAs;
 
         Box(String uniqueId) {
             this.uniqueId = uniqueId;
@@ -126,8 +128,11 @@ final class AuditFold {
             rename(r, StateFold.leavesKey(event));
         } else if (p instanceof MailboxDelete d) {
             Box box = box(d.getUniqueId(), d.getName());
-            long messages = box.records.values().stream().filter(x -> !StateFold.isExpunged(x)).count();
-            emit(Action.FOLDER_DELETED, box, null, null, messages + " messages in it");
+            if (box.deleted && box.hiddenAs != null) {
+                emit(Action.FOLDER_DELETED, box, null, null, "purged " + box.hiddenAs);
+            } else {
+                emit(Action.FOLDER_DELETED, box, null, null, liveCount(box) + " messages in it");
+            }
             clear(box);
             box.deleted = true;
         } else if (StateFold.stateKey(event) != null) {
@@ -154,6 +159,10 @@ final class AuditFold {
 
     private void mailbox(MailboxUpsert m) {
         Box box = boxes.get(m.getUniqueId());
+        if (box != null && box.hiddenAs != null && isDelayedDelete(m.getName())) {
+            box.header = m;
+            return;
+        }
         if (box == null) {
             box = box(m.getUniqueId(), m.getName());
         } else if (box.deleted) {
@@ -187,6 +196,15 @@ final class AuditFold {
             emit(Action.FOLDER_RENAMED, box, null, null, r.getOldName() + " -> " + r.getNewName() + " (from another user)");
             return;
         }
+        if (isDelayedDelete(r.getNewName()) && !isDelayedDelete(r.getOldName())) {
+            // delete_mode: delayed: Cyrus deletes a folder by renaming it out of the user's sight.
+            emit(Action.FOLDER_DELETED, box, null, null, liveCount(box) + " messages in it; kept by Cyrus as " + r.getNewName()
+                    + " until purged");
+            clear(box);
+            box.deleted = true;
+            box.hiddenAs = r.getNewName();
+            return;
+        }
         box.name = r.getNewName();
         box.names.add(r.getNewName());
         if (leaves) {
@@ -215,7 +233,10 @@ final class AuditFold {
                 emit(Action.PRESENT, box, rec.getUid(), rec.getGuid(), flags.isEmpty() ? "" : "flags " + flags);
             }
         } else {
-            String diff = flagDiff(old.getFlags(), rec.getFlags());
+            boolean expunging = expunged && !StateFold.isExpunged(old);
+            // IMAP expunges only \Deleted messages and MOVE marks its source so: a \Deleted set in
+            // the same change as the expunge is part of it, not a flag change of its own.
+            String diff = flagDiff(old.getFlags(), expunging ? withoutDeleted(rec.getFlags(), old.getFlags()) : rec.getFlags());
             if (!diff.isEmpty()) emit(Action.FLAGS, box, rec.getUid(), rec.getGuid(), diff);
             if (expunged && !StateFold.isExpunged(old)) emit(Action.EXPUNGED, box, rec.getUid(), rec.getGuid(), "");
             String annotations = annotationDiff(old.getAnnotations(), rec.getAnnotations());
@@ -239,6 +260,15 @@ final class AuditFold {
         box.records.put(uid, MessageRecord.newBuilder(rec).setFlags(flags).build());
         unlive(rec.getGuid(), box.uniqueId);
         emit(Action.EXPUNGED, box, uid, rec.getGuid(), "");
+    }
+
+    /** Cyrus's default {@code deletedprefix}: where delete_mode delayed keeps a deleted folder. */
+    static boolean isDelayedDelete(String name) {
+        return name.startsWith("DELETED.");
+    }
+
+    private static long liveCount(Box box) {
+        return box.records.values().stream().filter(x -> !StateFold.isExpunged(x)).count();
     }
 
     private void clear(Box box) {
@@ -338,6 +368,14 @@ final class AuditFold {
     }
 
     // ---- diffs ----
+
+    private static List<String> withoutDeleted(List<String> after, List<String> before) {
+        boolean had = before.stream().anyMatch(f -> f.equalsIgnoreCase("\\Deleted"));
+        if (had) return after;
+        List<String> out = new ArrayList<>(after);
+        out.removeIf(f -> f.equalsIgnoreCase("\\Deleted"));
+        return out;
+    }
 
     private static List<String> flagsWithoutExpunged(List<String> flags) {
         List<String> out = new ArrayList<>(flags.size());
