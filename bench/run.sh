@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs one benchmark main with the bench module's classpath, from the repository root.
-# usage: bench/run.sh NAME [--option value ...]     NAME: codec | capture | lag
+# usage: bench/run.sh NAME [--option value ...]     NAME: codec | capture | lag | audit
 # The module is compiled first (offline, only this module; the other modules come from ~/.m2,
 # so install them once with 'mvn -B -q -DskipTests install'). JVM options: BENCH_JAVA_OPTS.
 set -euo pipefail
@@ -11,7 +11,8 @@ case $name in
   codec) main=CodecBench ;;
   capture) main=CaptureBench ;;
   lag) main=LagBench ;;
-  *) echo "usage: bench/run.sh codec|capture|lag [--option value ...] (see bench/README.md)" >&2; exit 2 ;;
+  audit) main=AuditBench ;;
+  *) echo "usage: bench/run.sh codec|capture|lag|audit [--option value ...] (see bench/README.md)" >&2; exit 2 ;;
 esac
 shift
 

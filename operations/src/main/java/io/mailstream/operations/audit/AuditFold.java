@@ -171,10 +171,15 @@ final class AuditFold {
             if (!box.header.getName().equals(m.getName()) && !box.name.equals(m.getName())) {
                 emit(Action.FOLDER_RENAMED, box, null, null, box.name + " -> " + m.getName());
             }
-            String acl = aclDiff(box.header.getAcl(), m.getAcl());
-            if (!acl.isEmpty()) emit(Action.ACL, box, null, null, acl);
-            String annotations = annotationDiff(box.header.getAnnotations(), m.getAnnotations());
-            if (!annotations.isEmpty()) emit(Action.FOLDER_CHANGED, box, null, null, annotations);
+            // Most headers repeat the last one but for counters: compare before building diffs.
+            if (!box.header.getAcl().equals(m.getAcl())) {
+                String acl = aclDiff(box.header.getAcl(), m.getAcl());
+                if (!acl.isEmpty()) emit(Action.ACL, box, null, null, acl);
+            }
+            if (!box.header.getAnnotations().equals(m.getAnnotations())) {
+                String annotations = annotationDiff(box.header.getAnnotations(), m.getAnnotations());
+                if (!annotations.isEmpty()) emit(Action.FOLDER_CHANGED, box, null, null, annotations);
+            }
         }
         box.header = m;
         box.name = m.getName();
@@ -236,11 +241,15 @@ final class AuditFold {
             boolean expunging = expunged && !StateFold.isExpunged(old);
             // IMAP expunges only \Deleted messages and MOVE marks its source so: a \Deleted set in
             // the same change as the expunge is part of it, not a flag change of its own.
-            String diff = flagDiff(old.getFlags(), expunging ? withoutDeleted(rec.getFlags(), old.getFlags()) : rec.getFlags());
-            if (!diff.isEmpty()) emit(Action.FLAGS, box, rec.getUid(), rec.getGuid(), diff);
+            if (!old.getFlags().equals(rec.getFlags())) {
+                String diff = flagDiff(old.getFlags(), expunging ? withoutDeleted(rec.getFlags(), old.getFlags()) : rec.getFlags());
+                if (!diff.isEmpty()) emit(Action.FLAGS, box, rec.getUid(), rec.getGuid(), diff);
+            }
             if (expunged && !StateFold.isExpunged(old)) emit(Action.EXPUNGED, box, rec.getUid(), rec.getGuid(), "");
-            String annotations = annotationDiff(old.getAnnotations(), rec.getAnnotations());
-            if (!annotations.isEmpty()) emit(Action.ANNOTATIONS, box, rec.getUid(), rec.getGuid(), annotations);
+            if (!old.getAnnotations().equals(rec.getAnnotations())) {
+                String annotations = annotationDiff(old.getAnnotations(), rec.getAnnotations());
+                if (!annotations.isEmpty()) emit(Action.ANNOTATIONS, box, rec.getUid(), rec.getGuid(), annotations);
+            }
             if (!StateFold.isExpunged(old)) unlive(old.getGuid(), box.uniqueId);
         }
         if (!expunged) live.computeIfAbsent(rec.getGuid(), g -> new HashMap<>()).merge(box.uniqueId, 1, Integer::sum);
@@ -255,8 +264,11 @@ final class AuditFold {
             return;
         }
         if (StateFold.isExpunged(rec)) return;
+        // Where StateFold puts it, as Cyrus's wire order does: after \Draft, before \Seen and the keywords.
         List<String> flags = new ArrayList<>(rec.getFlags());
-        flags.add(StateFold.EXPUNGED);
+        int at = 0;
+        while (at < flags.size() && flags.get(at).startsWith("\\") && !flags.get(at).equalsIgnoreCase("\\Seen")) at++;
+        flags.add(at, StateFold.EXPUNGED);
         box.records.put(uid, MessageRecord.newBuilder(rec).setFlags(flags).build());
         unlive(rec.getGuid(), box.uniqueId);
         emit(Action.EXPUNGED, box, uid, rec.getGuid(), "");
