@@ -56,7 +56,8 @@ final class AuditFold {
         /** Whether {@link #lastUid} is known: UIDs above it are new messages. */
         boolean baselineKnown;
         long lastUid;
-        final TreeMap<Long, MessageRecord> records = new TreeMap<>();
+        /** By UID; a hash map because a long history looks records up far more often than it lists them. */
+        final Map<Long, MessageRecord> records = new HashMap<>();
         /** Every name the mailbox has had, for --mailbox across renames. */
         final Set<String> names = new LinkedHashSet<>();
         /** The name delete_mode delayed gave the mailbox when it was deleted; null otherwise. */
@@ -78,11 +79,14 @@ final class AuditFold {
             return header;
         }
 
+        /** Every record, expunged ones included, ascending by UID. */
+        List<MessageRecord> sortedRecords() {
+            return new TreeMap<>(records).values().stream().toList();
+        }
+
         /** Live (not expunged) records, ascending by UID. */
         List<MessageRecord> liveRecords() {
-            List<MessageRecord> out = new ArrayList<>();
-            for (MessageRecord r : records.values()) if (!StateFold.isExpunged(r)) out.add(r);
-            return out;
+            return sortedRecords().stream().filter(r -> !StateFold.isExpunged(r)).toList();
         }
     }
 

@@ -71,7 +71,7 @@ class AuditFoldTest {
         for (Map.Entry<String, MailboxState> e : expected.entrySet()) {
             AuditFold.Box box = fold.boxes().get(e.getKey());
             assertThat(box.deleted()).as(e.getKey()).isEqualTo(e.getValue().getDeleted());
-            assertThat(box.records.values().stream().map(AuditFoldTest::describe).toList()).as(e.getKey())
+            assertThat(box.sortedRecords().stream().map(AuditFoldTest::describe).toList()).as(e.getKey())
                     .isEqualTo(e.getValue().getRecords().stream().map(AuditFoldTest::describe).toList());
         }
     }
