@@ -51,22 +51,33 @@ final class AuditCommand extends Subcommand {
 
     @Override
     public Integer call() {
+        // Bad options are reported before anything connects.
+        Audit.Query query = null;
+        long atMs = 0;
+        try {
+            if (at != null) {
+                if (uid != null || guid != null || messageId != null || since != null || until != null) {
+                    throw new IllegalArgumentException("--at takes only --user and --mailbox");
+                }
+                atMs = AuditTimes.parse("--at", at);
+            } else {
+                query = new Audit.Query(user, mailbox, uid, guid, messageId,
+                        since == null ? 0 : AuditTimes.parse("--since", since),
+                        until == null ? Long.MAX_VALUE : AuditTimes.parse("--until", until));
+            }
+        } catch (IllegalArgumentException e) {
+            err().println("audit: " + e.getMessage());
+            return Main.USAGE;
+        }
         MailstreamConfig config = config();
         String bootstrap = KafkaAddress.of(config);
         PrintWriter out = out();
         try (SchemaTopicRegistry schemas = new SchemaTopicRegistry(KafkaClients.adminProps(bootstrap));
              ChangeLogReader log = new ChangeLogReader(KafkaClients.consumerProps(bootstrap, null), schemas)) {
             long started = System.nanoTime();
-            if (at != null) {
-                if (uid != null || guid != null || messageId != null || since != null || until != null) {
-                    throw new IllegalArgumentException("--at takes only --user and --mailbox");
-                }
-                Audit.Snapshot snapshot = Audit.at(log, user, mailbox, AuditTimes.parse("--at", at));
-                print(out, snapshot);
+            if (query == null) {
+                print(out, Audit.at(log, user, mailbox, atMs));
             } else {
-                Audit.Query query = new Audit.Query(user, mailbox, uid, guid, messageId,
-                        since == null ? 0 : AuditTimes.parse("--since", since),
-                        until == null ? Long.MAX_VALUE : AuditTimes.parse("--until", until));
                 Audit.Timeline timeline = Audit.timeline(log, query);
                 for (AuditEntry e : timeline.entries()) out.println(json ? e.toJson() : e.toText());
                 err().printf("audit: %d changes from %d events of user %s in %s (%d ms)%s%n", timeline.entries().size(),
@@ -76,8 +87,9 @@ final class AuditCommand extends Subcommand {
             out.flush();
             return Main.OK;
         } catch (IllegalArgumentException e) {
+            // --at a mailbox the user did not have then
             err().println("audit: " + e.getMessage());
-            return Main.USAGE;
+            return Main.FAILURE;
         } catch (org.apache.kafka.common.errors.TimeoutException e) {
             throw new ConfigException("cannot read " + Topics.CHANGES + " from Kafka at " + bootstrap + ": " + e.getMessage());
         }

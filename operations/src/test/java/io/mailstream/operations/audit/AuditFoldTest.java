@@ -99,6 +99,16 @@ class AuditFoldTest {
         assertThat(entries.stream().filter(e -> e.action() == Action.FLAGS)).as("\\Deleted set by the expunge itself").isEmpty();
     }
 
+    @Test
+    void messageIdComesFromTheHeaderOnlyFoldedOrNot() {
+        java.util.function.Function<String, String> id = text -> Audit.messageId(java.nio.ByteBuffer.wrap(
+                text.getBytes(java.nio.charset.StandardCharsets.US_ASCII)));
+        assertThat(id.apply("Subject: x\r\nMessage-ID:\r\n <Abc.1@Example.org>\r\n\r\nbody")).isEqualTo("abc.1@example.org");
+        assertThat(id.apply("message-id: <k@h>\r\n\r\n")).isEqualTo("k@h");
+        assertThat(id.apply("Subject: x\r\n\r\nMessage-ID: <in-the-body@h>\r\n")).isNull();
+        assertThat(Audit.normalizeMessageId(" <K@H> ")).isEqualTo("k@h");
+    }
+
     private static String describe(MessageRecord r) {
         return r.getUid() + " " + r.getGuid() + " " + r.getFlags();
     }
