@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs one benchmark main with the bench module's classpath, from the repository root.
-# usage: bench/run.sh NAME [--option value ...]     NAME: codec | capture | lag | catchup | faults
+# usage: bench/run.sh NAME [--option value ...]     NAME: codec | capture | lag | catchup | faults | audit
 # The module and every module it uses are compiled first from this checkout (offline reactor
 # build, nothing installed), so a run measures the code checked out here. JVM options: BENCH_JAVA_OPTS.
 set -euo pipefail
@@ -13,7 +13,8 @@ case $name in
   lag) main=LagBench ;;
   catchup) main=CatchupBench ;;
   faults) main=BrokerFaultBench ;;
-  *) echo "usage: bench/run.sh codec|capture|lag|catchup|faults [--option value ...] (see bench/README.md)" >&2; exit 2 ;;
+  audit) main=AuditBench ;;
+  *) echo "usage: bench/run.sh codec|capture|lag|catchup|faults|audit [--option value ...] (see bench/README.md)" >&2; exit 2 ;;
 esac
 shift
 

@@ -7,6 +7,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -110,7 +111,19 @@ class MainTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"reconcile", "audit"})
+    @ValueSource(strings = {"--since yesterday", "--uid 3", "--guid xyz", "--at 2026-12-02 --uid 1", "--since 2026-12-02 --until 2026-12-01"})
+    void auditNamesABadOptionBeforeConnecting(String args) {
+        Cli cli = new Cli(Map.of("MAILSTREAM_DATA_DIR", dir.toString()));
+        List<String> all = new java.util.ArrayList<>(List.of("audit", "--user", "alice"));
+        all.addAll(List.of(args.split(" ")));
+        assertThat(cli.run(all.toArray(new String[0]))).isEqualTo(Main.USAGE);
+        assertThat(cli.err()).startsWith("audit: ").contains(args.split(" ")[0]);
+        assertThat(cli.out()).isEmpty();
+        assertThat(dir.resolve("kafka")).doesNotExist();
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"reconcile"})
     void unimplementedSubcommandsSaySoAndExit2(String args) {
         Cli cli = new Cli(Map.of("MAILSTREAM_TIERS", "dc2", "MAILSTREAM_TIER_DC2_TYPE", "store",
                 "MAILSTREAM_DATA_DIR", dir.toString()));
