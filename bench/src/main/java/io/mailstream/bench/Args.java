@@ -17,7 +17,8 @@ final class Args {
             String key = a.contains("=") ? a.substring(2, a.indexOf('=')) : a.substring(2);
             String value = a.contains("=") ? a.substring(a.indexOf('=') + 1) : (i + 1 < args.length ? args[++i] : null);
             if (!known.contains(key) || value == null) {
-                throw new IllegalArgumentException("unknown option or missing value: " + a + " (options: " + known + ")");
+                throw new IllegalArgumentException(
+                        "unknown option or missing value: " + a + " (options: " + known + ")");
             }
             values.put(key, value);
         }

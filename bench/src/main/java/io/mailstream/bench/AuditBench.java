@@ -16,11 +16,6 @@ import io.mailstream.schemas.MessageRecord;
 import io.mailstream.schemas.RecordsUpsert;
 import io.mailstream.schemas.codec.AvroSerdes;
 import io.mailstream.schemas.codec.SchemaResolver;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.StringSerializer;
-
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -30,7 +25,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.TreeMap;
-import java.util.function.Supplier;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.StringSerializer;
 
 /**
  * {@code mailstream audit} query time on a generated history: one user's year of mail as capture
@@ -52,37 +50,101 @@ public final class AuditBench {
         Report report = new Report("audit");
         Path dir = Files.createTempDirectory("mailstream-bench-audit-");
         try (EmbeddedKafka kafka = EmbeddedKafka.start(dir.resolve("kafka"), 0)) {
-            MailstreamConfig config = MailstreamConfig.of(Map.of("data.dir", dir.resolve("data").toString(),
-                    "kafka.bootstrap.servers", kafka.bootstrapServers(), "kafka.topic.partitions", "3",
-                    "kafka.topic.replication.factor", "1", "kafka.topic.min.insync.replicas", "1"));
+            MailstreamConfig config = MailstreamConfig.of(Map.of(
+                    "data.dir",
+                    dir.resolve("data").toString(),
+                    "kafka.bootstrap.servers",
+                    kafka.bootstrapServers(),
+                    "kafka.topic.partitions",
+                    "3",
+                    "kafka.topic.replication.factor",
+                    "1",
+                    "kafka.topic.min.insync.replicas",
+                    "1"));
             TopicAdmin.ensureTopics(config, kafka.bootstrapServers());
             long yearStart = System.currentTimeMillis() - YEAR_MS - 3600_000;
             long genStart = System.nanoTime();
             History history = generate(kafka.bootstrapServers(), yearStart, events, otherEvents, bodyBytes);
             double genSeconds = (System.nanoTime() - genStart) / 1e9;
-            report.row("history", String.format("%,d events of user %s over a year (%,d deliveries, %,d bodies of %d bytes),"
-                    + " %,d events of other users on its partition; %.0f MB; generated in %.0f s", history.userEvents, USER,
-                    history.deliveries, history.deliveries, bodyBytes, history.otherEvents, history.bytes / 1e6, genSeconds));
-            report.column("user_events", history.userEvents).column("other_events", history.otherEvents)
-                    .column("body_bytes", bodyBytes).column("topic_mb", String.format("%.0f", history.bytes / 1e6));
+            report.row(
+                    "history",
+                    String.format(
+                            "%,d events of user %s over a year (%,d deliveries, %,d bodies of %d bytes),"
+                                    + " %,d events of other users on its partition; %.0f MB; generated in %.0f s",
+                            history.userEvents,
+                            USER,
+                            history.deliveries,
+                            history.deliveries,
+                            bodyBytes,
+                            history.otherEvents,
+                            history.bytes / 1e6,
+                            genSeconds));
+            report.column("user_events", history.userEvents)
+                    .column("other_events", history.otherEvents)
+                    .column("body_bytes", bodyBytes)
+                    .column("topic_mb", String.format("%.0f", history.bytes / 1e6));
 
             Map<String, Object> consumer = KafkaClients.consumerProps(kafka.bootstrapServers(), null);
             long mid = yearStart + YEAR_MS / 2;
             time(report, "read the partition only", "read", repeats, consumer, log -> {
                 int[] n = {0};
-                log.read(USER, 0, Long.MAX_VALUE, false, whole -> { }, e -> n[0]++);
+                log.read(USER, 0, Long.MAX_VALUE, false, whole -> {}, e -> n[0]++);
                 return n[0];
             });
-            time(report, "whole timeline", "timeline", repeats, consumer,
-                    log -> Audit.timeline(log, new Audit.Query(USER, null, null, null, null, 0, Long.MAX_VALUE)).entries().size());
-            time(report, "one mailbox, whole year", "mailbox", repeats, consumer,
-                    log -> Audit.timeline(log, new Audit.Query(USER, "user." + USER + ".F3", null, null, null, 0, Long.MAX_VALUE)).entries().size());
-            time(report, "one message (--uid) ", "uid", repeats, consumer,
-                    log -> Audit.timeline(log, new Audit.Query(USER, "user." + USER, 1000L, null, null, 0, Long.MAX_VALUE)).entries().size());
-            time(report, "last 30 days (--since)", "since30d", repeats, consumer,
-                    log -> Audit.timeline(log, new Audit.Query(USER, null, null, null, null,
-                            yearStart + YEAR_MS - 30L * 24 * 3600 * 1000, Long.MAX_VALUE)).entries().size());
-            time(report, "--at mid-year, INBOX", "at", repeats, consumer,
+            time(
+                    report,
+                    "whole timeline",
+                    "timeline",
+                    repeats,
+                    consumer,
+                    log -> Audit.timeline(log, new Audit.Query(USER, null, null, null, null, 0, Long.MAX_VALUE))
+                            .entries()
+                            .size());
+            time(
+                    report,
+                    "one mailbox, whole year",
+                    "mailbox",
+                    repeats,
+                    consumer,
+                    log -> Audit.timeline(
+                                    log,
+                                    new Audit.Query(USER, "user." + USER + ".F3", null, null, null, 0, Long.MAX_VALUE))
+                            .entries()
+                            .size());
+            time(
+                    report,
+                    "one message (--uid) ",
+                    "uid",
+                    repeats,
+                    consumer,
+                    log -> Audit.timeline(
+                                    log, new Audit.Query(USER, "user." + USER, 1000L, null, null, 0, Long.MAX_VALUE))
+                            .entries()
+                            .size());
+            time(
+                    report,
+                    "last 30 days (--since)",
+                    "since30d",
+                    repeats,
+                    consumer,
+                    log -> Audit.timeline(
+                                    log,
+                                    new Audit.Query(
+                                            USER,
+                                            null,
+                                            null,
+                                            null,
+                                            null,
+                                            yearStart + YEAR_MS - 30L * 24 * 3600 * 1000,
+                                            Long.MAX_VALUE))
+                            .entries()
+                            .size());
+            time(
+                    report,
+                    "--at mid-year, INBOX",
+                    "at",
+                    repeats,
+                    consumer,
                     log -> Audit.at(log, USER, "user." + USER, mid).messages().size());
             report.column("repeats", repeats);
             report.finish();
@@ -95,7 +157,8 @@ public final class AuditBench {
         int run(ChangeLogReader log);
     }
 
-    private static void time(Report report, String label, String key, int repeats, Map<String, Object> consumer, Query query) {
+    private static void time(
+            Report report, String label, String key, int repeats, Map<String, Object> consumer, Query query) {
         List<Double> ms = new ArrayList<>();
         int lines = 0;
         for (int i = 0; i < repeats; i++) {
@@ -106,9 +169,13 @@ public final class AuditBench {
             ms.add((System.nanoTime() - start) / 1e6);
         }
         Stats s = Stats.of(ms);
-        report.row(label, String.format("%,d lines; %.0f ms first, median %.0f ms (min %.0f .. max %.0f) of %d", lines,
-                ms.get(0), s.p50(), s.min(), s.max(), repeats));
-        report.column(key + "_lines", lines).column(key + "_ms_first", String.format("%.0f", ms.get(0)))
+        report.row(
+                label,
+                String.format(
+                        "%,d lines; %.0f ms first, median %.0f ms (min %.0f .. max %.0f) of %d",
+                        lines, ms.get(0), s.p50(), s.min(), s.max(), repeats));
+        report.column(key + "_lines", lines)
+                .column(key + "_ms_first", String.format("%.0f", ms.get(0)))
                 .column(key + "_ms_p50", String.format("%.0f", s.p50()));
     }
 
@@ -146,36 +213,64 @@ public final class AuditBench {
         for (int i = 0; others.size() < 50; i++) {
             if (Topics.partitionOf("other" + i, partitions) == userPartition) others.add("other" + i);
         }
-        try (KafkaProducer<String, ChangeEvent> producer = new KafkaProducer<>(props, new StringSerializer(),
+        try (KafkaProducer<String, ChangeEvent> producer = new KafkaProducer<>(
+                props,
+                new StringSerializer(),
                 AvroSerdes.changeEvent(SchemaResolver.none()).serializer())) {
             List<Folder> folders = new ArrayList<>();
             folders.add(new Folder("inbox-" + USER, "user." + USER));
-            for (int f = 1; f <= 12; f++) folders.add(new Folder("folder-" + f + "-" + USER, "user." + USER + ".F" + f));
+            for (int f = 1; f <= 12; f++)
+                folders.add(new Folder("folder-" + f + "-" + USER, "user." + USER + ".F" + f));
             long total = (long) events + otherEvents;
             long written = 0;
             long userWritten = 0;
             long otherWritten = 0;
             while (userWritten < events || otherWritten < otherEvents) {
                 long time = yearStart + (long) ((double) written / total * YEAR_MS);
-                boolean other = otherWritten < otherEvents && (userWritten >= events || random.nextDouble() < (double) otherEvents / total);
+                boolean other = otherWritten < otherEvents
+                        && (userWritten >= events || random.nextDouble() < (double) otherEvents / total);
                 List<ChangeEvent> change = new ArrayList<>();
                 String key = other ? others.get(random.nextInt(others.size())) : USER;
                 if (other) {
                     // Another user's delivery: its body and record share the partition.
                     String guid = hex.formatHex(randomBytes(random, 20));
-                    change.add(event(key, null, time, ++sequence, MessageContent.newBuilder().setGuid(guid).setSize(bodyBytes)
-                            .setData(ByteBuffer.wrap(body)).build()));
+                    change.add(event(
+                            key,
+                            null,
+                            time,
+                            ++sequence,
+                            MessageContent.newBuilder()
+                                    .setGuid(guid)
+                                    .setSize(bodyBytes)
+                                    .setData(ByteBuffer.wrap(body))
+                                    .build()));
                     MessageRecord r = record(random.nextInt(100_000) + 1, sequence, time, List.of(), guid, bodyBytes);
-                    change.add(event(key, "inbox-" + key, time, ++sequence, RecordsUpsert.newBuilder().setUniqueId("inbox-" + key)
-                            .setMailboxName("user." + key).setRecords(List.of(r)).build()));
+                    change.add(event(
+                            key,
+                            "inbox-" + key,
+                            time,
+                            ++sequence,
+                            RecordsUpsert.newBuilder()
+                                    .setUniqueId("inbox-" + key)
+                                    .setMailboxName("user." + key)
+                                    .setRecords(List.of(r))
+                                    .build()));
                     otherWritten += change.size();
                 } else {
                     double op = random.nextDouble();
                     Folder inbox = folders.get(0);
                     if (op < 0.45 || inbox.live.size() < 10) {
                         String guid = hex.formatHex(randomBytes(random, 20));
-                        change.add(event(key, null, time, ++sequence, MessageContent.newBuilder().setGuid(guid).setSize(bodyBytes)
-                                .setData(ByteBuffer.wrap(body)).build()));
+                        change.add(event(
+                                key,
+                                null,
+                                time,
+                                ++sequence,
+                                MessageContent.newBuilder()
+                                        .setGuid(guid)
+                                        .setSize(bodyBytes)
+                                        .setData(ByteBuffer.wrap(body))
+                                        .build()));
                         MessageRecord r = record(++inbox.lastUid, ++inbox.modseq, time, List.of(), guid, bodyBytes);
                         inbox.live.put(r.getUid(), r);
                         change.add(records(key, inbox, time, ++sequence, List.of(r)));
@@ -186,7 +281,10 @@ public final class AuditBench {
                         List<String> flags = new ArrayList<>(r.getFlags());
                         String flag = random.nextBoolean() ? "\\Seen" : "\\Flagged";
                         if (!flags.remove(flag)) flags.add(flag);
-                        MessageRecord changed = MessageRecord.newBuilder(r).setFlags(flags).setModseq(++f.modseq).build();
+                        MessageRecord changed = MessageRecord.newBuilder(r)
+                                .setFlags(flags)
+                                .setModseq(++f.modseq)
+                                .build();
                         f.live.put(r.getUid(), changed);
                         change.add(records(key, f, time, ++sequence, List.of(changed)));
                     } else if (op < 0.92) {
@@ -194,7 +292,10 @@ public final class AuditBench {
                         Folder to = folders.get(1 + random.nextInt(folders.size() - 1));
                         if (to == from) to = inbox;
                         MessageRecord r = randomLive(random, from);
-                        MessageRecord arrived = MessageRecord.newBuilder(r).setUid(++to.lastUid).setModseq(++to.modseq).build();
+                        MessageRecord arrived = MessageRecord.newBuilder(r)
+                                .setUid(++to.lastUid)
+                                .setModseq(++to.modseq)
+                                .build();
                         to.live.put(arrived.getUid(), arrived);
                         change.add(records(key, to, time, ++sequence, List.of(arrived)));
                         change.add(header(key, to, time, ++sequence));
@@ -206,11 +307,26 @@ public final class AuditBench {
                         List<String> gone = new ArrayList<>(r.getFlags());
                         gone.add("\\Deleted");
                         gone.add("\\Expunged");
-                        change.add(records(key, from, time + 40, ++sequence,
-                                List.of(MessageRecord.newBuilder(r).setFlags(gone).setModseq(++from.modseq).build())));
+                        change.add(records(
+                                key,
+                                from,
+                                time + 40,
+                                ++sequence,
+                                List.of(MessageRecord.newBuilder(r)
+                                        .setFlags(gone)
+                                        .setModseq(++from.modseq)
+                                        .build())));
                         if (random.nextInt(10) == 0) {
-                            change.add(event(key, from.uniqueId, time + 40, ++sequence, Expunge.newBuilder().setUniqueId(from.uniqueId)
-                                    .setMailboxName(from.name).setUids(List.of(r.getUid())).build()));
+                            change.add(event(
+                                    key,
+                                    from.uniqueId,
+                                    time + 40,
+                                    ++sequence,
+                                    Expunge.newBuilder()
+                                            .setUniqueId(from.uniqueId)
+                                            .setMailboxName(from.name)
+                                            .setUids(List.of(r.getUid()))
+                                            .build()));
                         }
                         change.add(header(key, from, time + 40, ++sequence));
                         written += change.size();
@@ -224,11 +340,21 @@ public final class AuditBench {
                         List<String> gone = new ArrayList<>(r.getFlags());
                         gone.add("\\Deleted");
                         gone.add("\\Expunged");
-                        change.add(records(key, f, time, ++sequence,
-                                List.of(MessageRecord.newBuilder(r).setFlags(gone).setModseq(++f.modseq).build())));
+                        change.add(records(
+                                key,
+                                f,
+                                time,
+                                ++sequence,
+                                List.of(MessageRecord.newBuilder(r)
+                                        .setFlags(gone)
+                                        .setModseq(++f.modseq)
+                                        .build())));
                     }
-                    Folder touched = folders.stream().filter(x -> x.uniqueId.equals(change.get(change.size() - 1).getEnvelope()
-                            .getMailboxUniqueId())).findFirst().orElse(inbox);
+                    Folder touched = folders.stream()
+                            .filter(x -> x.uniqueId.equals(
+                                    change.get(change.size() - 1).getEnvelope().getMailboxUniqueId()))
+                            .findFirst()
+                            .orElse(inbox);
                     change.add(header(key, touched, time, ++sequence));
                     userWritten += change.size();
                 }
@@ -255,8 +381,14 @@ public final class AuditBench {
 
     private static void sendAll(KafkaProducer<String, ChangeEvent> producer, List<ChangeEvent> change, long[] bytes) {
         for (ChangeEvent e : change) {
-            producer.send(new ProducerRecord<>(Topics.CHANGES, null, e.getEnvelope().getCaptureTime(),
-                    e.getEnvelope().getPartitionKey(), e), (md, ex) -> {
+            producer.send(
+                    new ProducerRecord<>(
+                            Topics.CHANGES,
+                            null,
+                            e.getEnvelope().getCaptureTime(),
+                            e.getEnvelope().getPartitionKey(),
+                            e),
+                    (md, ex) -> {
                         if (ex != null) throw new IllegalStateException(ex);
                         bytes[0] += md.serializedValueSize();
                     });
@@ -264,26 +396,63 @@ public final class AuditBench {
     }
 
     private static MessageRecord record(long uid, long modseq, long time, List<String> flags, String guid, int size) {
-        return MessageRecord.newBuilder().setUid(uid).setModseq(modseq).setLastUpdated(time / 1000).setFlags(flags)
-                .setInternalDate(time / 1000).setSize(size).setGuid(guid).build();
+        return MessageRecord.newBuilder()
+                .setUid(uid)
+                .setModseq(modseq)
+                .setLastUpdated(time / 1000)
+                .setFlags(flags)
+                .setInternalDate(time / 1000)
+                .setSize(size)
+                .setGuid(guid)
+                .build();
     }
 
     private static ChangeEvent records(String key, Folder f, long time, long sequence, List<MessageRecord> records) {
-        return event(key, f.uniqueId, time, sequence, RecordsUpsert.newBuilder().setUniqueId(f.uniqueId).setMailboxName(f.name)
-                .setRecords(records).build());
+        return event(
+                key,
+                f.uniqueId,
+                time,
+                sequence,
+                RecordsUpsert.newBuilder()
+                        .setUniqueId(f.uniqueId)
+                        .setMailboxName(f.name)
+                        .setRecords(records)
+                        .build());
     }
 
     private static ChangeEvent header(String key, Folder f, long time, long sequence) {
-        return event(key, f.uniqueId, time, sequence, MailboxUpsert.newBuilder().setUniqueId(f.uniqueId).setName(f.name)
-                .setUidValidity(1700000000L).setLastUid(f.lastUid).setHighestModseq(f.modseq).setPartition("default")
-                .setAcl(key + "\tlrswipkxtecdan\t").build());
+        return event(
+                key,
+                f.uniqueId,
+                time,
+                sequence,
+                MailboxUpsert.newBuilder()
+                        .setUniqueId(f.uniqueId)
+                        .setName(f.name)
+                        .setUidValidity(1700000000L)
+                        .setLastUid(f.lastUid)
+                        .setHighestModseq(f.modseq)
+                        .setPartition("default")
+                        .setAcl(key + "\tlrswipkxtecdan\t")
+                        .build());
     }
 
     private static ChangeEvent event(String key, String uniqueId, long time, long sequence, Object payload) {
-        Envelope envelope = Envelope.newBuilder().setEventId(Long.toHexString(sequence) + "-bench").setSourceServerId("primary-1")
-                .setSite("dc1").setTier("primary").setEpoch(1).setPartitionKey(key).setMailboxUniqueId(uniqueId)
-                .setCaptureTime(time).setSequence(sequence).build();
-        return ChangeEvent.newBuilder().setEnvelope(envelope).setPayload(payload).build();
+        Envelope envelope = Envelope.newBuilder()
+                .setEventId(Long.toHexString(sequence) + "-bench")
+                .setSourceServerId("primary-1")
+                .setSite("dc1")
+                .setTier("primary")
+                .setEpoch(1)
+                .setPartitionKey(key)
+                .setMailboxUniqueId(uniqueId)
+                .setCaptureTime(time)
+                .setSequence(sequence)
+                .build();
+        return ChangeEvent.newBuilder()
+                .setEnvelope(envelope)
+                .setPayload(payload)
+                .build();
     }
 
     private static byte[] randomBytes(Random random, int n) {
@@ -294,7 +463,8 @@ public final class AuditBench {
 
     private static void deleteTree(Path dir) {
         try (var paths = Files.walk(dir)) {
-            paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            paths.sorted(java.util.Comparator.reverseOrder())
+                    .forEach(p -> p.toFile().delete());
         } catch (java.io.IOException e) {
             System.err.println("could not delete " + dir + ": " + e);
         }

@@ -4,7 +4,6 @@ import io.mailstream.core.kafka.Topics;
 import io.mailstream.testkit.CyrusInstance;
 import io.mailstream.testkit.ImapClient;
 import io.mailstream.testkit.LmtpClient;
-
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -61,17 +60,27 @@ public final class CaptureBench {
                 });
                 Stats latency = Stats.of(latencyMs);
                 Stats lmtp = Stats.of(lmtpMs);
-                report.row("workload", messages + " LMTP deliveries (" + String.format("%.1f", mailBytes / 1e6) + " MB, "
-                                + largePercent + "% of 1-5 MB, the rest 2-50 KB) to " + userCount + " users over "
-                                + senders + " LMTP connections, " + (paceMs == 0 ? "unpaced"
-                                : paceMs + " ms pause after each delivery"))
-                        .row("end to end", String.format("%.1f s: %.1f deliveries/s, %.2f MB/s", seconds,
-                                messages / seconds, mailBytes / 1e6 / seconds))
+                report.row(
+                                "workload",
+                                messages + " LMTP deliveries (" + String.format("%.1f", mailBytes / 1e6) + " MB, "
+                                        + largePercent + "% of 1-5 MB, the rest 2-50 KB) to " + userCount
+                                        + " users over "
+                                        + senders + " LMTP connections, "
+                                        + (paceMs == 0 ? "unpaced" : paceMs + " ms pause after each delivery"))
+                        .row(
+                                "end to end",
+                                String.format(
+                                        "%.1f s: %.1f deliveries/s, %.2f MB/s",
+                                        seconds, messages / seconds, mailBytes / 1e6 / seconds))
                         .row("250 -> committed (ms)", latency.percentiles("%.0f"))
                         .row("LMTP DATA -> 250 (ms)", lmtp.percentiles("%.0f"))
-                        .row("mailstream.changes", committed.events() + " events, "
-                                + String.format("%.1f", committed.bytes() / 1e6) + " MB");
-                report.column("messages", messages).column("users", userCount).column("senders", senders)
+                        .row(
+                                "mailstream.changes",
+                                committed.events() + " events, " + String.format("%.1f", committed.bytes() / 1e6)
+                                        + " MB");
+                report.column("messages", messages)
+                        .column("users", userCount)
+                        .column("senders", senders)
                         .column("pace_ms", paceMs)
                         .column("mail_mb", String.format("%.1f", mailBytes / 1e6))
                         .column("seconds", String.format("%.1f", seconds))
@@ -95,8 +104,9 @@ public final class CaptureBench {
      * behind earlier messages; a pause shows the latency of a lightly loaded pipeline.
      * Returns the times per {@link CommittedRecords#key}.
      */
-    private static Map<String, Accepted> deliver(CyrusInstance primary, List<Mail.Delivery> mail, List<String> users,
-                                                 int senders, int paceMs) throws Exception {
+    private static Map<String, Accepted> deliver(
+            CyrusInstance primary, List<Mail.Delivery> mail, List<String> users, int senders, int paceMs)
+            throws Exception {
         Map<String, Accepted> accepted = new ConcurrentHashMap<>();
         ExecutorService pool = Executors.newFixedThreadPool(senders);
         try {

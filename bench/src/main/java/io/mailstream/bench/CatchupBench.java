@@ -5,9 +5,6 @@ import io.mailstream.testkit.CyrusInstance;
 import io.mailstream.testkit.ImapClient;
 import io.mailstream.testkit.ImapException;
 import io.mailstream.testkit.LmtpClient;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -20,6 +17,8 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Backlog catch-up, side by side in one run on one primary: with replication stopped, LMTP
@@ -51,15 +50,17 @@ public final class CatchupBench {
         List<String> users = Mail.users(userCount);
         List<Mail.Delivery> mail = Mail.deliveries(messages, users, largePercent);
         long mailBytes = mail.stream().mapToLong(d -> d.message().length).sum();
-        String mailboxes = "MAILBOXES (" + String.join(" ", users.stream().map(u -> "user." + u).toList()) + ")";
+        String mailboxes = "MAILBOXES ("
+                + String.join(" ", users.stream().map(u -> "user." + u).toList()) + ")";
 
         double nativeSeconds;
         double mailstreamSeconds;
         double firstChange;
         double lastChange;
         double lastFeed;
-        try (CyrusInstance nativeReplica = Pipeline.withUsers(CyrusInstance.replica(), users).start();
-             Pipeline pipeline = Pipeline.toTiersStopped(users, b -> b.syncTo(nativeReplica))) {
+        try (CyrusInstance nativeReplica =
+                        Pipeline.withUsers(CyrusInstance.replica(), users).start();
+                Pipeline pipeline = Pipeline.toTiersStopped(users, b -> b.syncTo(nativeReplica))) {
             try (ImapClient admin = pipeline.primary.endpoint().imapAdmin()) {
                 users.forEach(u -> admin.create("user." + u));
             }
@@ -69,9 +70,12 @@ public final class CatchupBench {
                 expected = state(admin, mailboxes);
             }
             if (expected.size() != users.size()) {
-                throw new IllegalStateException("the primary has " + expected.size() + " of " + users.size() + " INBOXes");
+                throw new IllegalStateException(
+                        "the primary has " + expected.size() + " of " + users.size() + " INBOXes");
             }
-            LOG.info("backlog of {} deliveries ({} MB) in both sync logs; starting Cyrus's sync_client", messages,
+            LOG.info(
+                    "backlog of {} deliveries ({} MB) in both sync logs; starting Cyrus's sync_client",
+                    messages,
                     String.format("%.1f", mailBytes / 1e6));
 
             try (ImapClient probe = nativeReplica.endpoint().imapAdmin()) {
@@ -80,13 +84,14 @@ public final class CatchupBench {
                 nativeSeconds = (awaitEqual(probe, mailboxes, expected, "cyrus") - start) / 1e9;
             }
             pipeline.primary.stopSyncClient(CyrusInstance.DEFAULT_CHANNEL);
-            LOG.info("cyrus caught up in {} s; starting mailstream's sync_client", String.format("%.2f", nativeSeconds));
+            LOG.info(
+                    "cyrus caught up in {} s; starting mailstream's sync_client", String.format("%.2f", nativeSeconds));
 
             List<String> keys = recordKeys(mail);
             try (CommittedRecords changes = new CommittedRecords(pipeline.kafka.bootstrapServers(), Topics.CHANGES);
-                 CommittedRecords feed = new CommittedRecords(pipeline.kafka.bootstrapServers(),
-                         Topics.feed(Pipeline.CYRUS_TIER));
-                 ImapClient probe = pipeline.replica.endpoint().imapAdmin()) {
+                    CommittedRecords feed =
+                            new CommittedRecords(pipeline.kafka.bootstrapServers(), Topics.feed(Pipeline.CYRUS_TIER));
+                    ImapClient probe = pipeline.replica.endpoint().imapAdmin()) {
                 long start = System.nanoTime();
                 pipeline.startCapturing();
                 mailstreamSeconds = (awaitEqual(probe, mailboxes, expected, "mailstream") - start) / 1e9;
@@ -99,17 +104,33 @@ public final class CatchupBench {
         }
 
         double ratio = nativeSeconds / mailstreamSeconds;
-        report.row("workload", messages + " LMTP deliveries (" + String.format("%.1f", mailBytes / 1e6) + " MB, "
-                        + largePercent + "% of 1-5 MB, the rest 2-50 KB) to " + userCount
-                        + " users, delivered with replication stopped")
-                .row("probe", "SYNCGET MAILBOXES on the replica: UNIQUEID, LAST_UID, HIGHESTMODSEQ, SYNC_CRC of every INBOX")
+        report.row(
+                        "workload",
+                        messages + " LMTP deliveries (" + String.format("%.1f", mailBytes / 1e6) + " MB, "
+                                + largePercent + "% of 1-5 MB, the rest 2-50 KB) to " + userCount
+                                + " users, delivered with replication stopped")
+                .row(
+                        "probe",
+                        "SYNCGET MAILBOXES on the replica: UNIQUEID, LAST_UID, HIGHESTMODSEQ, SYNC_CRC of every INBOX")
                 .row("cyrus sync_client", String.format("%.2f s", nativeSeconds))
                 .row("mailstream", String.format("%.2f s", mailstreamSeconds))
-                .row("ratio cyrus/mailstream", String.format("%.2f (>= 1 means mailstream is as fast or faster)", ratio))
-                .row("mailstream by hop", String.format("first record in %s %.2f s, last %.2f s; last in %s %.2f s;"
-                                + " every mailbox equal %.2f s", Topics.CHANGES, firstChange, lastChange,
-                        Topics.feed(Pipeline.CYRUS_TIER), lastFeed, mailstreamSeconds));
-        report.column("messages", messages).column("users", userCount).column("large_percent", largePercent)
+                .row(
+                        "ratio cyrus/mailstream",
+                        String.format("%.2f (>= 1 means mailstream is as fast or faster)", ratio))
+                .row(
+                        "mailstream by hop",
+                        String.format(
+                                "first record in %s %.2f s, last %.2f s; last in %s %.2f s;"
+                                        + " every mailbox equal %.2f s",
+                                Topics.CHANGES,
+                                firstChange,
+                                lastChange,
+                                Topics.feed(Pipeline.CYRUS_TIER),
+                                lastFeed,
+                                mailstreamSeconds));
+        report.column("messages", messages)
+                .column("users", userCount)
+                .column("large_percent", largePercent)
                 .column("mail_mb", String.format("%.1f", mailBytes / 1e6))
                 .column("cyrus_s", String.format("%.2f", nativeSeconds))
                 .column("mailstream_s", String.format("%.2f", mailstreamSeconds))
@@ -121,8 +142,9 @@ public final class CatchupBench {
     }
 
     /** Polls the replica until every mailbox's compared fields equal the primary's; returns System.nanoTime then. */
-    private static long awaitEqual(ImapClient replica, String mailboxes, Map<String, Map<String, String>> expected,
-                                   String label) throws InterruptedException {
+    private static long awaitEqual(
+            ImapClient replica, String mailboxes, Map<String, Map<String, String>> expected, String label)
+            throws InterruptedException {
         long deadline = System.nanoTime() + CONVERGE.toNanos();
         int polls = 0;
         while (true) {
@@ -139,8 +161,8 @@ public final class CatchupBench {
                 return now;
             }
             if (System.nanoTime() > deadline) {
-                throw new IllegalStateException(label + ": replica not equal after " + CONVERGE + ": " + seen
-                        + " against " + expected);
+                throw new IllegalStateException(
+                        label + ": replica not equal after " + CONVERGE + ": " + seen + " against " + expected);
             }
             Thread.sleep(5);
         }

@@ -18,10 +18,6 @@ import io.mailstream.csync.model.MessageFile;
 import io.mailstream.csync.model.MessageRecord;
 import io.mailstream.schemas.ChangeEvent;
 import io.mailstream.schemas.codec.AvroSerdes;
-import org.apache.kafka.common.serialization.Deserializer;
-import org.apache.kafka.common.serialization.Serde;
-import org.apache.kafka.common.serialization.Serializer;
-
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -34,6 +30,9 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Stream;
+import org.apache.kafka.common.serialization.Deserializer;
+import org.apache.kafka.common.serialization.Serde;
+import org.apache.kafka.common.serialization.Serializer;
 
 /**
  * Codec throughput on real data: csync parse (DList + typed decode, as capture's server does it)
@@ -76,15 +75,21 @@ public final class CodecBench {
         Serde<ChangeEvent> serde = AvroSerdes.changeEvent();
         Serializer<ChangeEvent> serializer = serde.serializer();
         Deserializer<ChangeEvent> deserializer = serde.deserializer();
-        List<byte[]> encoded = events.stream().map(e -> serializer.serialize(Topics.CHANGES, e)).toList();
+        List<byte[]> encoded = events.stream()
+                .map(e -> serializer.serialize(Topics.CHANGES, e))
+                .toList();
         long encodedBytes = encoded.stream().mapToLong(b -> b.length).sum();
         ByteArrayOutputStream written = new ByteArrayOutputStream();
         long writtenBytes = write(commands, written);
 
-        report.row("corpus", streams.size() + " client streams, " + streamBytes + " bytes, " + commands.size()
-                + " APPLY/GET commands -> " + events.size() + " events, " + encodedBytes + " Avro bytes");
-        report.row("timing", "warm-up " + warmupMs + " ms, then " + iterations + " x " + iterationMs
-                + " ms; median (min .. max) of the iterations");
+        report.row(
+                "corpus",
+                streams.size() + " client streams, " + streamBytes + " bytes, " + commands.size()
+                        + " APPLY/GET commands -> " + events.size() + " events, " + encodedBytes + " Avro bytes");
+        report.row(
+                "timing",
+                "warm-up " + warmupMs + " ms, then " + iterations + " x " + iterationMs
+                        + " ms; median (min .. max) of the iterations");
 
         Stats parse = passesPerSecond(warmupMs, iterations, iterationMs, () -> {
             long n = 0;
@@ -113,17 +118,28 @@ public final class CodecBench {
         record(report, "csync write", "write", write, writtenBytes, commands.size(), "commands");
         record(report, "avro encode", "encode", encode, encodedBytes, events.size(), "events");
         record(report, "avro decode", "decode", decode, encodedBytes, events.size(), "events");
-        report.column("iterations", iterations).column("iteration_ms", iterationMs).column("corpus_bytes", streamBytes)
-                .column("commands", commands.size()).column("events", events.size());
+        report.column("iterations", iterations)
+                .column("iteration_ms", iterationMs)
+                .column("corpus_bytes", streamBytes)
+                .column("commands", commands.size())
+                .column("events", events.size());
         report.finish();
     }
 
-    private static void record(Report report, String label, String prefix, Stats passes, long bytesPerPass,
-                               long itemsPerPass, String unit) {
+    private static void record(
+            Report report,
+            String label,
+            String prefix,
+            Stats passes,
+            long bytesPerPass,
+            long itemsPerPass,
+            String unit) {
         Stats mbPerSecond = scaled(passes, bytesPerPass / 1e6);
         Stats itemsPerSecond = scaled(passes, itemsPerPass);
-        report.row(label, mbPerSecond.medianAndSpread("%.1f") + " MB/s, "
-                + itemsPerSecond.medianAndSpread("%.0f") + " " + unit + "/s");
+        report.row(
+                label,
+                mbPerSecond.medianAndSpread("%.1f") + " MB/s, " + itemsPerSecond.medianAndSpread("%.0f") + " " + unit
+                        + "/s");
         report.column(prefix + "_mb_s", String.format("%.2f", mbPerSecond.p50()))
                 .column(prefix + "_mb_s_min", String.format("%.2f", mbPerSecond.min()))
                 .column(prefix + "_mb_s_max", String.format("%.2f", mbPerSecond.max()))
@@ -131,7 +147,8 @@ public final class CodecBench {
     }
 
     private static Stats scaled(Stats s, double factor) {
-        return new Stats(s.n(), s.min() * factor, s.p50() * factor, s.p90() * factor, s.p99() * factor, s.max() * factor);
+        return new Stats(
+                s.n(), s.min() * factor, s.p50() * factor, s.p90() * factor, s.p99() * factor, s.max() * factor);
     }
 
     /** Runs {@code pass} for the warm-up, then counts passes per second in each timed iteration. */
@@ -198,7 +215,9 @@ public final class CodecBench {
      */
     private static List<ChangeEvent> translate(List<Command> commands) throws IOException {
         MailstreamConfig defaults = MailstreamConfig.of(Map.of());
-        CaptureTranslator translator = new CaptureTranslator(RECORDS_PER_EVENT, defaults.get(ConfigKeys.KAFKA_MAX_RECORD_BYTES),
+        CaptureTranslator translator = new CaptureTranslator(
+                RECORDS_PER_EVENT,
+                defaults.get(ConfigKeys.KAFKA_MAX_RECORD_BYTES),
                 defaults.get(ConfigKeys.CONTENT_CHUNK_BYTES));
         CaptureSource source = new CaptureSource("bench", defaults.get(ConfigKeys.SITE), 1);
         Map<String, Mailbox> mailboxes = new HashMap<>();
@@ -212,8 +231,11 @@ public final class CodecBench {
             @Override
             public List<MessageRecord> records(String uniqueId) {
                 // The records of the last APPLY MAILBOX of it: the shadow's full index is not needed to time the codec.
-                return mailboxes.values().stream().filter(m -> m.uniqueId().equals(uniqueId)).findFirst()
-                        .map(Mailbox::records).orElse(List.of());
+                return mailboxes.values().stream()
+                        .filter(m -> m.uniqueId().equals(uniqueId))
+                        .findFirst()
+                        .map(Mailbox::records)
+                        .orElse(List.of());
             }
 
             @Override
@@ -228,7 +250,10 @@ public final class CodecBench {
         };
         List<ChangeEvent> events = new ArrayList<>();
         for (Command c : commands) {
-            translator.translate(c.command(), context, change -> events.add(source.event(change, events.size(), System.currentTimeMillis())));
+            translator.translate(
+                    c.command(),
+                    context,
+                    change -> events.add(source.event(change, events.size(), System.currentTimeMillis())));
             if (c.command() instanceof CsyncCommand.ApplyMessage m) {
                 m.files().forEach(f -> staged.put(f.guid(), f));
             } else if (c.command() instanceof CsyncCommand.ApplyMailbox m) {
@@ -249,7 +274,9 @@ public final class CodecBench {
     private static List<byte[]> clientStreams(Path dir) throws IOException {
         try (Stream<Path> files = Files.list(dir)) {
             List<Path> paths = files.filter(p -> p.getFileName().toString().endsWith(".c2s"))
-                    .filter(p -> !p.getFileName().toString().endsWith(".wire.c2s")).sorted().toList();
+                    .filter(p -> !p.getFileName().toString().endsWith(".wire.c2s"))
+                    .sorted()
+                    .toList();
             if (paths.isEmpty()) {
                 throw new IllegalStateException("no *.c2s transcripts in " + dir);
             }

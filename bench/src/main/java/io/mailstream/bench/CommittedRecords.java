@@ -5,12 +5,6 @@ import io.mailstream.schemas.ChangeEvent;
 import io.mailstream.schemas.MessageRecord;
 import io.mailstream.schemas.RecordsUpsert;
 import io.mailstream.schemas.codec.AvroSerdes;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.WakeupException;
-import org.apache.kafka.common.serialization.StringDeserializer;
-
 import java.time.Duration;
 import java.util.Collection;
 import java.util.List;
@@ -18,6 +12,11 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.serialization.StringDeserializer;
 
 /**
  * A read_committed consumer of a topic of ChangeEvents (mailstream.changes or a tier's feed), from
@@ -36,10 +35,13 @@ final class CommittedRecords implements AutoCloseable {
     private final String topic;
 
     CommittedRecords(String bootstrapServers, String topic) {
-        consumer = new KafkaConsumer<>(KafkaClients.consumerProps(bootstrapServers, null), new StringDeserializer(),
+        consumer = new KafkaConsumer<>(
+                KafkaClients.consumerProps(bootstrapServers, null),
+                new StringDeserializer(),
                 AvroSerdes.changeEvent().deserializer());
         List<TopicPartition> partitions = consumer.partitionsFor(topic).stream()
-                .map(p -> new TopicPartition(topic, p.partition())).toList();
+                .map(p -> new TopicPartition(topic, p.partition()))
+                .toList();
         consumer.assign(partitions);
         consumer.seekToEnd(partitions);
         partitions.forEach(consumer::position); // resolve the end now, not at the first poll
@@ -83,8 +85,10 @@ final class CommittedRecords implements AutoCloseable {
                 throw new IllegalStateException("reading " + topic + " failed", failure.get());
             }
             if (System.nanoTime() > deadline) {
-                long missing = keys.stream().filter(k -> !firstSeen.containsKey(k)).count();
-                throw new IllegalStateException(missing + " of " + keys.size() + " records not in " + topic + " after " + timeout);
+                long missing =
+                        keys.stream().filter(k -> !firstSeen.containsKey(k)).count();
+                throw new IllegalStateException(
+                        missing + " of " + keys.size() + " records not in " + topic + " after " + timeout);
             }
             Thread.sleep(5);
         }

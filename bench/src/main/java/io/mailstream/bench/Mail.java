@@ -1,7 +1,6 @@
 package io.mailstream.bench;
 
 import io.mailstream.testkit.MessageFactory;
-
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;

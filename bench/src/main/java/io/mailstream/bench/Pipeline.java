@@ -9,9 +9,6 @@ import io.mailstream.streams.MailstreamStreams;
 import io.mailstream.testkit.CyrusInstance;
 import io.mailstream.testkit.KafkaCluster;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
@@ -26,6 +23,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.UnaryOperator;
 import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * mailstream between real Cyrus servers, in this JVM and wired as {@code mailstream run} wires
@@ -47,6 +46,7 @@ final class Pipeline implements AutoCloseable {
     final EmbeddedKafka kafka;
     /** A multi-broker cluster, one JVM per broker; null on the embedded broker. */
     final KafkaCluster cluster;
+
     private final String bootstrap;
     private final Path dir;
     private final Deque<AutoCloseable> started = new ArrayDeque<>();
@@ -62,8 +62,8 @@ final class Pipeline implements AutoCloseable {
     }
 
     /** The whole pipeline on a cluster started from {@code cluster} (its folder under the scratch directory), with cluster topic defaults. */
-    static Pipeline toTiersOnCluster(List<String> users, java.util.function.Function<Path, KafkaCluster.Builder> cluster)
-            throws IOException {
+    static Pipeline toTiersOnCluster(
+            List<String> users, java.util.function.Function<Path, KafkaCluster.Builder> cluster) throws IOException {
         return new Pipeline(users, true, true, b -> b, true, cluster);
     }
 
@@ -78,14 +78,23 @@ final class Pipeline implements AutoCloseable {
         return new Pipeline(users, true, false, primaryOptions, false, null);
     }
 
-    private Pipeline(List<String> users, boolean tiers, boolean storeTier, UnaryOperator<CyrusInstance.Builder> primaryOptions,
-                     boolean capturing, java.util.function.Function<Path, KafkaCluster.Builder> clusterBuilder) throws IOException {
+    private Pipeline(
+            List<String> users,
+            boolean tiers,
+            boolean storeTier,
+            UnaryOperator<CyrusInstance.Builder> primaryOptions,
+            boolean capturing,
+            java.util.function.Function<Path, KafkaCluster.Builder> clusterBuilder)
+            throws IOException {
         this.dir = Files.createTempDirectory("mailstream-bench-");
         try {
             int capturePort = freePort();
             replica = tiers ? track(withUsers(CyrusInstance.replica(), users).start()) : null;
-            primary = track(primaryOptions.apply(withUsers(CyrusInstance.primary(), users)
-                    .mailstreamTarget("127.0.0.1", capturePort).syncRepeatInterval(0)).start());
+            primary = track(primaryOptions
+                    .apply(withUsers(CyrusInstance.primary(), users)
+                            .mailstreamTarget("127.0.0.1", capturePort)
+                            .syncRepeatInterval(0))
+                    .start());
             if (clusterBuilder == null) {
                 kafka = track(EmbeddedKafka.start(dir.resolve("kafka"), 0));
                 cluster = null;
@@ -97,7 +106,10 @@ final class Pipeline implements AutoCloseable {
             }
             MailstreamConfig config = MailstreamConfig.of(settings(capturePort, tiers, storeTier));
             TopicAdmin.ensureTopics(config, bootstrap);
-            track(Capture.start(config, bootstrap, new SimpleMeterRegistry(),
+            track(Capture.start(
+                    config,
+                    bootstrap,
+                    new SimpleMeterRegistry(),
                     e -> LOG.error("capture was fenced: the numbers of this run are void", e)));
             if (tiers) {
                 MailstreamStreams streams = track(MailstreamStreams.build(config, bootstrap));

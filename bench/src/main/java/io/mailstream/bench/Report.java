@@ -74,7 +74,12 @@ final class Report {
             if (!Files.exists(file) || !header.equals(lastHeader(file))) {
                 out.append(header).append('\n');
             }
-            out.append(String.join("\t", line.values().stream().map(v -> v.replace('\t', ' ')).toList())).append('\n');
+            out.append(String.join(
+                            "\t",
+                            line.values().stream()
+                                    .map(v -> v.replace('\t', ' '))
+                                    .toList()))
+                    .append('\n');
             Files.writeString(file, out, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot record the result in " + file, e);

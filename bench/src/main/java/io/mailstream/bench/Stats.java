@@ -9,8 +9,14 @@ record Stats(int n, double min, double p50, double p90, double p99, double max) 
         if (samples.isEmpty()) {
             throw new IllegalArgumentException("no samples");
         }
-        double[] sorted = samples.stream().mapToDouble(Number::doubleValue).sorted().toArray();
-        return new Stats(sorted.length, sorted[0], rank(sorted, 50), rank(sorted, 90), rank(sorted, 99),
+        double[] sorted =
+                samples.stream().mapToDouble(Number::doubleValue).sorted().toArray();
+        return new Stats(
+                sorted.length,
+                sorted[0],
+                rank(sorted, 50),
+                rank(sorted, 90),
+                rank(sorted, 99),
                 sorted[sorted.length - 1]);
     }
 
@@ -21,7 +27,8 @@ record Stats(int n, double min, double p50, double p90, double p99, double max) 
 
     /** Median and the full range: with about ten iterations, p90/p99 would just be the maximum again. */
     String medianAndSpread(String format) {
-        return String.format(format, p50) + " (" + String.format(format, min) + " .. " + String.format(format, max) + ")";
+        return String.format(format, p50) + " (" + String.format(format, min) + " .. " + String.format(format, max)
+                + ")";
     }
 
     String percentiles(String format) {

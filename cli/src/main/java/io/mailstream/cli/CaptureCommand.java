@@ -2,12 +2,13 @@ package io.mailstream.cli;
 
 import io.mailstream.core.config.MailstreamConfig;
 import io.mailstream.producers.capture.Capture;
+import java.util.List;
 import picocli.CommandLine.Command;
 
-import java.util.List;
-
-@Command(name = "capture", description = "Run the capture endpoint alone: a Cyrus primary's sync_client pushes every"
-        + " change to it over csync, and it commits them to mailstream.changes before answering OK.")
+@Command(
+        name = "capture",
+        description = "Run the capture endpoint alone: a Cyrus primary's sync_client pushes every"
+                + " change to it over csync, and it commits them to mailstream.changes before answering OK.")
 final class CaptureCommand extends Subcommand {
     @Override
     public Integer call() throws Exception {
@@ -21,8 +22,10 @@ final class CaptureCommand extends Subcommand {
      */
     static Role role(MailstreamConfig config) {
         Role[] self = new Role[1];
-        self[0] = Role.of("capture", ctx -> Capture.start(ctx.config(), ctx.bootstrapServers(), ctx.metrics(),
-                fenced -> ctx.fail(self[0], fenced)));
+        self[0] = Role.of(
+                "capture",
+                ctx -> Capture.start(
+                        ctx.config(), ctx.bootstrapServers(), ctx.metrics(), fenced -> ctx.fail(self[0], fenced)));
         return self[0];
     }
 }

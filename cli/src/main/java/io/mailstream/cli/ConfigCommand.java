@@ -2,25 +2,28 @@ package io.mailstream.cli;
 
 import io.mailstream.core.config.ConfigKey;
 import io.mailstream.core.config.ConfigKeys;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
-
 import java.io.PrintWriter;
 import java.util.Map;
 import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
-@Command(name = "config", description = "Print the effective configuration (defaults, then --config FILE, then"
-        + " MAILSTREAM_* environment variables), one 'key = value' per line, secrets masked.")
+@Command(
+        name = "config",
+        description = "Print the effective configuration (defaults, then --config FILE, then"
+                + " MAILSTREAM_* environment variables), one 'key = value' per line, secrets masked.")
 final class ConfigCommand extends Subcommand {
     private static final Pattern TIER_KEY = Pattern.compile("tier\\.[^.]+\\.(.+)");
 
     @Option(names = "--doc", description = "Also print each key's type, default and meaning.")
     boolean doc;
 
-    @Option(names = "--markdown", description = "With --doc: print the documentation of every key as the Markdown"
-            + " table of README.md instead (the configuration is not read).")
+    @Option(
+            names = "--markdown",
+            description = "With --doc: print the documentation of every key as the Markdown"
+                    + " table of README.md instead (the configuration is not read).")
     boolean markdown;
 
     @Override
@@ -34,8 +37,9 @@ final class ConfigCommand extends Subcommand {
         for (Map.Entry<String, String> e : config().describe().entrySet()) {
             out.println(e.getKey() + " = " + e.getValue());
             if (doc) {
-                documentation(e.getKey()).ifPresent(key -> out.println("    # " + key.typeName() + ", default "
-                        + displayDefault(key) + ". " + key.doc()));
+                documentation(e.getKey())
+                        .ifPresent(key -> out.println(
+                                "    # " + key.typeName() + ", default " + displayDefault(key) + ". " + key.doc()));
             }
         }
         return Main.OK;
@@ -56,9 +60,17 @@ final class ConfigCommand extends Subcommand {
         StringBuilder s = new StringBuilder("| Key | Type | Default | Meaning |\n|---|---|---|---|\n");
         for (ConfigKey<?> key : ConfigKeys.all()) {
             String def = key.defaultValue() == null || key.defaultValue().isEmpty()
-                    ? "*" + displayDefault(key) + "*" : "`" + key.defaultValue() + "`";
-            s.append("| `").append(key.name()).append("` | ").append(escape(key.typeName())).append(" | ").append(def)
-                    .append(" | ").append(escape(key.doc())).append(" |\n");
+                    ? "*" + displayDefault(key) + "*"
+                    : "`" + key.defaultValue() + "`";
+            s.append("| `")
+                    .append(key.name())
+                    .append("` | ")
+                    .append(escape(key.typeName()))
+                    .append(" | ")
+                    .append(def)
+                    .append(" | ")
+                    .append(escape(key.doc()))
+                    .append(" |\n");
         }
         return s.toString();
     }

@@ -6,11 +6,7 @@ import io.mailstream.cli.demo.DemoLogging;
 import io.mailstream.cli.demo.DemoStatus;
 import io.mailstream.cli.demo.DemoTraffic;
 import io.mailstream.core.config.MailstreamConfig;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
-
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.ArrayList;
@@ -18,31 +14,50 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
-@Command(name = "demo", description = "Run the whole pipeline on this machine: a Cyrus primary, a second-datacentre"
-        + " replica, an out-of-band store and the embedded broker, fed with realistic mail; shows per-tier lag"
-        + " until Ctrl-C.")
+@Command(
+        name = "demo",
+        description = "Run the whole pipeline on this machine: a Cyrus primary, a second-datacentre"
+                + " replica, an out-of-band store and the embedded broker, fed with realistic mail; shows per-tier lag"
+                + " until Ctrl-C.")
 final class DemoCommand extends Subcommand {
     private static final String ADMIN = "admin";
     private static final List<String> USERS = List.of("alice", "bob", "carol", "dave", "erin");
 
-    @Option(names = "--dir", paramLabel = "DIR", defaultValue = "demo-run",
-            description = "The demo's own folder: both Cyrus servers, the broker, the store (default: ./${DEFAULT-VALUE}; wiped on start).")
+    @Option(
+            names = "--dir",
+            paramLabel = "DIR",
+            defaultValue = "demo-run",
+            description =
+                    "The demo's own folder: both Cyrus servers, the broker, the store (default: ./${DEFAULT-VALUE}; wiped on start).")
     Path dir;
 
-    @Option(names = "--duration", paramLabel = "SECONDS", defaultValue = "0",
+    @Option(
+            names = "--duration",
+            paramLabel = "SECONDS",
+            defaultValue = "0",
             description = "Stop by itself after this many seconds (default: run until Ctrl-C).")
     long durationSeconds;
 
-    @Option(names = "--refresh", paramLabel = "SECONDS", defaultValue = "5",
+    @Option(
+            names = "--refresh",
+            paramLabel = "SECONDS",
+            defaultValue = "5",
             description = "Seconds between two status reports (default: ${DEFAULT-VALUE}).")
     int refreshSeconds;
 
-    @Option(names = "--status-page", paramLabel = "HOST:PORT", defaultValue = "127.0.0.1:9025",
+    @Option(
+            names = "--status-page",
+            paramLabel = "HOST:PORT",
+            defaultValue = "127.0.0.1:9025",
             description = "Where the status page and /metrics are served (default: ${DEFAULT-VALUE}).")
     String statusPage;
 
-    @Option(names = "--install-cyrus", description = "Install Cyrus from Debian's packages if it is missing (needs root).")
+    @Option(
+            names = "--install-cyrus",
+            description = "Install Cyrus from Debian's packages if it is missing (needs root).")
     boolean installCyrus;
 
     @Override
@@ -62,8 +77,9 @@ final class DemoCommand extends Subcommand {
         // Kafka's and Kafka Streams' chatter would bury the live table: it goes to this file instead.
         Path log = home.resolve("demo.log");
         try (DemoLogging logging = DemoLogging.toFile(log)) {
-            out().printf("%s: logs (Kafka, Kafka Streams, mailstream's INFO lines) go to %s; warnings and errors show here too%n",
-                    displayName(), log);
+            out().printf(
+                            "%s: logs (Kafka, Kafka Streams, mailstream's INFO lines) go to %s; warnings and errors show here too%n",
+                            displayName(), log);
             return run(home, scripts);
         }
     }
@@ -72,8 +88,10 @@ final class DemoCommand extends Subcommand {
         Map<String, String> passwords = new LinkedHashMap<>();
         passwords.put(ADMIN, randomPassword());
         USERS.forEach(u -> passwords.put(u, u + "-demo"));
-        List<String> sasl = passwords.entrySet().stream().filter(e -> !e.getKey().equals(ADMIN))
-                .map(e -> e.getKey() + ":" + e.getValue()).toList();
+        List<String> sasl = passwords.entrySet().stream()
+                .filter(e -> !e.getKey().equals(ADMIN))
+                .map(e -> e.getKey() + ":" + e.getValue())
+                .toList();
         String admin = ADMIN + ":" + passwords.get(ADMIN);
 
         int capturePort = DemoCyrus.freePorts(1)[0];
@@ -92,11 +110,19 @@ final class DemoCommand extends Subcommand {
                 Map.entry("tier.oob.type", "store"),
                 Map.entry("tier.oob.store.dir", home.resolve("store-oob").toString())));
 
-        out().printf("%s: in %s%n  primary (dc1): IMAP 127.0.0.1:%d, LMTP %d; its mailstream channel -> capture 127.0.0.1:%d%n"
-                        + "  tier dc2, a Cyrus replica: IMAP 127.0.0.1:%d, sync_server %d%n  tier oob, the out-of-band store: %s%n"
-                        + "  users %s, password <user>-demo%n",
-                displayName(), home, primary.imapPort(), primary.lmtpPort(), capturePort, replica.imapPort(), replica.csyncPort(),
-                home.resolve("store-oob"), String.join(", ", USERS));
+        out().printf(
+                        "%s: in %s%n  primary (dc1): IMAP 127.0.0.1:%d, LMTP %d; its mailstream channel -> capture 127.0.0.1:%d%n"
+                                + "  tier dc2, a Cyrus replica: IMAP 127.0.0.1:%d, sync_server %d%n  tier oob, the out-of-band store: %s%n"
+                                + "  users %s, password <user>-demo%n",
+                        displayName(),
+                        home,
+                        primary.imapPort(),
+                        primary.lmtpPort(),
+                        capturePort,
+                        replica.imapPort(),
+                        replica.csyncPort(),
+                        home.resolve("store-oob"),
+                        String.join(", ", USERS));
         List<Role> roles = new ArrayList<>();
         // Started in this order and stopped in reverse: the Cyrus servers go last, after everything that talks to them.
         roles.add(Role.of("cyrus primary and dc2 replica", ctx -> DemoCyrus.startAll(replica, primary)));
@@ -104,7 +130,8 @@ final class DemoCommand extends Subcommand {
         roles.add(Role.of("mail traffic and live status", ctx -> {
             primary.startMailstreamChannel();
             DemoTraffic traffic = DemoTraffic.start(primary, ADMIN, passwords);
-            DemoStatus status = DemoStatus.start(ctx.config(), ctx.bootstrapServers(), ctx.metrics(), traffic, out(), refreshSeconds);
+            DemoStatus status = DemoStatus.start(
+                    ctx.config(), ctx.bootstrapServers(), ctx.metrics(), traffic, out(), refreshSeconds);
             return () -> {
                 traffic.close();
                 status.close();
@@ -134,15 +161,17 @@ final class DemoCommand extends Subcommand {
     }
 
     private void stopAfter(long seconds) {
-        Thread timer = new Thread(() -> {
-            try {
-                Thread.sleep(seconds * 1000);
-                out().println(displayName() + ": " + seconds + " s are up");
-                root.stopSignal().stop();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }, "demo-duration");
+        Thread timer = new Thread(
+                () -> {
+                    try {
+                        Thread.sleep(seconds * 1000);
+                        out().println(displayName() + ": " + seconds + " s are up");
+                        root.stopSignal().stop();
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                },
+                "demo-duration");
         timer.setDaemon(true);
         timer.start();
     }

@@ -13,13 +13,6 @@ import io.mailstream.schemas.RecordsUpsert;
 import io.mailstream.schemas.codec.AvroSerdes;
 import io.mailstream.schemas.codec.ChangeEventJson;
 import io.mailstream.schemas.codec.SchemaTopicRegistry;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.StringDeserializer;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
-
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.HashSet;
@@ -27,15 +20,26 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.stream.Stream;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
-@Command(name = "events", description = "Print the change events of mailstream.changes as JSON lines"
-        + " (message bodies as GUID and size).")
+@Command(
+        name = "events",
+        description =
+                "Print the change events of mailstream.changes as JSON lines" + " (message bodies as GUID and size).")
 final class EventsCommand extends Subcommand {
     @Option(names = "--user", paramLabel = "USERID", description = "Only this user's events.")
     String user;
 
-    @Option(names = "--mailbox", paramLabel = "NAME|UNIQUEID", description = "Only this mailbox's events"
-            + " (by name: from the first event that names it, and across renames).")
+    @Option(
+            names = "--mailbox",
+            paramLabel = "NAME|UNIQUEID",
+            description = "Only this mailbox's events"
+                    + " (by name: from the first event that names it, and across renames).")
     String mailbox;
 
     @Option(names = "--from-beginning", description = "Start at the oldest event instead of the newest.")
@@ -53,10 +57,13 @@ final class EventsCommand extends Subcommand {
         String bootstrap = KafkaAddress.of(config);
         PrintWriter out = out();
         try (SchemaTopicRegistry schemas = new SchemaTopicRegistry(KafkaClients.adminProps(bootstrap));
-             KafkaConsumer<String, ChangeEvent> consumer = new KafkaConsumer<>(KafkaClients.consumerProps(bootstrap, null),
-                     new StringDeserializer(), AvroSerdes.changeEvent(schemas).deserializer())) {
+                KafkaConsumer<String, ChangeEvent> consumer = new KafkaConsumer<>(
+                        KafkaClients.consumerProps(bootstrap, null),
+                        new StringDeserializer(),
+                        AvroSerdes.changeEvent(schemas).deserializer())) {
             List<TopicPartition> parts = consumer.partitionsFor(Topics.CHANGES, Duration.ofSeconds(30)).stream()
-                    .map(p -> new TopicPartition(Topics.CHANGES, p.partition())).toList();
+                    .map(p -> new TopicPartition(Topics.CHANGES, p.partition()))
+                    .toList();
             consumer.assign(parts);
             if (fromBeginning) {
                 consumer.seekToBeginning(parts);
@@ -74,7 +81,8 @@ final class EventsCommand extends Subcommand {
                 out.flush();
             }
         } catch (org.apache.kafka.common.errors.TimeoutException e) {
-            throw new ConfigException("cannot read " + Topics.CHANGES + " from Kafka at " + bootstrap + ": " + e.getMessage());
+            throw new ConfigException(
+                    "cannot read " + Topics.CHANGES + " from Kafka at " + bootstrap + ": " + e.getMessage());
         }
         return Main.OK;
     }

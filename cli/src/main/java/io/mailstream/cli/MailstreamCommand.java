@@ -2,32 +2,53 @@ package io.mailstream.cli;
 
 import io.mailstream.core.config.MailstreamConfig;
 import io.mailstream.core.kafka.KafkaClients;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-import java.nio.file.Path;
-import java.util.Map;
-import java.util.concurrent.Callable;
-
 /** The {@code mailstream} command: global options and the list of subcommands, one class each. */
-@Command(name = "mailstream", mixinStandardHelpOptions = true, versionProvider = MailstreamCommand.Version.class,
+@Command(
+        name = "mailstream",
+        mixinStandardHelpOptions = true,
+        versionProvider = MailstreamCommand.Version.class,
         usageHelpAutoWidth = true,
-        description = "Replicates Cyrus IMAP through Kafka: a primary's changes to Cyrus replicas and an out-of-band store.",
-        footer = {"", "Configuration: --config FILE, overridden by MAILSTREAM_* environment variables"
-                + " (kafka.bootstrap.servers -> MAILSTREAM_KAFKA_BOOTSTRAP_SERVERS); 'mailstream config --doc' lists every key.",
-                "Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error, or not implemented yet."},
+        description =
+                "Replicates Cyrus IMAP through Kafka: a primary's changes to Cyrus replicas and an out-of-band store.",
+        footer = {
+            "",
+            "Configuration: --config FILE, overridden by MAILSTREAM_* environment variables"
+                    + " (kafka.bootstrap.servers -> MAILSTREAM_KAFKA_BOOTSTRAP_SERVERS); 'mailstream config --doc' lists every key.",
+            "Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error, or not implemented yet."
+        },
         subcommands = {
-                RunCommand.class, KafkaCommand.class, ConfigCommand.class,
-                CaptureCommand.class, StreamsCommand.class, SinkCommand.class, EventsCommand.class,
-                StatusCommand.class, DashboardCommand.class, CheckCommand.class, PromoteCommand.class, ReconcileCommand.class,
-                RebuildCommand.class, AuditCommand.class, DemoCommand.class,
-                CommandLine.HelpCommand.class})
+            RunCommand.class,
+            KafkaCommand.class,
+            ConfigCommand.class,
+            CaptureCommand.class,
+            StreamsCommand.class,
+            SinkCommand.class,
+            EventsCommand.class,
+            StatusCommand.class,
+            DashboardCommand.class,
+            CheckCommand.class,
+            PromoteCommand.class,
+            ReconcileCommand.class,
+            RebuildCommand.class,
+            AuditCommand.class,
+            DemoCommand.class,
+            CommandLine.HelpCommand.class
+        })
 final class MailstreamCommand implements Callable<Integer> {
     static final String DEFAULT_CONFIG = "mailstream.properties";
 
     // Inherited, so that it may also follow the subcommand: mailstream run --config x.properties.
-    @Option(names = "--config", paramLabel = "FILE", scope = CommandLine.ScopeType.INHERIT,
+    @Option(
+            names = "--config",
+            paramLabel = "FILE",
+            scope = CommandLine.ScopeType.INHERIT,
             description = "Properties file (default: " + DEFAULT_CONFIG + " in the current folder, if it exists).")
     Path configFile;
 

@@ -2,14 +2,13 @@ package io.mailstream.cli;
 
 import io.mailstream.core.config.ConfigException;
 import io.mailstream.core.kafka.KafkaUnavailableException;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-import picocli.CommandLine;
-
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine;
 
 /**
  * Entry point of {@code bin/mailstream}. Exit codes: 0 ok, 1 runtime failure, 2 usage error, bad
@@ -42,7 +41,8 @@ public final class Main {
     }
 
     /** Runs one command line; tests call this with their own streams, environment and stop signal. */
-    public static int execute(String[] args, Map<String, String> env, PrintWriter out, PrintWriter err, StopSignal stop) {
+    public static int execute(
+            String[] args, Map<String, String> env, PrintWriter out, PrintWriter err, StopSignal stop) {
         return commandLine(env, stop).setOut(out).setErr(err).execute(args);
     }
 

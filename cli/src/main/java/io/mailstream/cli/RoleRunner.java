@@ -7,15 +7,14 @@ import io.mailstream.core.config.MailstreamConfig;
 import io.mailstream.core.kafka.EmbeddedKafka;
 import io.mailstream.core.kafka.TopicAdmin;
 import io.mailstream.core.metrics.MailstreamMetrics;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.io.PrintWriter;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicReference;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The one way mailstream runs long-lived: Kafka (the embedded broker under data.dir/kafka when
@@ -58,7 +57,8 @@ final class RoleRunner {
                 out.println(command + ": Kafka at " + bootstrap);
             }
             TopicAdmin.ensureTopics(config, bootstrap);
-            StatusPage page = StatusPage.start(config, bootstrap, Set.copyOf(config.tiers()), MailstreamMetrics.registry());
+            StatusPage page =
+                    StatusPage.start(config, bootstrap, Set.copyOf(config.tiers()), MailstreamMetrics.registry());
             started.push(page);
             page.pageUrl().ifPresent(url -> out.println(command + ": status page at " + url));
             page.metricsUrl().ifPresent(url -> out.println(command + ": Prometheus metrics at " + url));
@@ -104,8 +104,9 @@ final class RoleRunner {
         int colon = listen.lastIndexOf(':');
         String host = colon < 0 ? "" : listen.substring(0, colon);
         if (!host.equals("127.0.0.1") && !host.equals("localhost")) {
-            throw new ConfigException(ConfigKeys.KAFKA_EMBEDDED_LISTEN.name() + ": expected 127.0.0.1:PORT (the embedded broker"
-                    + " listens on loopback only), got '" + listen + "'");
+            throw new ConfigException(
+                    ConfigKeys.KAFKA_EMBEDDED_LISTEN.name() + ": expected 127.0.0.1:PORT (the embedded broker"
+                            + " listens on loopback only), got '" + listen + "'");
         }
         try {
             return Integer.parseInt(listen.substring(colon + 1));

@@ -2,14 +2,15 @@ package io.mailstream.cli;
 
 import io.mailstream.core.config.ConfigKeys;
 import io.mailstream.core.config.MailstreamConfig;
-import picocli.CommandLine.Command;
-
 import java.util.ArrayList;
 import java.util.List;
+import picocli.CommandLine.Command;
 
-@Command(name = "run", description = "Run every role the configuration enables in one process: capture"
-        + " (capture.enabled), streams (streams.enabled) and one sink per tier, on the embedded Kafka broker when"
-        + " kafka.bootstrap.servers is empty.")
+@Command(
+        name = "run",
+        description = "Run every role the configuration enables in one process: capture"
+                + " (capture.enabled), streams (streams.enabled) and one sink per tier, on the embedded Kafka broker when"
+                + " kafka.bootstrap.servers is empty.")
 final class RunCommand extends Subcommand {
     @Override
     public Integer call() throws Exception {

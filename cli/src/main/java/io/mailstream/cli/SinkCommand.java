@@ -4,14 +4,15 @@ import io.mailstream.core.config.ConfigException;
 import io.mailstream.core.config.MailstreamConfig;
 import io.mailstream.sinks.SinkHandle;
 import io.mailstream.sinks.Sinks;
+import java.time.Duration;
+import java.util.List;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-import java.time.Duration;
-import java.util.List;
-
-@Command(name = "sink", description = "Run the sink of one tier alone: applies mailstream.feed.<tier> to its Cyrus"
-        + " replica or out-of-band store and publishes what it applied to mailstream.progress.")
+@Command(
+        name = "sink",
+        description = "Run the sink of one tier alone: applies mailstream.feed.<tier> to its Cyrus"
+                + " replica or out-of-band store and publishes what it applied to mailstream.progress.")
 final class SinkCommand extends Subcommand {
     @Option(names = "--tier", required = true, paramLabel = "NAME", description = "A tier listed in 'tiers'.")
     String tier;
@@ -20,7 +21,8 @@ final class SinkCommand extends Subcommand {
     public Integer call() throws Exception {
         MailstreamConfig config = config();
         if (!config.tiers().contains(tier)) {
-            throw new ConfigException("--tier " + tier + ": not a configured tier (tiers = " + String.join(",", config.tiers()) + ")");
+            throw new ConfigException(
+                    "--tier " + tier + ": not a configured tier (tiers = " + String.join(",", config.tiers()) + ")");
         }
         return runUntilStopped(config, List.of(role(config, tier)));
     }
@@ -48,16 +50,18 @@ final class SinkCommand extends Subcommand {
         @Override
         public void start(RoleContext context) {
             sink = Sinks.start(context.config(), context.bootstrapServers(), tier, context.metrics());
-            watcher = new Thread(() -> {
-                try {
-                    while (!sink.awaitStop(Duration.ofSeconds(1))) {
-                        // keep waiting
-                    }
-                    sink.failure().ifPresent(why -> context.fail(this, new IllegalStateException(why)));
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            }, "sink-" + tier + "-watch");
+            watcher = new Thread(
+                    () -> {
+                        try {
+                            while (!sink.awaitStop(Duration.ofSeconds(1))) {
+                                // keep waiting
+                            }
+                            sink.failure().ifPresent(why -> context.fail(this, new IllegalStateException(why)));
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                        }
+                    },
+                    "sink-" + tier + "-watch");
             watcher.setDaemon(true);
             watcher.start();
         }

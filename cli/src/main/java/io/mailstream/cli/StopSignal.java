@@ -33,14 +33,17 @@ public final class StopSignal {
     /** Blocks until a stop is requested (Ctrl-C, SIGTERM, {@link #stop()}, or a failed role). */
     void await() throws InterruptedException {
         if (jvmShutdown && hookInstalled.compareAndSet(false, true)) {
-            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-                stop.countDown();
-                try {
-                    cleanedUp.await(CLEANUP_WAIT_SECONDS, TimeUnit.SECONDS);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            }, "mailstream-shutdown"));
+            Runtime.getRuntime()
+                    .addShutdownHook(new Thread(
+                            () -> {
+                                stop.countDown();
+                                try {
+                                    cleanedUp.await(CLEANUP_WAIT_SECONDS, TimeUnit.SECONDS);
+                                } catch (InterruptedException e) {
+                                    Thread.currentThread().interrupt();
+                                }
+                            },
+                            "mailstream-shutdown"));
         }
         stop.await();
     }

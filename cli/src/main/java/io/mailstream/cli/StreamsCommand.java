@@ -2,12 +2,13 @@ package io.mailstream.cli;
 
 import io.mailstream.core.config.MailstreamConfig;
 import io.mailstream.streams.MailstreamStreams;
+import java.util.List;
 import picocli.CommandLine.Command;
 
-import java.util.List;
-
-@Command(name = "streams", description = "Run the streams processor alone: fences stale primaries, validates events,"
-        + " keeps the canonical state in mailstream.state and fans out one mailstream.feed.<tier> per tier.")
+@Command(
+        name = "streams",
+        description = "Run the streams processor alone: fences stale primaries, validates events,"
+                + " keeps the canonical state in mailstream.state and fans out one mailstream.feed.<tier> per tier.")
 final class StreamsCommand extends Subcommand {
     @Override
     public Integer call() throws Exception {

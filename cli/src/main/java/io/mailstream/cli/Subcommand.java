@@ -1,11 +1,10 @@
 package io.mailstream.cli;
 
 import io.mailstream.core.config.MailstreamConfig;
-import picocli.CommandLine;
-
 import java.io.PrintWriter;
 import java.util.List;
 import java.util.concurrent.Callable;
+import picocli.CommandLine;
 
 /** What every subcommand shares: the configuration, the output, and running roles until stopped. */
 abstract class Subcommand implements Callable<Integer> {

@@ -1,5 +1,7 @@
 package io.mailstream.cli;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import io.mailstream.core.config.MailstreamConfig;
 import io.mailstream.core.kafka.EmbeddedKafka;
 import io.mailstream.core.kafka.TopicAdmin;
@@ -10,11 +12,6 @@ import io.mailstream.testkit.ImapClient;
 import io.mailstream.testkit.LmtpClient;
 import io.mailstream.testkit.MessageFactory;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -25,8 +22,10 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-
-import static org.assertj.core.api.Assertions.assertThat;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@code mailstream audit} over what a real Cyrus 3.6.1 primary's capture wrote to
@@ -41,6 +40,7 @@ class AuditCommandTest {
 
     @TempDir
     static Path dir;
+
     static EmbeddedKafka kafka;
     static CyrusInstance primary;
     static Capture capture;
@@ -63,9 +63,13 @@ class AuditCommandTest {
         settings.put("capture.auth.password", PipelineLab.ADMIN_PASSWORD);
         MailstreamConfig config = MailstreamConfig.of(settings);
         TopicAdmin.ensureTopics(config, kafka.bootstrapServers());
-        primary = CyrusInstance.primary().admin("admin", PipelineLab.ADMIN_PASSWORD).user(USER, USER + "pw")
-                .mailstreamTarget("127.0.0.1", capturePort).syncRepeatInterval(0).start();
-        capture = Capture.start(config, kafka.bootstrapServers(), new SimpleMeterRegistry(), e -> { });
+        primary = CyrusInstance.primary()
+                .admin("admin", PipelineLab.ADMIN_PASSWORD)
+                .user(USER, USER + "pw")
+                .mailstreamTarget("127.0.0.1", capturePort)
+                .syncRepeatInterval(0)
+                .start();
+        capture = Capture.start(config, kafka.bootstrapServers(), new SimpleMeterRegistry(), e -> {});
         primary.startSyncClient(CyrusInstance.MAILSTREAM_CHANNEL, "-O");
         configFile = ChildJvm.writeProperties(dir.resolve("mailstream.properties"), settings);
         try (ImapClient admin = primary.endpoint().imapAdmin()) {
@@ -89,7 +93,10 @@ class AuditCommandTest {
 
     static void deliver(int index, String subject) {
         try (LmtpClient lmtp = primary.endpoint().lmtp()) {
-            lmtp.deliver("bob@example.com", List.of(USER), mail.message(index, 2000, "bob@example.com", USER + "@example.com", subject));
+            lmtp.deliver(
+                    "bob@example.com",
+                    List.of(USER),
+                    mail.message(index, 2000, "bob@example.com", USER + "@example.com", subject));
         }
     }
 
@@ -122,7 +129,10 @@ class AuditCommandTest {
         long uid;
         try (ImapClient c = imap()) {
             c.select("INBOX");
-            uid = c.uidFetch("1:*").stream().mapToLong(ImapClient.Message::uid).max().orElseThrow();
+            uid = c.uidFetch("1:*").stream()
+                    .mapToLong(ImapClient.Message::uid)
+                    .max()
+                    .orElseThrow();
             c.uidStore(String.valueOf(uid), true, "\\Flagged");
         }
         long t2 = captured();
@@ -140,16 +150,21 @@ class AuditCommandTest {
 
         List<String> text = audit("--user", USER, "--mailbox", "user." + USER, "--uid", String.valueOf(uid));
         List<String> json = audit("--user", USER, "--mailbox", "user." + USER, "--uid", String.valueOf(uid), "--json");
-        assertThat(json.stream().map(l -> field(ACTION, l)).toList()).as(String.join("\n", text))
+        assertThat(json.stream().map(l -> field(ACTION, l)).toList())
+                .as(String.join("\n", text))
                 .containsExactly("delivered", "flags", "moved", "expunged");
         assertThat(text.get(0)).contains("user.alice  uid " + uid + "  delivered");
         assertThat(text.get(1)).contains("user.alice  uid " + uid + "  flags +\\Flagged");
-        assertThat(text.get(2)).contains("user.alice.Keep  uid 1  moved from user.alice uid " + uid + " to user.alice.Keep");
+        assertThat(text.get(2))
+                .contains("user.alice.Keep  uid 1  moved from user.alice uid " + uid + " to user.alice.Keep");
         assertThat(text.get(3)).contains("user.alice.Keep  uid 1  expunged");
         long[] marks = {t0, t1, t2, t3, t4};
         for (int i = 0; i < json.size(); i++) {
             long time = Long.parseLong(field(TIME, json.get(i)));
-            assertThat(time).as("line %d: %s", i, text.get(i)).isGreaterThan(marks[i]).isLessThanOrEqualTo(marks[i + 1]);
+            assertThat(time)
+                    .as("line %d: %s", i, text.get(i))
+                    .isGreaterThan(marks[i])
+                    .isLessThanOrEqualTo(marks[i + 1]);
         }
     }
 
@@ -175,11 +190,14 @@ class AuditCommandTest {
 
         List<String> text = audit("--user", USER, "--mailbox", "user." + USER + ".Plans");
         List<String> json = audit("--user", USER, "--mailbox", "user." + USER + ".Plans", "--json");
-        assertThat(json.stream().map(l -> field(ACTION, l)).toList()).as(String.join("\n", text))
+        assertThat(json.stream().map(l -> field(ACTION, l)).toList())
+                .as(String.join("\n", text))
                 .containsExactly("folder-created", "folder-renamed", "folder-renamed", "folder-deleted");
         assertThat(text.get(1)).contains("folder-renamed user.alice.Plans -> user.alice.Plans2026");
         assertThat(text.get(2)).contains("folder-renamed user.alice.Plans2026 -> user.alice.Done");
-        assertThat(text.get(3)).contains("user.alice.Done  folder-deleted 0 messages in it; kept by Cyrus as DELETED.user.alice.Done.");
+        assertThat(text.get(3))
+                .contains(
+                        "user.alice.Done  folder-deleted 0 messages in it; kept by Cyrus as DELETED.user.alice.Done.");
         long[] marks = {t0, t1, t2, t3, t4};
         for (int i = 0; i < json.size(); i++) {
             long time = Long.parseLong(field(TIME, json.get(i)));
@@ -187,9 +205,18 @@ class AuditCommandTest {
         }
         // The same answer by a later name, and by time: only the changes inside the window.
         assertThat(audit("--user", USER, "--mailbox", "user." + USER + ".Done")).isEqualTo(text);
-        List<String> window = audit("--user", USER, "--mailbox", "user." + USER + ".Plans2026", "--since", String.valueOf(t1 + 1),
-                "--until", String.valueOf(t3), "--json");
-        assertThat(window.stream().map(l -> field(ACTION, l)).toList()).containsExactly("folder-renamed", "folder-renamed");
+        List<String> window = audit(
+                "--user",
+                USER,
+                "--mailbox",
+                "user." + USER + ".Plans2026",
+                "--since",
+                String.valueOf(t1 + 1),
+                "--until",
+                String.valueOf(t3),
+                "--json");
+        assertThat(window.stream().map(l -> field(ACTION, l)).toList())
+                .containsExactly("folder-renamed", "folder-renamed");
     }
 
     @Test
@@ -201,8 +228,11 @@ class AuditCommandTest {
         Map<Long, Map<Long, String>> snapshots = new TreeMap<>();
         try (ImapClient c = imap()) {
             for (int i = 0; i < 3; i++) {
-                c.append("INBOX.Moments", List.of(), mail.date(100 + i), mail.message(100 + i, 1500, "carol@example.com",
-                        USER + "@example.com", "moment " + i));
+                c.append(
+                        "INBOX.Moments",
+                        List.of(),
+                        mail.date(100 + i),
+                        mail.message(100 + i, 1500, "carol@example.com", USER + "@example.com", "moment " + i));
             }
         }
         snapshots.put(captured(), imapSnapshot());
@@ -210,8 +240,11 @@ class AuditCommandTest {
             c.select("INBOX.Moments");
             c.uidStore("1", true, "\\Seen", "\\Flagged");
             c.uidStore("2", true, "$Important");
-            c.append("INBOX.Moments", List.of("\\Draft"), mail.date(103), mail.message(103, 900, "carol@example.com",
-                    USER + "@example.com", "moment 3"));
+            c.append(
+                    "INBOX.Moments",
+                    List.of("\\Draft"),
+                    mail.date(103),
+                    mail.message(103, 900, "carol@example.com", USER + "@example.com", "moment 3"));
         }
         snapshots.put(captured(), imapSnapshot());
         try (ImapClient c = imap()) {
@@ -225,15 +258,28 @@ class AuditCommandTest {
 
         for (Map.Entry<Long, Map<Long, String>> s : snapshots.entrySet()) {
             Map<Long, String> fromAudit = new TreeMap<>();
-            for (String line : audit("--user", USER, "--mailbox", "user." + USER + ".Moments", "--at", String.valueOf(s.getKey()), "--json")) {
+            for (String line : audit(
+                    "--user",
+                    USER,
+                    "--mailbox",
+                    "user." + USER + ".Moments",
+                    "--at",
+                    String.valueOf(s.getKey()),
+                    "--json")) {
                 long uid = Long.parseLong(field(Pattern.compile("\"uid\":(\\d+)"), line));
                 long size = Long.parseLong(field(Pattern.compile("\"size\":(\\d+)"), line));
-                String flags = field(Pattern.compile("\"flags\":\\[([^]]*)]"), line).replace("\"", "").replace("\\\\", "\\");
+                String flags = field(Pattern.compile("\"flags\":\\[([^]]*)]"), line)
+                        .replace("\"", "")
+                        .replace("\\\\", "\\");
                 fromAudit.put(uid, size + " " + new TreeSet<>(flags.isEmpty() ? List.of() : List.of(flags.split(","))));
             }
             assertThat(fromAudit).as("at %d", s.getKey()).isEqualTo(s.getValue());
         }
-        assertThat(audit("--user", USER, "--at", String.valueOf(snapshots.keySet().iterator().next())))
+        assertThat(audit(
+                        "--user",
+                        USER,
+                        "--at",
+                        String.valueOf(snapshots.keySet().iterator().next())))
                 .anyMatch(l -> l.startsWith("user.alice.Moments ") && l.contains("  3 messages"));
     }
 

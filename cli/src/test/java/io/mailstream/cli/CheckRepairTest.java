@@ -1,5 +1,7 @@
 package io.mailstream.cli;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import io.mailstream.bridge.apply.MailboxTranslation;
 import io.mailstream.csync.client.CsyncClient;
 import io.mailstream.csync.client.CsyncClientConfig;
@@ -15,14 +17,6 @@ import io.mailstream.testkit.ImapClient;
 import io.mailstream.testkit.ImapSnapshot;
 import io.mailstream.testkit.LmtpClient;
 import io.mailstream.testkit.MessageFactory;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.MethodOrderer;
-import org.junit.jupiter.api.Order;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestMethodOrder;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -30,8 +24,13 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
-
-import static org.assertj.core.api.Assertions.assertThat;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@code mailstream check} on a converged pipeline between real Cyrus servers: a replica damaged
@@ -46,6 +45,7 @@ class CheckRepairTest {
 
     @TempDir
     static Path dir;
+
     static PipelineLab lab;
     static Path config;
 
@@ -63,7 +63,10 @@ class CheckRepairTest {
         try (LmtpClient lmtp = lab.primary.endpoint().lmtp()) {
             for (int i = 0; i < 12; i++) {
                 String u = USERS.get(i % 2);
-                lmtp.deliver("sender@example.org", List.of(u), mail.message(i, 2000 + 300 * i, "sender@example.org", u, "m" + i));
+                lmtp.deliver(
+                        "sender@example.org",
+                        List.of(u),
+                        mail.message(i, 2000 + 300 * i, "sender@example.org", u, "m" + i));
             }
         }
         for (String u : USERS) {
@@ -92,7 +95,8 @@ class CheckRepairTest {
     private static Run check(String... args) {
         Cli cli = new Cli(Map.of());
         Stream<String> settle = List.of(args).contains("--settle") ? Stream.of() : Stream.of("--settle", "60");
-        String[] all = Stream.of(Stream.of("check", "--config", config.toString()), settle, Stream.of(args)).flatMap(a -> a)
+        String[] all = Stream.of(Stream.of("check", "--config", config.toString()), settle, Stream.of(args))
+                .flatMap(a -> a)
                 .toArray(String[]::new);
         int code = cli.run(all);
         return new Run(code, cli.out(), cli.err());
@@ -107,7 +111,11 @@ class CheckRepairTest {
     void aConvergedSystemChecksClean() {
         Run cli = check();
         assertThat(exit(cli)).as("%s%s", cli.out(), cli.err()).isEqualTo(0);
-        assertThat(cli.out()).contains("tier dc2: ").contains("tier oob: ").contains("tier primary-1: ").doesNotContain("differs:");
+        assertThat(cli.out())
+                .contains("tier dc2: ")
+                .contains("tier oob: ")
+                .contains("tier primary-1: ")
+                .doesNotContain("differs:");
     }
 
     /** The canonical SYNC_CRC (the header capture stored) is the one Cyrus computes and reports, and the one SyncCrc computes from the records. */
@@ -115,21 +123,30 @@ class CheckRepairTest {
     @Order(2)
     void theCanonicalSyncCrcIsWhatCyrusReports() throws Exception {
         try (CanonicalStates canonical = new CanonicalStates(lab.kafka.bootstrapServers());
-             CsyncClient replica = CsyncClient.connect(CsyncClientConfig.of("127.0.0.1", lab.replica.csyncPort(), "admin",
-                     PipelineLab.ADMIN_PASSWORD).withSieveMailbox(true))) {
+                CsyncClient replica = CsyncClient.connect(
+                        CsyncClientConfig.of("127.0.0.1", lab.replica.csyncPort(), "admin", PipelineLab.ADMIN_PASSWORD)
+                                .withSieveMailbox(true))) {
             int compared = 0;
             for (String u : USERS) {
                 for (MailboxState header : canonical.mailboxes(u, false)) {
-                    MailboxState full = canonical.mailbox(header.getHeader().getUniqueId()).orElseThrow();
-                    SyncCrc.Pair computed = SyncCrc.of(full.getRecords().stream().map(MailboxTranslation::toRecord).toList());
+                    MailboxState full =
+                            canonical.mailbox(header.getHeader().getUniqueId()).orElseThrow();
+                    SyncCrc.Pair computed = SyncCrc.of(full.getRecords().stream()
+                            .map(MailboxTranslation::toRecord)
+                            .toList());
                     Mailbox cyrus = null;
-                    for (CsyncReply r : replica.execute(new CsyncCommand.GetMailboxes(List.of(full.getHeader().getName())))) {
+                    for (CsyncReply r : replica.execute(new CsyncCommand.GetMailboxes(
+                            List.of(full.getHeader().getName())))) {
                         if (r instanceof CsyncReply.MailboxReply m) cyrus = m.mailbox();
                     }
                     assertThat(cyrus).as(full.getHeader().getName()).isNotNull();
-                    assertThat(full.getHeader().getSyncCrc()).as("header vs records, %s", full.getHeader().getName()).isEqualTo(computed.basic());
+                    assertThat(full.getHeader().getSyncCrc())
+                            .as("header vs records, %s", full.getHeader().getName())
+                            .isEqualTo(computed.basic());
                     assertThat(full.getHeader().getSyncCrcAnnot()).isEqualTo(computed.annot());
-                    assertThat(cyrus.syncCrc()).as("Cyrus vs canonical, %s", full.getHeader().getName()).isEqualTo(computed.basic());
+                    assertThat(cyrus.syncCrc())
+                            .as("Cyrus vs canonical, %s", full.getHeader().getName())
+                            .isEqualTo(computed.basic());
                     assertThat(cyrus.syncCrcAnnot()).isEqualTo(computed.annot());
                     compared++;
                 }
@@ -141,21 +158,27 @@ class CheckRepairTest {
     @Test
     @Order(3)
     void anExpungedMessageIsFoundAndRepaired() {
-        damageAndRepair(imap("alice", c -> {
-            c.select("INBOX");
-            c.uidStore("3", true, "\\Deleted");
-            c.uidExpunge("3");
-        }), "user.alice ", "RECORD UID 3 missing on the tier");
+        damageAndRepair(
+                imap("alice", c -> {
+                    c.select("INBOX");
+                    c.uidStore("3", true, "\\Deleted");
+                    c.uidExpunge("3");
+                }),
+                "user.alice ",
+                "RECORD UID 3 missing on the tier");
     }
 
     @Test
     @Order(4)
     void changedFlagsAreFoundAndRepaired() {
-        damageAndRepair(imap("bob", c -> {
-            c.select("INBOX");
-            c.uidStore("1", false, "\\Flagged");
-            c.uidStore("2", true, "\\Seen");
-        }), "user.bob ", "flags canonical");
+        damageAndRepair(
+                imap("bob", c -> {
+                    c.select("INBOX");
+                    c.uidStore("1", false, "\\Flagged");
+                    c.uidStore("2", true, "\\Seen");
+                }),
+                "user.bob ",
+                "flags canonical");
     }
 
     @Test
@@ -172,7 +195,9 @@ class CheckRepairTest {
         assertThat(exit(found)).as(found.out()).isEqualTo(3);
         assertThat(found.out()).contains("user.bob.Stray").contains("EXTRA_MAILBOX");
         Run kept = check("--tier", "dc2", "--repair");
-        assertThat(exit(kept)).as("an extra folder is only removed with --delete-extra: %s%s", kept.out(), kept.err()).isEqualTo(3);
+        assertThat(exit(kept))
+                .as("an extra folder is only removed with --delete-extra: %s%s", kept.out(), kept.err())
+                .isEqualTo(3);
         Run removed = check("--tier", "dc2", "--repair", "--delete-extra");
         assertThat(exit(removed)).as(removed.out() + removed.err()).isEqualTo(0);
         assertClean();
@@ -187,17 +212,23 @@ class CheckRepairTest {
     @Test
     @Order(8)
     void aChangedAnnotationIsFoundAndRepaired() {
-        damageAndRepair(imap("bob", c -> c.setMetadata("INBOX.Work", "/private/comment", "tampered")), "user.bob.Work", "annotations canonical");
+        damageAndRepair(
+                imap("bob", c -> c.setMetadata("INBOX.Work", "/private/comment", "tampered")),
+                "user.bob.Work",
+                "annotations canonical");
     }
 
     @Test
     @Order(9)
     void aChangedQuotaIsFoundAndRepaired() {
-        damageAndRepair(() -> {
-            try (ImapClient admin = lab.replica.endpoint().imapAdmin()) {
-                admin.setQuota("user.bob", Map.of("STORAGE", 5L));
-            }
-        }, "bob: USER", "quotas canonical");
+        damageAndRepair(
+                () -> {
+                    try (ImapClient admin = lab.replica.endpoint().imapAdmin()) {
+                        admin.setQuota("user.bob", Map.of("STORAGE", 5L));
+                    }
+                },
+                "bob: USER",
+                "quotas canonical");
     }
 
     @Test
@@ -223,7 +254,8 @@ class CheckRepairTest {
     @Order(11)
     void aTruncatedMailboxFileInTheStoreIsFound() throws IOException {
         Path file;
-        try (Stream<Path> files = Files.walk(lab.storeDir().resolve("users").resolve("bob").resolve("mailboxes"))) {
+        try (Stream<Path> files =
+                Files.walk(lab.storeDir().resolve("users").resolve("bob").resolve("mailboxes"))) {
             file = files.filter(p -> p.toString().endsWith(".avro")).findFirst().orElseThrow();
         }
         byte[] bytes = Files.readAllBytes(file);
@@ -259,7 +291,10 @@ class CheckRepairTest {
             }
             Run found = check("--tier", "primary-1", "--settle", "3");
             assertThat(exit(found)).as(found.out() + found.err()).isEqualTo(3);
-            assertThat(found.out()).as(found.out()).contains("tier primary-1 alice user.alice ").contains("UID 5 flags canonical");
+            assertThat(found.out())
+                    .as(found.out())
+                    .contains("tier primary-1 alice user.alice ")
+                    .contains("UID 5 flags canonical");
         } finally {
             lab.primary.startSyncClient(CyrusInstance.MAILSTREAM_CHANNEL, "-O");
         }
@@ -291,7 +326,8 @@ class CheckRepairTest {
         Run again = check("--tier", "dc2");
         assertThat(exit(again)).as(again.out() + again.err()).isEqualTo(0);
         for (String u : USERS) {
-            String d = ImapSnapshot.take(lab.primary.endpoint(), u).describeDifferences(ImapSnapshot.take(lab.replica.endpoint(), u));
+            String d = ImapSnapshot.take(lab.primary.endpoint(), u)
+                    .describeDifferences(ImapSnapshot.take(lab.replica.endpoint(), u));
             assertThat(d).as("IMAP snapshot of %s, replica vs primary", u).isNull();
         }
     }

@@ -1,12 +1,12 @@
 package io.mailstream.cli;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-
-import static org.assertj.core.api.Assertions.assertThat;
 
 /** Runs the mailstream command in this JVM and keeps what it printed. */
 final class Cli {
@@ -29,7 +29,9 @@ final class Cli {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
         while (!out().contains("running; Ctrl-C stops it")) {
             assertThat(exit).as("exited early: %s%s", out(), err()).isNotDone();
-            assertThat(System.nanoTime()).as("not running in time: %s%s", out(), err()).isLessThan(deadline);
+            assertThat(System.nanoTime())
+                    .as("not running in time: %s%s", out(), err())
+                    .isLessThan(deadline);
             Thread.sleep(100);
         }
         return exit;

@@ -1,5 +1,8 @@
 package io.mailstream.cli;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
 import io.mailstream.core.kafka.KafkaClients;
 import io.mailstream.core.kafka.TopicReader;
 import io.mailstream.core.kafka.Topics;
@@ -13,6 +16,16 @@ import io.mailstream.schemas.codec.SchemaTopicRegistry;
 import io.mailstream.sinks.StoreReader;
 import io.mailstream.testkit.ImapClient;
 import io.mailstream.testkit.MessageFactory;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
@@ -27,20 +40,6 @@ import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.io.TempDir;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
-import java.time.Duration;
-import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Map;
-import java.util.Optional;
-import java.util.TreeMap;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
 /**
  * Renames that move a mailbox to another partition key, on a real Cyrus primary through capture,
@@ -65,15 +64,22 @@ class CrossKeyRenameTest {
 
     @TempDir
     static Path dir;
+
     static PipelineLab lab;
     static final MessageFactory mail = new MessageFactory(1909);
     static int sent;
 
     @BeforeAll
     static void start() throws Exception {
-        assertThat(partition(ALICE)).as("alice and dave on different partitions").isNotEqualTo(partition(DAVE));
-        assertThat(partition(CAROL)).as("carol and frank on different partitions").isNotEqualTo(partition(FRANK));
-        assertThat(partition(ALICE)).as("alice and shared on different partitions").isNotEqualTo(partition(SHARED));
+        assertThat(partition(ALICE))
+                .as("alice and dave on different partitions")
+                .isNotEqualTo(partition(DAVE));
+        assertThat(partition(CAROL))
+                .as("carol and frank on different partitions")
+                .isNotEqualTo(partition(FRANK));
+        assertThat(partition(ALICE))
+                .as("alice and shared on different partitions")
+                .isNotEqualTo(partition(SHARED));
         Map<String, String> passwords = new LinkedHashMap<>();
         for (String u : List.of(ALICE, CAROL, DAVE, FRANK)) passwords.put(u, u + "pw");
         lab = new PipelineLab(dir, passwords, List.of("allowusermoves: yes"));
@@ -148,7 +154,8 @@ class CrossKeyRenameTest {
                 c.subscribe(mailbox);
             }
             for (int i = 0; i < count; i++) {
-                List<String> flags = i % 3 == 0 ? List.of("\\Seen", "\\Flagged") : i % 2 == 0 ? List.of("\\Seen") : List.of();
+                List<String> flags =
+                        i % 3 == 0 ? List.of("\\Seen", "\\Flagged") : i % 2 == 0 ? List.of("\\Seen") : List.of();
                 c.append(mailbox, flags, mail.date(sent), message(user, i == 1 ? 700_000 : 2_000 + 1_000 * i));
             }
             c.select(mailbox);
@@ -188,14 +195,19 @@ class CrossKeyRenameTest {
         } catch (ConditionTimeoutException e) {
             LOG.info("mailstream.changes, content left out:\n{}", String.join("\n", changes()));
         }
-        assertThat(differences).as("replica, store and mailstream.state vs primary").isEmpty();
+        assertThat(differences)
+                .as("replica, store and mailstream.state vs primary")
+                .isEmpty();
     }
 
     private static List<String> differences(List<String> loginUsers) throws Exception {
-        List<String> out = new ArrayList<>(SameMail.replicaDifferences(lab.primary.endpoint(), lab.replica.endpoint(), loginUsers));
+        List<String> out = new ArrayList<>(
+                SameMail.replicaDifferences(lab.primary.endpoint(), lab.replica.endpoint(), loginUsers));
         Map<String, List<Mailbox>> expected = new TreeMap<>();
-        try (ImapClient primary = lab.primary.endpoint().imapAdmin(); ImapClient replica = lab.replica.endpoint().imapAdmin()) {
-            for (String user : List.of(ALICE, CAROL, DAVE, FRANK)) expected.put(user, SameMail.fullMailboxes(primary, user));
+        try (ImapClient primary = lab.primary.endpoint().imapAdmin();
+                ImapClient replica = lab.replica.endpoint().imapAdmin()) {
+            for (String user : List.of(ALICE, CAROL, DAVE, FRANK))
+                expected.put(user, SameMail.fullMailboxes(primary, user));
             List<Mailbox> shared = new ArrayList<>();
             for (String name : List.of(SHARED, SHARED + ".Shareme")) {
                 Optional<Mailbox> p = SameMail.fullMailbox(primary, name);
@@ -210,26 +222,34 @@ class CrossKeyRenameTest {
         out.addAll(SameMail.storeDifferences(StoreReader.open(lab.storeDir()), expected));
         Map<String, Map<String, MailboxState>> state = liveStateByKey();
         for (String key : expected.keySet()) {
-            out.addAll(SameMail.stateDifferences("mailstream.state", key, expected.get(key), state.getOrDefault(key, Map.of())));
+            out.addAll(SameMail.stateDifferences(
+                    "mailstream.state", key, expected.get(key), state.getOrDefault(key, Map.of())));
         }
-        state.keySet().stream().filter(k -> !expected.containsKey(k))
-                .forEach(k -> out.add("mailstream.state has mailboxes under unexpected key " + k + ": " + state.get(k).keySet()));
+        state.keySet().stream()
+                .filter(k -> !expected.containsKey(k))
+                .forEach(k -> out.add("mailstream.state has mailboxes under unexpected key " + k + ": "
+                        + state.get(k).keySet()));
         return out;
     }
 
     /** Every change event but message content, for the log when a comparison fails. */
     private static List<String> changes() {
         List<String> out = new ArrayList<>();
-        try (SchemaTopicRegistry schemas = new SchemaTopicRegistry(KafkaClients.adminProps(lab.kafka.bootstrapServers()));
-             var consumer = new KafkaConsumer<>(KafkaClients.consumerProps(lab.kafka.bootstrapServers(), null),
-                     new StringDeserializer(), new ByteArrayDeserializer())) {
+        try (SchemaTopicRegistry schemas =
+                        new SchemaTopicRegistry(KafkaClients.adminProps(lab.kafka.bootstrapServers()));
+                var consumer = new KafkaConsumer<>(
+                        KafkaClients.consumerProps(lab.kafka.bootstrapServers(), null),
+                        new StringDeserializer(),
+                        new ByteArrayDeserializer())) {
             AvroCodec<ChangeEvent> codec = AvroCodec.changeEvent(schemas);
             TopicReader.readToEnd(consumer, Topics.CHANGES, Duration.ofSeconds(30), r -> {
                 ChangeEvent e = codec.decode(r.value());
                 if (e.getPayload() instanceof MessageContent) return;
                 String payload = e.getPayload().toString();
-                out.add(r.partition() + "@" + r.offset() + " " + r.key() + " " + e.getEnvelope().getSequence() + " "
-                        + e.getPayload().getClass().getSimpleName() + " " + payload.substring(0, Math.min(300, payload.length())));
+                out.add(r.partition() + "@" + r.offset() + " " + r.key() + " "
+                        + e.getEnvelope().getSequence() + " "
+                        + e.getPayload().getClass().getSimpleName() + " "
+                        + payload.substring(0, Math.min(300, payload.length())));
             });
         }
         return out;
@@ -238,16 +258,20 @@ class CrossKeyRenameTest {
     /** The latest live MailboxState of every mailbox in mailstream.state, by partition key, then uniqueid. */
     private static Map<String, Map<String, MailboxState>> liveStateByKey() {
         Map<String, byte[]> latest = new HashMap<>();
-        try (SchemaTopicRegistry schemas = new SchemaTopicRegistry(KafkaClients.adminProps(lab.kafka.bootstrapServers()));
-             var consumer = new KafkaConsumer<>(KafkaClients.consumerProps(lab.kafka.bootstrapServers(), null),
-                     new StringDeserializer(), new ByteArrayDeserializer())) {
+        try (SchemaTopicRegistry schemas =
+                        new SchemaTopicRegistry(KafkaClients.adminProps(lab.kafka.bootstrapServers()));
+                var consumer = new KafkaConsumer<>(
+                        KafkaClients.consumerProps(lab.kafka.bootstrapServers(), null),
+                        new StringDeserializer(),
+                        new ByteArrayDeserializer())) {
             TopicReader.readToEnd(consumer, Topics.STATE, Duration.ofSeconds(30), r -> latest.put(r.key(), r.value()));
             AvroCodec<StateRecord> codec = AvroCodec.stateRecord(schemas);
             Map<String, Map<String, MailboxState>> out = new TreeMap<>();
             latest.forEach((key, value) -> {
                 if (value == null || !(codec.decode(value).getState() instanceof MailboxState m)) return;
                 if (m.getDeleted() || m.getHeader() == null) return;
-                out.computeIfAbsent(m.getPartitionKey(), k -> new TreeMap<>()).put(m.getHeader().getUniqueId(), m);
+                out.computeIfAbsent(m.getPartitionKey(), k -> new TreeMap<>())
+                        .put(m.getHeader().getUniqueId(), m);
             });
             return out;
         }

@@ -1,18 +1,9 @@
 package io.mailstream.cli;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import io.mailstream.core.config.MailstreamConfig;
 import io.mailstream.core.kafka.Topics;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.common.serialization.StringSerializer;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Path;
@@ -25,8 +16,16 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-
-import static org.assertj.core.api.Assertions.assertThat;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** {@code kafka} and {@code run} on the embedded broker: a broker plain Kafka clients can use, stopped cleanly. */
 class EmbeddedBrokerCommandsTest {
@@ -37,16 +36,30 @@ class EmbeddedBrokerCommandsTest {
 
     @Test
     void runStartsTheBrokerWithEveryTierFeedAndOnlyTheEnabledRoles() throws Exception {
-        Cli cli = new Cli(Map.of("MAILSTREAM_DATA_DIR", dir.toString(), "MAILSTREAM_HTTP_LISTEN", PipelineLab.ANY_PORT, "MAILSTREAM_TIERS", "oob",
-                "MAILSTREAM_TIER_OOB_TYPE", "store", "MAILSTREAM_CAPTURE_ENABLED", "false",
-                "MAILSTREAM_STREAMS_ENABLED", "false"));
+        Cli cli = new Cli(Map.of(
+                "MAILSTREAM_DATA_DIR",
+                dir.toString(),
+                "MAILSTREAM_HTTP_LISTEN",
+                PipelineLab.ANY_PORT,
+                "MAILSTREAM_TIERS",
+                "oob",
+                "MAILSTREAM_TIER_OOB_TYPE",
+                "store",
+                "MAILSTREAM_CAPTURE_ENABLED",
+                "false",
+                "MAILSTREAM_STREAMS_ENABLED",
+                "false"));
         CompletableFuture<Integer> exit = cli.startUntilRunning("run");
-        assertThat(cli.out()).contains("mailstream run: started sink oob").doesNotContain("started streams")
+        assertThat(cli.out())
+                .contains("mailstream run: started sink oob")
+                .doesNotContain("started streams")
                 .doesNotContain("started capture");
         Matcher m = ADDRESS.matcher(cli.out());
         assertThat(m.find()).isTrue();
-        try (var consumer = new KafkaConsumer<>(Map.<String, Object>of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, m.group(1)),
-                new StringDeserializer(), new StringDeserializer())) {
+        try (var consumer = new KafkaConsumer<>(
+                Map.<String, Object>of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, m.group(1)),
+                new StringDeserializer(),
+                new StringDeserializer())) {
             assertThat(consumer.listTopics(Duration.ofSeconds(30)).keySet()).contains(Topics.feed("oob"));
         }
         cli.stop.stop();
@@ -69,9 +82,10 @@ class EmbeddedBrokerCommandsTest {
         });
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
-        RoleRunner runner = new RoleRunner("mailstream test", new PrintWriter(out, true),
-                new PrintWriter(err, true), StopSignal.manual());
-        int code = runner.run(MailstreamConfig.of(Map.of("data.dir", dir.toString(), "http.listen", PipelineLab.ANY_PORT)),
+        RoleRunner runner = new RoleRunner(
+                "mailstream test", new PrintWriter(out, true), new PrintWriter(err, true), StopSignal.manual());
+        int code = runner.run(
+                MailstreamConfig.of(Map.of("data.dir", dir.toString(), "http.listen", PipelineLab.ANY_PORT)),
                 List.of(healthy, failing[0]));
         assertThat(code).isEqualTo(Main.FAILURE);
         assertThat(events).hasSize(4);
@@ -83,23 +97,35 @@ class EmbeddedBrokerCommandsTest {
 
     @Test
     void plainClientsRoundTripARecordThroughTheBrokerItStarts() throws Exception {
-        Cli cli = new Cli(Map.of("MAILSTREAM_DATA_DIR", dir.toString(), "MAILSTREAM_HTTP_LISTEN", PipelineLab.ANY_PORT));
+        Cli cli =
+                new Cli(Map.of("MAILSTREAM_DATA_DIR", dir.toString(), "MAILSTREAM_HTTP_LISTEN", PipelineLab.ANY_PORT));
         CompletableFuture<Integer> exit = cli.startUntilRunning("kafka");
         Matcher m = ADDRESS.matcher(cli.out());
         assertThat(m.find()).isTrue();
         String bootstrap = m.group(1);
         assertThat(dir.resolve("kafka")).isDirectory();
 
-        try (var producer = new KafkaProducer<>(Map.<String, Object>of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap),
-                new StringSerializer(), new StringSerializer())) {
-            producer.send(new ProducerRecord<>(Topics.CHANGES, "alice", "hello")).get(30, TimeUnit.SECONDS);
+        try (var producer = new KafkaProducer<>(
+                Map.<String, Object>of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap),
+                new StringSerializer(),
+                new StringSerializer())) {
+            producer.send(new ProducerRecord<>(Topics.CHANGES, "alice", "hello"))
+                    .get(30, TimeUnit.SECONDS);
         }
-        try (var consumer = new KafkaConsumer<>(Map.<String, Object>of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
-                ConsumerConfig.GROUP_ID_CONFIG, "kafka-command-test", ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest"),
-                new StringDeserializer(), new StringDeserializer())) {
+        try (var consumer = new KafkaConsumer<>(
+                Map.<String, Object>of(
+                        ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
+                        bootstrap,
+                        ConsumerConfig.GROUP_ID_CONFIG,
+                        "kafka-command-test",
+                        ConsumerConfig.AUTO_OFFSET_RESET_CONFIG,
+                        "earliest"),
+                new StringDeserializer(),
+                new StringDeserializer())) {
             // The topics were created by the command, not by the client (auto-creation is off).
             assertThat(consumer.listTopics(Duration.ofSeconds(30)).keySet())
-                    .contains(Topics.CHANGES, Topics.SCHEMAS, Topics.CONTROL, Topics.STATE, Topics.PROGRESS, Topics.DLQ);
+                    .contains(
+                            Topics.CHANGES, Topics.SCHEMAS, Topics.CONTROL, Topics.STATE, Topics.PROGRESS, Topics.DLQ);
             consumer.subscribe(List.of(Topics.CHANGES));
             List<String> values = new ArrayList<>();
             long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);

@@ -1,5 +1,8 @@
 package io.mailstream.cli;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
 import io.mailstream.core.config.MailstreamConfig;
 import io.mailstream.core.kafka.EmbeddedKafka;
 import io.mailstream.core.kafka.KafkaClients;
@@ -14,6 +17,13 @@ import io.mailstream.sinks.Sinks;
 import io.mailstream.sinks.StoreReader;
 import io.mailstream.streams.MailstreamStreams;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.net.ServerSocket;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutionException;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.ScramCredentialInfo;
 import org.apache.kafka.clients.admin.ScramMechanism;
@@ -37,17 +47,6 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.net.ServerSocket;
-import java.nio.file.Path;
-import java.time.Duration;
-import java.util.HashMap;
-import java.util.List;
-import java.util.Map;
-import java.util.concurrent.ExecutionException;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
-
 /**
  * A broker that authenticates with SASL SCRAM-SHA-512 and authorises with ACLs. Capture, streams
  * and a store sink each run as their own user with only the ACLs listed in README's "Secure
@@ -70,9 +69,14 @@ class KafkaSecurityTest {
     }
 
     private static Map<String, String> scram(String user, String password) {
-        return Map.of("security.protocol", "SASL_PLAINTEXT", "sasl.mechanism", "SCRAM-SHA-512",
-                "sasl.jaas.config", "org.apache.kafka.common.security.scram.ScramLoginModule required username=\""
-                        + user + "\" password=\"" + password + "\";");
+        return Map.of(
+                "security.protocol",
+                "SASL_PLAINTEXT",
+                "sasl.mechanism",
+                "SCRAM-SHA-512",
+                "sasl.jaas.config",
+                "org.apache.kafka.common.security.scram.ScramLoginModule required username=\"" + user + "\" password=\""
+                        + password + "\";");
     }
 
     private static Map<String, Object> clientProps(String bootstrap, Map<String, String> security) {
@@ -83,28 +87,40 @@ class KafkaSecurityTest {
 
     @Test
     void onlyCaptureMayWriteTheChangesTopic() throws Exception {
-        try (EmbeddedKafka kafka = EmbeddedKafka.start(tmp.resolve("kafka"), 0, (broker, controller) -> Map.ofEntries(
-                Map.entry("listeners", "SASL_PLAINTEXT://127.0.0.1:" + broker + ",CONTROLLER://127.0.0.1:" + controller),
-                Map.entry("advertised.listeners", "SASL_PLAINTEXT://127.0.0.1:" + broker),
-                Map.entry("listener.security.protocol.map", "SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT"),
-                Map.entry("inter.broker.listener.name", "SASL_PLAINTEXT"),
-                Map.entry("sasl.enabled.mechanisms", "PLAIN,SCRAM-SHA-512"),
-                Map.entry("sasl.mechanism.inter.broker.protocol", "PLAIN"),
-                Map.entry("listener.name.sasl_plaintext.plain.sasl.jaas.config", ADMIN_JAAS),
-                Map.entry("listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config",
-                        "org.apache.kafka.common.security.scram.ScramLoginModule required;"),
-                Map.entry("authorizer.class.name", "org.apache.kafka.metadata.authorizer.StandardAuthorizer"),
-                // the controller listener is plaintext on loopback: the node itself talks there
-                Map.entry("super.users", "User:admin;User:ANONYMOUS"),
-                Map.entry("allow.everyone.if.no.acl.found", "false")))) {
+        try (EmbeddedKafka kafka = EmbeddedKafka.start(
+                tmp.resolve("kafka"),
+                0,
+                (broker, controller) -> Map.ofEntries(
+                        Map.entry(
+                                "listeners",
+                                "SASL_PLAINTEXT://127.0.0.1:" + broker + ",CONTROLLER://127.0.0.1:" + controller),
+                        Map.entry("advertised.listeners", "SASL_PLAINTEXT://127.0.0.1:" + broker),
+                        Map.entry(
+                                "listener.security.protocol.map", "SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT"),
+                        Map.entry("inter.broker.listener.name", "SASL_PLAINTEXT"),
+                        Map.entry("sasl.enabled.mechanisms", "PLAIN,SCRAM-SHA-512"),
+                        Map.entry("sasl.mechanism.inter.broker.protocol", "PLAIN"),
+                        Map.entry("listener.name.sasl_plaintext.plain.sasl.jaas.config", ADMIN_JAAS),
+                        Map.entry(
+                                "listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config",
+                                "org.apache.kafka.common.security.scram.ScramLoginModule required;"),
+                        Map.entry("authorizer.class.name", "org.apache.kafka.metadata.authorizer.StandardAuthorizer"),
+                        // the controller listener is plaintext on loopback: the node itself talks there
+                        Map.entry("super.users", "User:admin;User:ANONYMOUS"),
+                        Map.entry("allow.everyone.if.no.acl.found", "false")))) {
             String bootstrap = kafka.bootstrapServers();
-            Map<String, String> admin = Map.of("security.protocol", "SASL_PLAINTEXT", "sasl.mechanism", "PLAIN",
-                    "sasl.jaas.config", ADMIN_JAAS.replace(" user_admin=\"admin-secret\"", ""));
+            Map<String, String> admin = Map.of(
+                    "security.protocol",
+                    "SASL_PLAINTEXT",
+                    "sasl.mechanism",
+                    "PLAIN",
+                    "sasl.jaas.config",
+                    ADMIN_JAAS.replace(" user_admin=\"admin-secret\"", ""));
             try (Admin a = Admin.create(clientProps(bootstrap, admin))) {
                 List<org.apache.kafka.clients.admin.UserScramCredentialAlteration> users = new java.util.ArrayList<>();
                 for (String user : List.of("capture", "streams", "sink-oob", "reader")) {
-                    users.add(new UserScramCredentialUpsertion(user, new ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, 8192),
-                            user + "-secret"));
+                    users.add(new UserScramCredentialUpsertion(
+                            user, new ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, 8192), user + "-secret"));
                 }
                 a.alterUserScramCredentials(users).all().get();
                 a.createAcls(acls()).all().get();
@@ -125,7 +141,8 @@ class KafkaSecurityTest {
             TopicAdmin.ensureTopics(MailstreamConfig.of(settings), bootstrap);
             // The operator names the first primary (as `mailstream promote --initial` does): capture's
             // user may read mailstream.control but not write it with the control writers' transactional id.
-            try (var schemas = new io.mailstream.schemas.codec.SchemaTopicRegistry(KafkaClients.adminProps(bootstrap))) {
+            try (var schemas =
+                    new io.mailstream.schemas.codec.SchemaTopicRegistry(KafkaClients.adminProps(bootstrap))) {
                 new io.mailstream.core.control.ControlTopic(bootstrap, schemas)
                         .promoteInitial("primary", "dc1", "operator", "first primary of a least-privilege setup");
             }
@@ -135,41 +152,53 @@ class KafkaSecurityTest {
             assertThat(config.describe().get("kafka.client.sasl.jaas.config")).isEqualTo("******");
             assertThat(config.toString()).doesNotContain("capture-secret");
             // Each role makes its clients when it starts, with the identity set at that moment.
-            try (Capture capture = Capture.start(config, bootstrap, new SimpleMeterRegistry(), e -> { });
-                 MailstreamStreams streams = MailstreamStreams.build(as("streams", settings), bootstrap);
-                 SinkHandle sink = startSink(as("sink-oob", settings), bootstrap)) {
+            try (Capture capture = Capture.start(config, bootstrap, new SimpleMeterRegistry(), e -> {});
+                    MailstreamStreams streams = MailstreamStreams.build(as("streams", settings), bootstrap);
+                    SinkHandle sink = startSink(as("sink-oob", settings), bootstrap)) {
                 streams.start();
-                try (CsyncClient primary = CsyncClient.connect(CsyncClientConfig.of("127.0.0.1", capture.port(), "admin", "adminpw"))) {
+                try (CsyncClient primary =
+                        CsyncClient.connect(CsyncClientConfig.of("127.0.0.1", capture.port(), "admin", "adminpw"))) {
                     primary.execute(new CsyncCommand.ApplySub("alice", "user.alice.Lists"));
                 }
-                StoreReader store = StoreReader.open(MailstreamConfig.of(settings).storeDir("oob"));
-                org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(120)).untilAsserted(() ->
-                        assertThat(store.history("alice")).as("the change in the store").isNotEmpty());
+                StoreReader store =
+                        StoreReader.open(MailstreamConfig.of(settings).storeDir("oob"));
+                org.awaitility.Awaitility.await()
+                        .atMost(Duration.ofSeconds(120))
+                        .untilAsserted(() -> assertThat(store.history("alice"))
+                                .as("the change in the store")
+                                .isNotEmpty());
                 assertThat(sink.isRunning()).isTrue();
             }
-            assertThat(endOffsets(bootstrap, scram("reader", "reader-secret"))).as("events in %s", Topics.CHANGES).isPositive();
+            assertThat(endOffsets(bootstrap, scram("reader", "reader-secret")))
+                    .as("events in %s", Topics.CHANGES)
+                    .isPositive();
 
             Map<String, Object> intruderProps = clientProps(bootstrap, scram("reader", "reader-secret"));
             // Not idempotent: an idempotent producer is already refused for its producer id (cluster rights),
             // before it names a topic; this one shows the refusal of the topic itself.
             intruderProps.put("enable.idempotence", false);
             intruderProps.put("acks", "1");
-            try (KafkaProducer<byte[], byte[]> intruder = new KafkaProducer<>(intruderProps,
-                    new ByteArraySerializer(), new ByteArraySerializer())) {
-                assertThatThrownBy(() -> intruder.send(new ProducerRecord<>(Topics.CHANGES, new byte[1], new byte[1])).get())
-                        .isInstanceOf(ExecutionException.class).cause().isInstanceOf(TopicAuthorizationException.class)
+            try (KafkaProducer<byte[], byte[]> intruder =
+                    new KafkaProducer<>(intruderProps, new ByteArraySerializer(), new ByteArraySerializer())) {
+                assertThatThrownBy(() -> intruder.send(new ProducerRecord<>(Topics.CHANGES, new byte[1], new byte[1]))
+                                .get())
+                        .isInstanceOf(ExecutionException.class)
+                        .cause()
+                        .isInstanceOf(TopicAuthorizationException.class)
                         .hasMessageContaining("Not authorized to access topics: [" + Topics.CHANGES + "]");
             }
             // A capture given the reader's identity does not start, and says which right it lacks.
             Map<String, String> readerSettings = new HashMap<>(settings);
             readerSettings.put("capture.server.id", "secure-2");
             MailstreamConfig readerConfig = as("reader", readerSettings);
-            assertThatThrownBy(() -> Capture.start(readerConfig, bootstrap, new SimpleMeterRegistry(), e -> { }).close())
+            assertThatThrownBy(() -> Capture.start(readerConfig, bootstrap, new SimpleMeterRegistry(), e -> {})
+                            .close())
                     .satisfies(e -> org.slf4j.LoggerFactory.getLogger(KafkaSecurityTest.class)
                             .info("capture with read rights only: {}", e.toString()))
                     .hasStackTraceContaining("Not authorized to access");
             assertThatThrownBy(() -> endOffsets(bootstrap, scram("capture", "wrong")))
-                    .isInstanceOf(SaslAuthenticationException.class).hasMessageContaining("SCRAM-SHA-512");
+                    .isInstanceOf(SaslAuthenticationException.class)
+                    .hasMessageContaining("SCRAM-SHA-512");
         }
     }
 
@@ -195,20 +224,34 @@ class KafkaSecurityTest {
             acls.add(allow("capture", ResourceType.TOPIC, topic, PatternType.LITERAL, AclOperation.WRITE));
             acls.add(allow("capture", ResourceType.TOPIC, topic, PatternType.LITERAL, AclOperation.DESCRIBE));
         }
-        acls.add(allow("capture", ResourceType.TRANSACTIONAL_ID, "mailstream-capture-", PatternType.PREFIXED, AclOperation.ALL));
+        acls.add(allow(
+                "capture",
+                ResourceType.TRANSACTIONAL_ID,
+                "mailstream-capture-",
+                PatternType.PREFIXED,
+                AclOperation.ALL));
         // streams: reads changes and control, writes feeds, state, dead letters, its content index and internal topics
         for (String topic : List.of(Topics.CHANGES, "mailstream.control")) {
             acls.add(allow("streams", ResourceType.TOPIC, topic, PatternType.LITERAL, AclOperation.READ));
             acls.add(allow("streams", ResourceType.TOPIC, topic, PatternType.LITERAL, AclOperation.DESCRIBE));
         }
-        for (String topic : List.of("mailstream.schemas", "mailstream.state", "mailstream.dlq", "mailstream.streams.content",
+        for (String topic : List.of(
+                "mailstream.schemas",
+                "mailstream.state",
+                "mailstream.dlq",
+                "mailstream.streams.content",
                 Topics.STREAMS_CONTENT_REFERENCES)) {
             acls.add(allow("streams", ResourceType.TOPIC, topic, PatternType.LITERAL, AclOperation.ALL));
         }
         acls.add(allow("streams", ResourceType.TOPIC, "mailstream.feed.", PatternType.PREFIXED, AclOperation.ALL));
         acls.add(allow("streams", ResourceType.TOPIC, "mailstream-streams", PatternType.PREFIXED, AclOperation.ALL));
         acls.add(allow("streams", ResourceType.GROUP, "mailstream-streams", PatternType.PREFIXED, AclOperation.ALL));
-        acls.add(allow("streams", ResourceType.TRANSACTIONAL_ID, "mailstream-streams", PatternType.PREFIXED, AclOperation.ALL));
+        acls.add(allow(
+                "streams",
+                ResourceType.TRANSACTIONAL_ID,
+                "mailstream-streams",
+                PatternType.PREFIXED,
+                AclOperation.ALL));
         // the sink of tier oob: reads its feed (its group), state and content for a backfill, writes progress
         for (String topic : List.of("mailstream.feed.oob", "mailstream.state", "mailstream.streams.content")) {
             acls.add(allow("sink-oob", ResourceType.TOPIC, topic, PatternType.LITERAL, AclOperation.READ));
@@ -225,17 +268,22 @@ class KafkaSecurityTest {
     }
 
     private static AclBinding allow(String user, ResourceType type, String name, PatternType pattern, AclOperation op) {
-        return new AclBinding(new ResourcePattern(type, name, pattern),
+        return new AclBinding(
+                new ResourcePattern(type, name, pattern),
                 new AccessControlEntry("User:" + user, "*", op, AclPermissionType.ALLOW));
     }
 
     private static long endOffsets(String bootstrap, Map<String, String> security) {
         Map<String, Object> props = clientProps(bootstrap, security);
         props.put("isolation.level", "read_committed");
-        try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+        try (KafkaConsumer<byte[], byte[]> c =
+                new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
             List<TopicPartition> parts = c.partitionsFor(Topics.CHANGES, Duration.ofSeconds(30)).stream()
-                    .map(p -> new TopicPartition(Topics.CHANGES, p.partition())).toList();
-            return c.endOffsets(parts, Duration.ofSeconds(30)).values().stream().mapToLong(Long::longValue).sum();
+                    .map(p -> new TopicPartition(Topics.CHANGES, p.partition()))
+                    .toList();
+            return c.endOffsets(parts, Duration.ofSeconds(30)).values().stream()
+                    .mapToLong(Long::longValue)
+                    .sum();
         }
     }
 

@@ -1,16 +1,15 @@
 package io.mailstream.cli;
 
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-
-import static org.assertj.core.api.Assertions.assertThat;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class MainTest {
     @TempDir
@@ -20,8 +19,23 @@ class MainTest {
     void helpListsEverySubcommand() {
         Cli cli = new Cli(Map.of());
         assertThat(cli.run("--help")).isZero();
-        for (String sub : new String[] {"run", "kafka", "config", "capture", "streams", "sink", "events", "status",
-                "dashboard", "check", "promote", "reconcile", "rebuild", "audit", "demo"}) {
+        for (String sub : new String[] {
+            "run",
+            "kafka",
+            "config",
+            "capture",
+            "streams",
+            "sink",
+            "events",
+            "status",
+            "dashboard",
+            "check",
+            "promote",
+            "reconcile",
+            "rebuild",
+            "audit",
+            "demo"
+        }) {
             assertThat(cli.out()).containsPattern("(?m)^\\s+" + sub + "\\s");
         }
     }
@@ -47,13 +61,14 @@ class MainTest {
         Cli cli = new Cli(Map.of("MAILSTREAM_SITE", "dc9"));
         // --config may also follow the subcommand.
         assertThat(cli.run("config", "--config", file.toString())).isZero();
-        assertThat(cli.out().lines()).contains(
-                "capture.auth.password = ******",
-                "tier.dc2.cyrus.password = ******",
-                "tier.dc2.cyrus.address = 127.0.0.1:2006",
-                "site = dc9",
-                "kafka.bootstrap.servers = ",
-                "capture.listen = 127.0.0.1:2005");
+        assertThat(cli.out().lines())
+                .contains(
+                        "capture.auth.password = ******",
+                        "tier.dc2.cyrus.password = ******",
+                        "tier.dc2.cyrus.address = 127.0.0.1:2006",
+                        "site = dc9",
+                        "kafka.bootstrap.servers = ",
+                        "capture.listen = 127.0.0.1:2005");
         assertThat(cli.out()).doesNotContain("hunter2").doesNotContain("s3cret");
     }
 
@@ -63,23 +78,34 @@ class MainTest {
         Files.writeString(file, "capture.auth.pasword=typo-hunter2\nsome.api.token=t0ken\nsite.label=visible\n");
         Cli cli = new Cli(Map.of());
         assertThat(cli.run("config", "--config", file.toString())).isZero();
-        assertThat(cli.out().lines()).contains("capture.auth.pasword = ******   (unknown key: ignored)",
-                "site.label = visible   (unknown key: ignored)");
+        assertThat(cli.out().lines())
+                .contains(
+                        "capture.auth.pasword = ******   (unknown key: ignored)",
+                        "site.label = visible   (unknown key: ignored)");
         assertThat(cli.out()).doesNotContain("typo-hunter2").doesNotContain("t0ken");
     }
 
     @Test
     void rebuildTakesItsPasswordFromAFileOrTheEnvironmentNeverFromTheCommandLine() throws Exception {
         Cli withOption = new Cli(Map.of());
-        assertThat(withOption.run("rebuild", "--from-store", dir.toString(), "--to", "127.0.0.1:1", "--auth-password", "secret"))
+        assertThat(withOption.run(
+                        "rebuild", "--from-store", dir.toString(), "--to", "127.0.0.1:1", "--auth-password", "secret"))
                 .isEqualTo(Main.USAGE);
         assertThat(withOption.err()).contains("--auth-password");
         Cli without = new Cli(Map.of());
-        assertThat(without.run("rebuild", "--from-store", dir.toString(), "--to", "127.0.0.1:1")).isEqualTo(Main.USAGE);
+        assertThat(without.run("rebuild", "--from-store", dir.toString(), "--to", "127.0.0.1:1"))
+                .isEqualTo(Main.USAGE);
         assertThat(without.err()).contains("give --auth-password-file FILE or set MAILSTREAM_REBUILD_PASSWORD");
         Cli missingFile = new Cli(Map.of());
-        assertThat(missingFile.run("rebuild", "--from-store", dir.toString(), "--to", "127.0.0.1:1",
-                "--auth-password-file", dir.resolve("none").toString())).isEqualTo(Main.USAGE);
+        assertThat(missingFile.run(
+                        "rebuild",
+                        "--from-store",
+                        dir.toString(),
+                        "--to",
+                        "127.0.0.1:1",
+                        "--auth-password-file",
+                        dir.resolve("none").toString()))
+                .isEqualTo(Main.USAGE);
         assertThat(missingFile.err()).contains("cannot read the password file");
     }
 
@@ -88,7 +114,8 @@ class MainTest {
         Cli cli = new Cli(Map.of("MAILSTREAM_TIERS", "oob", "MAILSTREAM_TIER_OOB_TYPE", "store"));
         assertThat(cli.run("config", "--doc")).isZero();
         assertThat(cli.out()).contains("tier.oob.type = store\n    # cyrus|store, default (required). Kind of tier:");
-        assertThat(cli.out()).contains("kafka.bootstrap.servers = \n    # text, default (empty). Kafka bootstrap servers");
+        assertThat(cli.out())
+                .contains("kafka.bootstrap.servers = \n    # text, default (empty). Kafka bootstrap servers");
         long keys = cli.out().lines().filter(l -> l.contains(" = ")).count();
         long docs = cli.out().lines().filter(l -> l.startsWith("    # ")).count();
         assertThat(docs).isEqualTo(keys);
@@ -97,21 +124,31 @@ class MainTest {
     @Test
     void missingExplicitConfigFileIsAUsageErrorWithoutStackTrace() {
         Cli cli = new Cli(Map.of());
-        assertThat(cli.run("--config", dir.resolve("nope.properties").toString(), "config")).isEqualTo(Main.USAGE);
-        assertThat(cli.err()).isEqualTo("mailstream config: configuration error: configuration file "
-                + dir.resolve("nope.properties") + " does not exist\n");
+        assertThat(cli.run("--config", dir.resolve("nope.properties").toString(), "config"))
+                .isEqualTo(Main.USAGE);
+        assertThat(cli.err())
+                .isEqualTo("mailstream config: configuration error: configuration file "
+                        + dir.resolve("nope.properties") + " does not exist\n");
     }
 
     @Test
     void badValueNamesTheKey() {
         Cli cli = new Cli(Map.of("MAILSTREAM_KAFKA_TOPIC_PARTITIONS", "many"));
         assertThat(cli.run("config")).isEqualTo(Main.USAGE);
-        assertThat(cli.err()).startsWith("mailstream config: configuration error: kafka.topic.partitions: expected integer")
+        assertThat(cli.err())
+                .startsWith("mailstream config: configuration error: kafka.topic.partitions: expected integer")
                 .doesNotContain("\tat ");
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"--since yesterday", "--uid 3", "--guid xyz", "--at 2026-12-02 --uid 1", "--since 2026-12-02 --until 2026-12-01"})
+    @ValueSource(
+            strings = {
+                "--since yesterday",
+                "--uid 3",
+                "--guid xyz",
+                "--at 2026-12-02 --uid 1",
+                "--since 2026-12-02 --until 2026-12-01"
+            })
     void auditNamesABadOptionBeforeConnecting(String args) {
         Cli cli = new Cli(Map.of("MAILSTREAM_DATA_DIR", dir.toString()));
         List<String> all = new java.util.ArrayList<>(List.of("audit", "--user", "alice"));
@@ -125,8 +162,8 @@ class MainTest {
     @ParameterizedTest
     @ValueSource(strings = {"reconcile"})
     void unimplementedSubcommandsSaySoAndExit2(String args) {
-        Cli cli = new Cli(Map.of("MAILSTREAM_TIERS", "dc2", "MAILSTREAM_TIER_DC2_TYPE", "store",
-                "MAILSTREAM_DATA_DIR", dir.toString()));
+        Cli cli = new Cli(Map.of(
+                "MAILSTREAM_TIERS", "dc2", "MAILSTREAM_TIER_DC2_TYPE", "store", "MAILSTREAM_DATA_DIR", dir.toString()));
         String name = args.split(" ")[0];
         assertThat(cli.run(args.split(" "))).isEqualTo(Main.USAGE);
         assertThat(cli.err()).isEqualTo("mailstream " + name + ": not implemented yet\n");
@@ -162,8 +199,13 @@ class MainTest {
 
     @Test
     void runWillNotRunNothing() {
-        Cli cli = new Cli(Map.of("MAILSTREAM_KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:1", "MAILSTREAM_STREAMS_ENABLED", "false",
-                "MAILSTREAM_CAPTURE_ENABLED", "false"));
+        Cli cli = new Cli(Map.of(
+                "MAILSTREAM_KAFKA_BOOTSTRAP_SERVERS",
+                "127.0.0.1:1",
+                "MAILSTREAM_STREAMS_ENABLED",
+                "false",
+                "MAILSTREAM_CAPTURE_ENABLED",
+                "false"));
         assertThat(cli.run("run")).isEqualTo(Main.USAGE);
         assertThat(cli.err()).contains("nothing to run");
     }
@@ -172,12 +214,14 @@ class MainTest {
     void kafkaRefusesAnExternalBroker() {
         Cli cli = new Cli(Map.of("MAILSTREAM_KAFKA_BOOTSTRAP_SERVERS", "kafka1:9092"));
         assertThat(cli.run("kafka")).isEqualTo(Main.USAGE);
-        assertThat(cli.err()).contains("runs only the embedded broker; unset it (and MAILSTREAM_KAFKA_BOOTSTRAP_SERVERS)");
+        assertThat(cli.err())
+                .contains("runs only the embedded broker; unset it (and MAILSTREAM_KAFKA_BOOTSTRAP_SERVERS)");
     }
 
     @Test
     void embeddedListenAddressMustBeLoopback() {
-        Cli cli = new Cli(Map.of("MAILSTREAM_KAFKA_EMBEDDED_LISTEN", "0.0.0.0:9092", "MAILSTREAM_DATA_DIR", dir.toString()));
+        Cli cli = new Cli(
+                Map.of("MAILSTREAM_KAFKA_EMBEDDED_LISTEN", "0.0.0.0:9092", "MAILSTREAM_DATA_DIR", dir.toString()));
         assertThat(cli.run("kafka")).isEqualTo(Main.USAGE);
         assertThat(cli.err()).contains("kafka.embedded.listen: expected 127.0.0.1:PORT");
     }

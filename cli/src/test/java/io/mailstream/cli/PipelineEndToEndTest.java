@@ -1,5 +1,8 @@
 package io.mailstream.cli;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
 import io.mailstream.csync.model.Mailbox;
 import io.mailstream.csync.model.MessageRecord;
 import io.mailstream.sinks.StoreReader;
@@ -9,6 +12,13 @@ import io.mailstream.testkit.ImapActionScript;
 import io.mailstream.testkit.ImapClient;
 import io.mailstream.testkit.LmtpClient;
 import io.mailstream.testkit.MessageFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -18,17 +28,6 @@ import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.io.TempDir;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Map;
-import java.util.stream.IntStream;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
 /**
  * The whole pipeline between real Cyrus servers: primary -> capture -> Kafka -> streams -> a
@@ -41,12 +40,16 @@ import static org.awaitility.Awaitility.await;
 class PipelineEndToEndTest {
     private static final Logger LOG = LoggerFactory.getLogger(PipelineEndToEndTest.class);
     /** Twenty users receive the LMTP deliveries; alice and bob also run the action script (carol is deleted by it). */
-    private static final List<String> RECIPIENTS = IntStream.rangeClosed(1, 20).mapToObj(i -> String.format("user%02d", i)).toList();
+    private static final List<String> RECIPIENTS = IntStream.rangeClosed(1, 20)
+            .mapToObj(i -> String.format("user%02d", i))
+            .toList();
+
     private static final List<String> USERS = concat(List.of(ImapActionScript.ALICE, ImapActionScript.BOB), RECIPIENTS);
     private static final Duration CONVERGE = Duration.ofMinutes(5);
 
     @TempDir
     static Path dir;
+
     static PipelineLab lab;
     static final MessageFactory mail = new MessageFactory(2026);
 
@@ -98,10 +101,17 @@ class PipelineEndToEndTest {
         // The sink's pause hook: the apply that reaches half the backlog reaches the replica but is
         // never confirmed, nothing more is applied, and the marker appears; then SIGKILL.
         Path paused = dir.resolve("sink-dc2-paused");
-        try (ChildJvm first = sinkChild("sink-dc2-first", config, "-Dmailstream.sink.pause-after-events=" + backlog / 2,
+        try (ChildJvm first = sinkChild(
+                "sink-dc2-first",
+                config,
+                "-Dmailstream.sink.pause-after-events=" + backlog / 2,
                 "-Dmailstream.sink.pause-marker=" + paused)) {
-            await().atMost(CONVERGE).pollInterval(Duration.ofMillis(200)).until(() -> Files.exists(paused) || !first.isAlive());
-            assertThat(first.isAlive()).as("the first sink paused rather than exited: %s", first.log()).isTrue();
+            await().atMost(CONVERGE)
+                    .pollInterval(Duration.ofMillis(200))
+                    .until(() -> Files.exists(paused) || !first.isAlive());
+            assertThat(first.isAlive())
+                    .as("the first sink paused rather than exited: %s", first.log())
+                    .isTrue();
             first.kill(); // SIGKILL: an apply in flight, nothing closed or committed on the way out
         }
         long behindAtKill = lab.eventsBehind("dc2");
@@ -110,10 +120,13 @@ class PipelineEndToEndTest {
         try (ChildJvm second = sinkChild("sink-dc2-second", config)) {
             assertReplicaIdentical();
         }
-        try (ImapClient primary = lab.primary.endpoint().imapAdmin(); ImapClient replica = lab.replica.endpoint().imapAdmin()) {
+        try (ImapClient primary = lab.primary.endpoint().imapAdmin();
+                ImapClient replica = lab.replica.endpoint().imapAdmin()) {
             for (String user : USERS) {
-                assertThat(liveMessages(replica, user)).as("messages of %s on the replica", user)
-                        .containsExactlyInAnyOrderElementsOf(liveMessages(primary, user)).doesNotHaveDuplicates();
+                assertThat(liveMessages(replica, user))
+                        .as("messages of %s on the replica", user)
+                        .containsExactlyInAnyOrderElementsOf(liveMessages(primary, user))
+                        .doesNotHaveDuplicates();
             }
         }
     }
@@ -126,11 +139,18 @@ class PipelineEndToEndTest {
             Cli cli = new Cli(Map.of());
             Path passwordFile = java.nio.file.Files.createTempFile("rebuild", ".password");
             java.nio.file.Files.writeString(passwordFile, PipelineLab.ADMIN_PASSWORD + "\n");
-            int exit = cli.run("rebuild", "--from-store", lab.storeDir().toString(), "--to", "127.0.0.1:" + empty.csyncPort(),
-                    "--auth-password-file", passwordFile.toString());
+            int exit = cli.run(
+                    "rebuild",
+                    "--from-store",
+                    lab.storeDir().toString(),
+                    "--to",
+                    "127.0.0.1:" + empty.csyncPort(),
+                    "--auth-password-file",
+                    passwordFile.toString());
             assertThat(exit).as(cli.err()).isZero();
             assertThat(cli.out()).contains("rebuild: " + USERS.size() + " users");
-            assertThat(SameMail.replicaDifferences(lab.primary.endpoint(), empty.endpoint(), USERS)).isEmpty();
+            assertThat(SameMail.replicaDifferences(lab.primary.endpoint(), empty.endpoint(), USERS))
+                    .isEmpty();
         }
     }
 
@@ -141,8 +161,11 @@ class PipelineEndToEndTest {
         try (LmtpClient lmtp = lab.primary.endpoint().lmtp()) {
             for (int i = from; i < from + count; i++) {
                 String to = RECIPIENTS.get(i % RECIPIENTS.size());
-                int size = i % 125 == 60 ? 5_000_000 : i % 50 == 10 ? 1_000_000 + i * 1_000 : 1_000 + (i * 7919) % 40_000;
-                lmtp.deliver("sender" + i + "@example.org", List.of(to),
+                int size =
+                        i % 125 == 60 ? 5_000_000 : i % 50 == 10 ? 1_000_000 + i * 1_000 : 1_000 + (i * 7919) % 40_000;
+                lmtp.deliver(
+                        "sender" + i + "@example.org",
+                        List.of(to),
                         mail.message(i, size, "sender" + i + "@example.org", to + "@mailstream.test", "message " + i));
             }
         }
@@ -160,8 +183,17 @@ class PipelineEndToEndTest {
     private static ChildJvm sinkChild(String name, Path config, String... systemProperties) {
         List<String> jvm = new ArrayList<>(List.of("-Xmx512m"));
         jvm.addAll(List.of(systemProperties));
-        return ChildJvm.start(name, jvm, Main.class.getName(), "running; Ctrl-C stops it", Duration.ofSeconds(90),
-                "sink", "--tier", "dc2", "--config", config.toString());
+        return ChildJvm.start(
+                name,
+                jvm,
+                Main.class.getName(),
+                "running; Ctrl-C stops it",
+                Duration.ofSeconds(90),
+                "sink",
+                "--tier",
+                "dc2",
+                "--config",
+                config.toString());
     }
 
     /** mailbox/UID/GUID of every record that is not expunged. */
@@ -169,7 +201,8 @@ class PipelineEndToEndTest {
         List<String> out = new ArrayList<>();
         for (Mailbox m : SameMail.fullMailboxes(admin, user)) {
             for (MessageRecord r : m.records()) {
-                if (!r.isExpunged()) out.add(m.name() + "/" + r.uid() + "/" + r.guid().hex());
+                if (!r.isExpunged())
+                    out.add(m.name() + "/" + r.uid() + "/" + r.guid().hex());
             }
         }
         return out;

@@ -1,6 +1,8 @@
 package io.mailstream.cli;
 
-import io.mailstream.core.config.ConfigKeys;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
 import io.mailstream.core.config.MailstreamConfig;
 import io.mailstream.core.kafka.EmbeddedKafka;
 import io.mailstream.core.kafka.TopicAdmin;
@@ -14,7 +16,6 @@ import io.mailstream.testkit.CyrusInstance;
 import io.mailstream.testkit.ImapActionScript;
 import io.mailstream.testkit.KafkaCluster;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
@@ -24,9 +25,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
 /**
  * The whole pipeline in this JVM, as {@code mailstream run} wires it, between two real Cyrus
@@ -48,6 +46,7 @@ final class PipelineLab implements AutoCloseable {
     final EmbeddedKafka kafka;
     /** A multi-broker cluster in JVMs of its own, or null. */
     final KafkaCluster cluster;
+
     private final String bootstrap;
     final MailstreamConfig config;
     private final Map<String, String> settings;
@@ -73,7 +72,8 @@ final class PipelineLab implements AutoCloseable {
         return new PipelineLab(dir, passwords(users), List.of(), cluster);
     }
 
-    private PipelineLab(Path dir, Map<String, String> users, List<String> imapdOptions, KafkaCluster.Builder clusterBuilder)
+    private PipelineLab(
+            Path dir, Map<String, String> users, List<String> imapdOptions, KafkaCluster.Builder clusterBuilder)
             throws IOException {
         CyrusInstance.requireCyrus();
         this.dir = dir;
@@ -84,8 +84,13 @@ final class PipelineLab implements AutoCloseable {
             int capturePort = freePort();
             replica = track(started, withUsers(CyrusInstance.replica()).start());
             // The primary serves csync too, so that 'mailstream check' can read it (capture.primary.address).
-            primary = track(started, withUsers(CyrusInstance.primary()).mailstreamTarget("127.0.0.1", capturePort)
-                    .syncRepeatInterval(0).serveCsync().start());
+            primary = track(
+                    started,
+                    withUsers(CyrusInstance.primary())
+                            .mailstreamTarget("127.0.0.1", capturePort)
+                            .syncRepeatInterval(0)
+                            .serveCsync()
+                            .start());
             if (clusterBuilder == null) {
                 kafka = track(started, EmbeddedKafka.start(dir.resolve("kafka"), 0));
                 cluster = null;
@@ -98,7 +103,7 @@ final class PipelineLab implements AutoCloseable {
             settings = settings(capturePort);
             config = MailstreamConfig.of(settings);
             TopicAdmin.ensureTopics(config, bootstrap);
-            capture = track(started, Capture.start(config, bootstrap, new SimpleMeterRegistry(), e -> { }));
+            capture = track(started, Capture.start(config, bootstrap, new SimpleMeterRegistry(), e -> {}));
             streams = track(started, MailstreamStreams.build(config, bootstrap));
             streams.start();
             dc2 = track(started, Sinks.start(config, bootstrap, "dc2"));
@@ -157,7 +162,9 @@ final class PipelineLab implements AutoCloseable {
             s.put("kafka.topic.replication.factor", "1");
             s.put("kafka.topic.min.insync.replicas", "1");
         } else {
-            s.put("kafka.topic.partitions", "6"); // two leaders per broker; 12, the cluster default, only costs time here
+            s.put(
+                    "kafka.topic.partitions",
+                    "6"); // two leaders per broker; 12, the cluster default, only costs time here
         }
         s.put("capture.listen", "127.0.0.1:" + capturePort);
         s.put("capture.auth.user", "admin");
@@ -203,11 +210,16 @@ final class PipelineLab implements AutoCloseable {
     /** The tier's sink has committed its whole feed. */
     long eventsBehind(String tier) {
         return StatusReport.compute(config, bootstrap).tiers().stream()
-                .filter(t -> t.tier().equals(tier)).findFirst().orElseThrow().eventsBehind();
+                .filter(t -> t.tier().equals(tier))
+                .findFirst()
+                .orElseThrow()
+                .eventsBehind();
     }
 
     void awaitTierCaughtUp(String tier) {
-        await().atMost(Duration.ofMinutes(5)).pollInterval(Duration.ofSeconds(1)).until(() -> eventsBehind(tier) == 0);
+        await().atMost(Duration.ofMinutes(5))
+                .pollInterval(Duration.ofSeconds(1))
+                .until(() -> eventsBehind(tier) == 0);
     }
 
     /** Waits until the replica holds the same mail as the primary for these users; fails with the differences. */
@@ -216,11 +228,14 @@ final class PipelineLab implements AutoCloseable {
         List<String> differences = new ArrayList<>();
         try {
             // ignoreExceptions: ManageSieve refuses a user whose mailbox has not reached the replica yet.
-            await().atMost(converge).pollInterval(Duration.ofSeconds(2)).ignoreExceptions().until(() -> {
-                differences.clear();
-                differences.addAll(SameMail.replicaDifferences(primary.endpoint(), replica.endpoint(), users));
-                return differences.isEmpty();
-            });
+            await().atMost(converge)
+                    .pollInterval(Duration.ofSeconds(2))
+                    .ignoreExceptions()
+                    .until(() -> {
+                        differences.clear();
+                        differences.addAll(SameMail.replicaDifferences(primary.endpoint(), replica.endpoint(), users));
+                        return differences.isEmpty();
+                    });
         } finally {
             assertThat(differences).as("replica vs primary").isEmpty();
         }

@@ -1,5 +1,7 @@
 package io.mailstream.cli;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -13,12 +15,12 @@ import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
 /** One scrape of a Prometheus endpoint, fetched and parsed as Prometheus does (plain GET, text format 0.0.4). */
 final class PrometheusText {
-    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
-    private static final Pattern SAMPLE = Pattern.compile("^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\\{(.*)})?\\s+(\\S+)(?:\\s+\\d+)?$");
+    private static final HttpClient HTTP =
+            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+    private static final Pattern SAMPLE =
+            Pattern.compile("^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\\{(.*)})?\\s+(\\S+)(?:\\s+\\d+)?$");
     private static final Pattern LABEL = Pattern.compile("([a-zA-Z_][a-zA-Z0-9_]*)=\"((?:[^\"\\\\]|\\\\.)*)\"");
 
     record Sample(String name, Map<String, String> labels, double value) {}
@@ -30,11 +32,17 @@ final class PrometheusText {
     }
 
     static PrometheusText scrape(String url) throws IOException, InterruptedException {
-        HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(30)).GET().build(),
+        HttpResponse<String> response = HTTP.send(
+                HttpRequest.newBuilder(URI.create(url))
+                        .timeout(Duration.ofSeconds(30))
+                        .GET()
+                        .build(),
                 HttpResponse.BodyHandlers.ofString());
         assertThat(response.statusCode()).as("GET %s", url).isEqualTo(200);
-        assertThat(response.headers().firstValue("Content-Type")).as("content type of %s", url).hasValueSatisfying(
-                type -> assertThat(type).startsWith("text/plain").contains("version=0.0.4"));
+        assertThat(response.headers().firstValue("Content-Type"))
+                .as("content type of %s", url)
+                .hasValueSatisfying(
+                        type -> assertThat(type).startsWith("text/plain").contains("version=0.0.4"));
         return parse(response.body());
     }
 
@@ -49,7 +57,8 @@ final class PrometheusText {
                 Matcher l = LABEL.matcher(m.group(2));
                 while (l.find()) labels.put(l.group(1), l.group(2));
             }
-            samples.add(new Sample(m.group(1), labels, Double.parseDouble(m.group(3).replace("+Inf", "Infinity"))));
+            samples.add(
+                    new Sample(m.group(1), labels, Double.parseDouble(m.group(3).replace("+Inf", "Infinity"))));
         }
         return new PrometheusText(samples);
     }
@@ -71,11 +80,14 @@ final class PrometheusText {
     }
 
     private List<Sample> matching(String name, String... labels) {
-        return samples.stream().filter(s -> s.name().equals(name)).filter(s -> {
-            for (int i = 0; i + 1 < labels.length; i += 2) {
-                if (!labels[i + 1].equals(s.labels().get(labels[i]))) return false;
-            }
-            return true;
-        }).toList();
+        return samples.stream()
+                .filter(s -> s.name().equals(name))
+                .filter(s -> {
+                    for (int i = 0; i + 1 < labels.length; i += 2) {
+                        if (!labels[i + 1].equals(s.labels().get(labels[i]))) return false;
+                    }
+                    return true;
+                })
+                .toList();
     }
 }

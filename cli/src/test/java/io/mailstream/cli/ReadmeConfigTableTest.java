@@ -1,11 +1,10 @@
 package io.mailstream.cli;
 
-import org.junit.jupiter.api.Test;
+import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-
-import static org.assertj.core.api.Assertions.assertThat;
+import org.junit.jupiter.api.Test;
 
 /** README.md's table of configuration keys is generated from ConfigKeys and must not drift from it. */
 class ReadmeConfigTableTest {
@@ -21,7 +20,9 @@ class ReadmeConfigTableTest {
         assertThat(begin).as("README.md has no '%s' marker", BEGIN).isNotNegative();
         assertThat(end).as("README.md has no '%s' marker", END).isGreaterThan(begin);
         String table = readme.substring(readme.indexOf('\n', begin) + 1, end);
-        assertThat(table).as("README.md's configuration table differs from ConfigKeys: replace it with the output of"
-                + " 'bin/mailstream config --doc --markdown'").isEqualTo(ConfigCommand.markdownTable());
+        assertThat(table)
+                .as("README.md's configuration table differs from ConfigKeys: replace it with the output of"
+                        + " 'bin/mailstream config --doc --markdown'")
+                .isEqualTo(ConfigCommand.markdownTable());
     }
 }

@@ -12,7 +12,6 @@ import io.mailstream.testkit.CyrusEndpoint;
 import io.mailstream.testkit.ImapClient;
 import io.mailstream.testkit.ImapException;
 import io.mailstream.testkit.ImapSnapshot;
-
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -44,7 +43,8 @@ final class SameMail {
             String d = ImapSnapshot.take(primary, user).describeDifferences(ImapSnapshot.take(replica, user));
             if (d != null) out.add(d);
         }
-        try (ImapClient p = primary.imapAdmin(); ImapClient r = replica.imapAdmin()) {
+        try (ImapClient p = primary.imapAdmin();
+                ImapClient r = replica.imapAdmin()) {
             for (String user : users) {
                 diff("SYNCGET of " + user, syncGetUser(p, user), syncGetUser(r, user), out);
             }
@@ -68,7 +68,8 @@ final class SameMail {
             lines.add(l);
             Matcher name = MBOXNAME.matcher(l);
             if (l.startsWith("* MAILBOX ") && name.find()) {
-                admin.syncGet("FULLMAILBOX " + name.group(1)).forEach(b -> lines.add(new String(b, StandardCharsets.UTF_8)));
+                admin.syncGet("FULLMAILBOX " + name.group(1))
+                        .forEach(b -> lines.add(new String(b, StandardCharsets.UTF_8)));
             }
         }
         return lines.stream().sorted().toList();
@@ -102,14 +103,16 @@ final class SameMail {
     }
 
     /** Mailboxes (every header field and record) and the bodies of every live record, against the primary's. */
-    static List<String> storeDifferences(ImapClient primaryAdmin, StoreReader store, Collection<String> users) throws IOException {
+    static List<String> storeDifferences(ImapClient primaryAdmin, StoreReader store, Collection<String> users)
+            throws IOException {
         Map<String, List<Mailbox>> expected = new TreeMap<>();
         for (String user : users) expected.put(user, fullMailboxes(primaryAdmin, user));
         return storeDifferences(store, expected);
     }
 
     /** The store's folder of each partition key against the mailboxes (with every record) the primary has under it. */
-    static List<String> storeDifferences(StoreReader store, Map<String, List<Mailbox>> expectedByKey) throws IOException {
+    static List<String> storeDifferences(StoreReader store, Map<String, List<Mailbox>> expectedByKey)
+            throws IOException {
         List<String> out = new ArrayList<>();
         for (Map.Entry<String, List<Mailbox>> key : expectedByKey.entrySet()) {
             Map<String, MailboxState> stored = new TreeMap<>();
@@ -129,7 +132,8 @@ final class SameMail {
      * Folded mailbox states (by uniqueid) of one partition key against the primary's mailboxes
      * under that key: the same uniqueids, and for each the header and every record.
      */
-    static List<String> stateDifferences(String where, String key, List<Mailbox> expectedMailboxes, Map<String, MailboxState> actual) {
+    static List<String> stateDifferences(
+            String where, String key, List<Mailbox> expectedMailboxes, Map<String, MailboxState> actual) {
         List<String> out = new ArrayList<>();
         Map<String, Mailbox> expected = new TreeMap<>();
         expectedMailboxes.forEach(m -> expected.put(m.uniqueId(), m));
@@ -138,22 +142,32 @@ final class SameMail {
             MailboxState s = actual.get(m.uniqueId());
             if (s == null) continue;
             if (!CaptureTranslator.header(m.header()).equals(s.getHeader())) {
-                out.add(where + " header of " + m.name() + ": " + s.getHeader() + "\n  primary: " + CaptureTranslator.header(m.header()));
+                out.add(where + " header of " + m.name() + ": " + s.getHeader() + "\n  primary: "
+                        + CaptureTranslator.header(m.header()));
             }
-            diff(where + " records of " + m.name(), m.records().stream().map(CaptureTranslator::record).map(Object::toString).toList(),
-                    s.getRecords().stream().map(Object::toString).toList(), out);
+            diff(
+                    where + " records of " + m.name(),
+                    m.records().stream()
+                            .map(CaptureTranslator::record)
+                            .map(Object::toString)
+                            .toList(),
+                    s.getRecords().stream().map(Object::toString).toList(),
+                    out);
         }
         return out;
     }
 
     private static java.util.Optional<String> bodyDifference(StoreReader store, MessageRecord r) throws IOException {
-        if (!store.hasBody(r.guid().hex())) return java.util.Optional.of("store has no body " + r.guid().hex());
+        if (!store.hasBody(r.guid().hex()))
+            return java.util.Optional.of("store has no body " + r.guid().hex());
         try (StoredBody body = store.openBody(r.guid().hex())) {
             byte[] bytes = body.content().readAllBytes();
             // The GUID is the SHA-1 of the primary's message file: equal digest, equal bytes.
             String sha1 = sha1(bytes);
-            return sha1.equals(r.guid().hex()) && bytes.length == r.size() ? java.util.Optional.empty()
-                    : java.util.Optional.of("store body " + r.guid().hex() + " has SHA-1 " + sha1 + ", " + bytes.length + " bytes");
+            return sha1.equals(r.guid().hex()) && bytes.length == r.size()
+                    ? java.util.Optional.empty()
+                    : java.util.Optional.of(
+                            "store body " + r.guid().hex() + " has SHA-1 " + sha1 + ", " + bytes.length + " bytes");
         }
     }
 
@@ -163,14 +177,15 @@ final class SameMail {
         List<String> extra = new ArrayList<>(actual);
         extra.removeAll(expected);
         if (!missing.isEmpty() || !extra.isEmpty() || expected.size() != actual.size()) {
-            out.add(what + ":\n  only on the primary: " + missing + "\n  only here: " + extra
-                    + "\n  counts " + expected.size() + " / " + actual.size());
+            out.add(what + ":\n  only on the primary: " + missing + "\n  only here: " + extra + "\n  counts "
+                    + expected.size() + " / " + actual.size());
         }
     }
 
     private static Mailbox parseMailbox(String line) {
         try {
-            DListReader r = new DListReader(new ByteArrayInputStream(line.getBytes(StandardCharsets.UTF_8)), DListLimits.DEFAULTS);
+            DListReader r = new DListReader(
+                    new ByteArrayInputStream(line.getBytes(StandardCharsets.UTF_8)), DListLimits.DEFAULTS);
             r.readWord(); // "*"
             r.skipBlanks();
             return Mailbox.from(r.readKeyed().value().asKvList());

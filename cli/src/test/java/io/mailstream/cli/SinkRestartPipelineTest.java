@@ -1,10 +1,15 @@
 package io.mailstream.cli;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import io.mailstream.sinks.Sinks;
 import io.mailstream.testkit.CyrusInstance;
 import io.mailstream.testkit.ImapClient;
 import io.mailstream.testkit.LmtpClient;
 import io.mailstream.testkit.MessageFactory;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -12,12 +17,6 @@ import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.io.TempDir;
-
-import java.nio.file.Path;
-import java.time.Duration;
-import java.util.List;
-
-import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * What an operator does and a user does next, through the whole pipeline (real capture, streams,
@@ -32,6 +31,7 @@ class SinkRestartPipelineTest {
 
     @TempDir
     static Path dir;
+
     static PipelineLab lab;
     static final MessageFactory mail = new MessageFactory(9);
 
@@ -89,13 +89,17 @@ class SinkRestartPipelineTest {
             alice.uidExpunge("12");
         }
         assertReplicaIdentical();
-        assertThat(lab.replica.runTool("cyr_expire", "-X", "0").exitCode()).as("cyr_expire on the replica").isZero();
+        assertThat(lab.replica.runTool("cyr_expire", "-X", "0").exitCode())
+                .as("cyr_expire on the replica")
+                .isZero();
         CyrusInstance.ProcessResult restored = lab.primary.runTool("unexpunge", "-u", "user.alice", "12");
         assertThat(restored.exitCode()).as(restored.output()).isZero();
         lab.awaitCaptured();
         lab.awaitTierCaughtUp("dc2");
         // The replica dropped its expunged records with the files; the primary drops its own likewise.
-        assertThat(lab.primary.runTool("cyr_expire", "-X", "0").exitCode()).as("cyr_expire on the primary").isZero();
+        assertThat(lab.primary.runTool("cyr_expire", "-X", "0").exitCode())
+                .as("cyr_expire on the primary")
+                .isZero();
         assertReplicaIdentical();
     }
 
@@ -105,7 +109,10 @@ class SinkRestartPipelineTest {
             for (int i = 0; i < count; i++) {
                 String to = USERS.get(i % USERS.size()) + "@mailstream.test";
                 int size = i % 8 == 5 ? 600_000 : 1_000 + (i * 7919) % 20_000;
-                lmtp.deliver("sender@example.org", List.of(to), mail.message(i, size, "sender@example.org", to, "message " + i));
+                lmtp.deliver(
+                        "sender@example.org",
+                        List.of(to),
+                        mail.message(i, size, "sender@example.org", to, "message " + i));
             }
         }
     }

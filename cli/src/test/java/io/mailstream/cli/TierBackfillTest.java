@@ -1,5 +1,8 @@
 package io.mailstream.cli;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
 import io.mailstream.core.config.ConfigKeys;
 import io.mailstream.core.config.MailstreamConfig;
 import io.mailstream.core.kafka.KafkaClients;
@@ -13,6 +16,17 @@ import io.mailstream.testkit.ImapActionScript;
 import io.mailstream.testkit.ImapClient;
 import io.mailstream.testkit.LmtpClient;
 import io.mailstream.testkit.MessageFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.ListOffsetsOptions;
 import org.apache.kafka.clients.admin.OffsetSpec;
@@ -27,21 +41,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.time.Duration;
-import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.List;
-import java.util.Map;
-import java.util.concurrent.Callable;
-import java.util.regex.Pattern;
-import java.util.stream.Collectors;
-import java.util.stream.IntStream;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
-
 /**
  * A tier that was not there from the start, or that was down longer than its feed's retention,
  * must first receive the whole current state from {@code mailstream.state} (bodies from the
@@ -50,7 +49,9 @@ import static org.awaitility.Awaitility.await;
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class TierBackfillTest {
-    private static final List<String> RECIPIENTS = IntStream.rangeClosed(1, 4).mapToObj(i -> String.format("user%02d", i)).toList();
+    private static final List<String> RECIPIENTS = IntStream.rangeClosed(1, 4)
+            .mapToObj(i -> String.format("user%02d", i))
+            .toList();
     private static final List<String> USERS = concat(List.of(ImapActionScript.ALICE, ImapActionScript.BOB), RECIPIENTS);
     private static final Duration CONVERGE = Duration.ofMinutes(3);
     /** TierBackfill's test hook: pause after that many partition keys. */
@@ -58,6 +59,7 @@ class TierBackfillTest {
 
     @TempDir
     static Path dir;
+
     static PipelineLab lab;
     static CyrusInstance lateReplica;
     static Map<String, String> grownSettings;
@@ -101,13 +103,14 @@ class TierBackfillTest {
         grown = MailstreamConfig.of(settings);
         lab.restartStreams(grown);
         try (SinkHandle late = Sinks.start(grown, lab.kafka.bootstrapServers(), "late");
-             SinkHandle dc3 = Sinks.start(grown, lab.kafka.bootstrapServers(), "dc3")) {
+                SinkHandle dc3 = Sinks.start(grown, lab.kafka.bootstrapServers(), "dc3")) {
             // Changes after the tiers were added come through their feeds.
             deliver(6);
             flagAll("user02");
             lab.awaitCaptured();
             awaitNoDifferences("store of the new tier late", () -> storeDifferences(lateStore()));
-            awaitNoDifferences("replica of the new tier dc3",
+            awaitNoDifferences(
+                    "replica of the new tier dc3",
                     () -> SameMail.replicaDifferences(lab.primary.endpoint(), lateReplica.endpoint(), USERS));
             assertThat(late.isRunning()).isTrue();
             assertThat(dc3.isRunning()).isTrue();
@@ -118,22 +121,47 @@ class TierBackfillTest {
     @Order(2)
     void aBackfillKilledMidwayResumesWhereItStopped() throws Exception {
         Path config = ChildJvm.writeProperties(dir.resolve("grown.properties"), grownSettings);
-        try (ChildJvm first = ChildJvm.start("sink-resumed-first", List.of("-Xmx512m", "-D" + PAUSE_AFTER_KEYS + "=2"), Main.class.getName(),
-                "running; Ctrl-C stops it", Duration.ofSeconds(90), "sink", "--tier", "resumed", "--config", config.toString())) {
+        try (ChildJvm first = ChildJvm.start(
+                "sink-resumed-first",
+                List.of("-Xmx512m", "-D" + PAUSE_AFTER_KEYS + "=2"),
+                Main.class.getName(),
+                "running; Ctrl-C stops it",
+                Duration.ofSeconds(90),
+                "sink",
+                "--tier",
+                "resumed",
+                "--config",
+                config.toString())) {
             first.awaitOutput("backfill paused after 2 keys", CONVERGE);
             first.kill(); // SIGKILL mid-backfill: two keys done, the rest not, nothing committed
         }
         Path progress = dir.resolve("data").resolve("sink-resumed").resolve("backfill");
-        assertThat(Files.readAllLines(progress.resolve("done"))).as("keys the killed backfill finished").hasSize(2);
-        assertThat(committedOffsets("resumed")).as("nothing committed before the backfill is complete").isEmpty();
+        assertThat(Files.readAllLines(progress.resolve("done")))
+                .as("keys the killed backfill finished")
+                .hasSize(2);
+        assertThat(committedOffsets("resumed"))
+                .as("nothing committed before the backfill is complete")
+                .isEmpty();
         deliver(4); // changes while the tier is down come through its feed after the backfill
         lab.awaitCaptured();
-        try (ChildJvm second = ChildJvm.start("sink-resumed-second", Main.class.getName(), "running; Ctrl-C stops it",
-                Duration.ofSeconds(90), "sink", "--tier", "resumed", "--config", config.toString())) {
+        try (ChildJvm second = ChildJvm.start(
+                "sink-resumed-second",
+                Main.class.getName(),
+                "running; Ctrl-C stops it",
+                Duration.ofSeconds(90),
+                "sink",
+                "--tier",
+                "resumed",
+                "--config",
+                config.toString())) {
             awaitNoDifferences("store of the resumed tier", () -> storeDifferences(resumedStore()));
-            assertThat(second.output()).contains("resuming the backfill: 2 partition keys done").contains("backfill done");
+            assertThat(second.output())
+                    .contains("resuming the backfill: 2 partition keys done")
+                    .contains("backfill done");
         }
-        assertThat(progress.resolve("plan.properties")).as("the finished backfill's plan").doesNotExist();
+        assertThat(progress.resolve("plan.properties"))
+                .as("the finished backfill's plan")
+                .doesNotExist();
     }
 
     @Test
@@ -147,16 +175,30 @@ class TierBackfillTest {
         Map<TopicPartition, Long> committed = committedOffsets("oob");
         Map<TopicPartition, Long> logStart = dropFeedUpToEnd("oob");
         List<TopicPartition> gaps = logStart.keySet().stream()
-                .filter(tp -> committed.getOrDefault(tp, 0L) < logStart.get(tp)).toList();
-        assertThat(gaps).as("partitions whose events retention took before the sink applied them").isNotEmpty();
+                .filter(tp -> committed.getOrDefault(tp, 0L) < logStart.get(tp))
+                .toList();
+        assertThat(gaps)
+                .as("partitions whose events retention took before the sink applied them")
+                .isNotEmpty();
 
-        try (ChildJvm sink = ChildJvm.start("sink-oob-gap", Main.class.getName(), "running; Ctrl-C stops it", Duration.ofSeconds(90),
-                "sink", "--tier", "oob", "--config", lab.configFile().toString())) {
+        try (ChildJvm sink = ChildJvm.start(
+                "sink-oob-gap",
+                Main.class.getName(),
+                "running; Ctrl-C stops it",
+                Duration.ofSeconds(90),
+                "sink",
+                "--tier",
+                "oob",
+                "--config",
+                lab.configFile().toString())) {
             awaitNoDifferences("store of oob after a retention gap", () -> storeDifferences(lab.storeDir()));
             String output = sink.output();
             for (TopicPartition tp : gaps) {
-                assertThat(output).as("the sink's log").containsPattern(Pattern.compile("ERROR .*tier oob: " + Pattern.quote(tp.toString())
-                        + ": committed offset " + committed.getOrDefault(tp, 0L) + " is below the log start " + logStart.get(tp)));
+                assertThat(output)
+                        .as("the sink's log")
+                        .containsPattern(Pattern.compile("ERROR .*tier oob: " + Pattern.quote(tp.toString())
+                                + ": committed offset " + committed.getOrDefault(tp, 0L) + " is below the log start "
+                                + logStart.get(tp)));
             }
         }
     }
@@ -188,11 +230,13 @@ class TierBackfillTest {
         awaitStreamsCaughtUp();
         Map<TopicPartition, Long> committed = committedOffsets("dc2");
         Map<TopicPartition, Long> logStart = dropFeedUpToEnd("dc2");
-        assertThat(logStart.keySet()).as("partitions with events the dc2 sink never applied")
+        assertThat(logStart.keySet())
+                .as("partitions with events the dc2 sink never applied")
                 .anyMatch(tp -> committed.getOrDefault(tp, 0L) < logStart.get(tp));
 
         lab.dc2 = Sinks.start(lab.config, lab.kafka.bootstrapServers(), "dc2");
-        awaitNoDifferences("replica of dc2 after a retention gap",
+        awaitNoDifferences(
+                "replica of dc2 after a retention gap",
                 () -> SameMail.replicaDifferences(lab.primary.endpoint(), lab.replica.endpoint(), USERS));
     }
 
@@ -203,12 +247,21 @@ class TierBackfillTest {
         await().atMost(CONVERGE).pollInterval(Duration.ofSeconds(1)).until(() -> {
             try (Admin admin = Admin.create(KafkaClients.adminProps(lab.kafka.bootstrapServers()))) {
                 Map<TopicPartition, Long> done = new HashMap<>();
-                admin.listConsumerGroupOffsets(lab.config.get(ConfigKeys.STREAMS_APPLICATION_ID)).partitionsToOffsetAndMetadata().get()
-                        .forEach((tp, om) -> { if (om != null && tp.topic().equals(Topics.CHANGES)) done.put(tp, om.offset()); });
+                admin.listConsumerGroupOffsets(lab.config.get(ConfigKeys.STREAMS_APPLICATION_ID))
+                        .partitionsToOffsetAndMetadata()
+                        .get()
+                        .forEach((tp, om) -> {
+                            if (om != null && tp.topic().equals(Topics.CHANGES)) done.put(tp, om.offset());
+                        });
                 Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
                 done.keySet().forEach(tp -> latest.put(tp, OffsetSpec.latest()));
-                var end = admin.listOffsets(latest, new ListOffsetsOptions(IsolationLevel.READ_COMMITTED)).all().get();
-                return !done.isEmpty() && end.entrySet().stream().allMatch(e -> done.get(e.getKey()) >= e.getValue().offset());
+                var end = admin.listOffsets(latest, new ListOffsetsOptions(IsolationLevel.READ_COMMITTED))
+                        .all()
+                        .get();
+                return !done.isEmpty()
+                        && end.entrySet().stream()
+                                .allMatch(e ->
+                                        done.get(e.getKey()) >= e.getValue().offset());
             }
         });
     }
@@ -227,7 +280,9 @@ class TierBackfillTest {
             for (int i = delivered; i < delivered + count; i++) {
                 String to = RECIPIENTS.get(i % RECIPIENTS.size());
                 int size = i % 5 == 2 ? 1_300_000 : 2_000 + (i * 7919) % 30_000;
-                lmtp.deliver("sender" + i + "@example.org", List.of(to),
+                lmtp.deliver(
+                        "sender" + i + "@example.org",
+                        List.of(to),
                         mail.message(i, size, "sender" + i + "@example.org", to + "@mailstream.test", "message " + i));
             }
         }
@@ -251,11 +306,14 @@ class TierBackfillTest {
         List<String> last = new ArrayList<>();
         try {
             // ignoreExceptions: ManageSieve refuses a user whose mailbox has not reached a replica yet.
-            await().atMost(CONVERGE).pollInterval(Duration.ofSeconds(2)).ignoreExceptions().until(() -> {
-                last.clear();
-                last.addAll(differences.call());
-                return last.isEmpty();
-            });
+            await().atMost(CONVERGE)
+                    .pollInterval(Duration.ofSeconds(2))
+                    .ignoreExceptions()
+                    .until(() -> {
+                        last.clear();
+                        last.addAll(differences.call());
+                        return last.isEmpty();
+                    });
         } finally {
             assertThat(last).as(what + " vs the primary").isEmpty();
         }
@@ -264,8 +322,12 @@ class TierBackfillTest {
     private static Map<TopicPartition, Long> committedOffsets(String tier) throws Exception {
         try (Admin admin = Admin.create(KafkaClients.adminProps(lab.kafka.bootstrapServers()))) {
             Map<TopicPartition, Long> out = new HashMap<>();
-            admin.listConsumerGroupOffsets(Topics.sinkGroup(tier)).partitionsToOffsetAndMetadata().get()
-                    .forEach((tp, om) -> { if (om != null) out.put(tp, om.offset()); });
+            admin.listConsumerGroupOffsets(Topics.sinkGroup(tier))
+                    .partitionsToOffsetAndMetadata()
+                    .get()
+                    .forEach((tp, om) -> {
+                        if (om != null) out.put(tp, om.offset());
+                    });
             return out;
         }
     }
@@ -274,8 +336,14 @@ class TierBackfillTest {
     private static Map<TopicPartition, Long> dropFeedUpToEnd(String tier) throws Exception {
         try (Admin admin = Admin.create(KafkaClients.adminProps(lab.kafka.bootstrapServers()))) {
             String feed = Topics.feed(tier);
-            int partitions = admin.describeTopics(List.of(feed)).allTopicNames().get().get(feed).partitions().size();
-            Map<TopicPartition, OffsetSpec> latest = IntStream.range(0, partitions).boxed()
+            int partitions = admin.describeTopics(List.of(feed))
+                    .allTopicNames()
+                    .get()
+                    .get(feed)
+                    .partitions()
+                    .size();
+            Map<TopicPartition, OffsetSpec> latest = IntStream.range(0, partitions)
+                    .boxed()
                     .collect(Collectors.toMap(p -> new TopicPartition(feed, p), p -> OffsetSpec.latest()));
             Map<TopicPartition, Long> end = new HashMap<>();
             admin.listOffsets(latest).all().get().forEach((tp, info) -> end.put(tp, info.offset()));

@@ -10,9 +10,6 @@ import io.mailstream.schemas.MailboxState;
 import io.mailstream.schemas.UserState;
 import io.mailstream.sinks.StoreReader;
 import io.mailstream.sinks.StoreRepair;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -23,6 +20,8 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.function.Predicate;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Whether a tier holds the canonical state. Pass 1 compares, per user, every mailbox header (with
@@ -35,8 +34,16 @@ public final class Check {
     private static final Logger LOG = LoggerFactory.getLogger(Check.class);
 
     /** What a check of one tier found. */
-    public record TierResult(String tier, int mailboxes, int equal, int different, int missing, int extra,
-                             Duration took, List<Difference> differences, int repairedUsers) {
+    public record TierResult(
+            String tier,
+            int mailboxes,
+            int equal,
+            int different,
+            int missing,
+            int extra,
+            Duration took,
+            List<Difference> differences,
+            int repairedUsers) {
         public boolean clean() {
             return differences.isEmpty();
         }
@@ -142,9 +149,11 @@ public final class Check {
     /** What pass 1 found for one user, and the tier's mailboxes it read (headers; with records for a tier that has no CRCs of its own). */
     public record Pass1(int mailboxes, List<Difference> differences, List<MailboxState> tierMailboxes) {}
 
-    private Pass1 compare(String user, StateSource tier, List<MailboxState> ours, Optional<UserState> ourUser) throws Exception {
+    private Pass1 compare(String user, StateSource tier, List<MailboxState> ours, Optional<UserState> ourUser)
+            throws Exception {
         List<MailboxState> theirs = tier.mailboxes(user, !tier.computesOwnCrcs());
-        if (!tier.computesOwnCrcs()) theirs = theirs.stream().map(StateDiff::withComputedCrcs).toList();
+        if (!tier.computesOwnCrcs())
+            theirs = theirs.stream().map(StateDiff::withComputedCrcs).toList();
         List<Difference> out = new ArrayList<>(StateDiff.headers(user, ours, theirs));
         if (tier instanceof StoreReader store) {
             store.unreadable(user).forEach((id, why) -> out.add(new Difference(user, null, id, Kind.UNREADABLE, why)));
@@ -155,7 +164,8 @@ public final class Check {
             MailboxState t = tierById.get(m.getHeader().getUniqueId());
             if (t == null) continue;
             for (String bad : tier.badBodies(t, deep)) {
-                out.add(new Difference(user, t.getHeader().getName(), t.getHeader().getUniqueId(), Kind.BODY, bad));
+                out.add(new Difference(
+                        user, t.getHeader().getName(), t.getHeader().getUniqueId(), Kind.BODY, bad));
             }
         }
         out.addAll(StateDiff.user(user, ourUser, tier.user(user)));
@@ -163,7 +173,8 @@ public final class Check {
     }
 
     /** Checks (and with a repairer, repairs) {@code users} on {@code tier}. */
-    public TierResult run(String tierName, StateSource tier, List<String> users, Settle settle, Repairer repairer) throws Exception {
+    public TierResult run(String tierName, StateSource tier, List<String> users, Settle settle, Repairer repairer)
+            throws Exception {
         long t0 = System.nanoTime();
         int mailboxes = 0;
         int equal = 0;
@@ -186,16 +197,35 @@ public final class Check {
                     found.add(new Difference(user, null, null, Kind.REPAIR_FAILED, e.toString()));
                 }
             }
-            equal += Math.max(0, first.mailboxes() - (int) found.stream()
-                    .filter(d -> d.isMailbox() && d.kind() != Kind.EXTRA_MAILBOX).map(Difference::uniqueId).distinct().count());
+            equal += Math.max(
+                    0,
+                    first.mailboxes()
+                            - (int) found.stream()
+                                    .filter(d -> d.isMailbox() && d.kind() != Kind.EXTRA_MAILBOX)
+                                    .map(Difference::uniqueId)
+                                    .distinct()
+                                    .count());
             remaining.addAll(found);
         }
-        int missing = (int) remaining.stream().filter(d -> d.kind() == Kind.MISSING_MAILBOX).count();
-        int extra = (int) remaining.stream().filter(d -> d.kind() == Kind.EXTRA_MAILBOX).count();
-        int different = (int) remaining.stream().filter(d -> d.isMailbox() && d.kind() != Kind.MISSING_MAILBOX && d.kind() != Kind.EXTRA_MAILBOX)
-                .map(Difference::uniqueId).distinct().count();
-        return new TierResult(tierName, mailboxes, equal, different, missing, extra, Duration.ofNanos(System.nanoTime() - t0),
-                remaining, repaired);
+        int missing = (int)
+                remaining.stream().filter(d -> d.kind() == Kind.MISSING_MAILBOX).count();
+        int extra = (int)
+                remaining.stream().filter(d -> d.kind() == Kind.EXTRA_MAILBOX).count();
+        int different = (int) remaining.stream()
+                .filter(d -> d.isMailbox() && d.kind() != Kind.MISSING_MAILBOX && d.kind() != Kind.EXTRA_MAILBOX)
+                .map(Difference::uniqueId)
+                .distinct()
+                .count();
+        return new TierResult(
+                tierName,
+                mailboxes,
+                equal,
+                different,
+                missing,
+                extra,
+                Duration.ofNanos(System.nanoTime() - t0),
+                remaining,
+                repaired);
     }
 
     /** The most rounds a recheck reads both sides again before it reports what it sees. */
@@ -206,7 +236,8 @@ public final class Check {
      * mailbox still differing.
      */
     private List<Difference> recheck(String user, StateSource tier, Settle settle, Pass1 first) throws Exception {
-        if (settle instanceof Settle.Applied applied) return withRecords(user, tier, recheckBehind(user, tier, applied.progress(), first));
+        if (settle instanceof Settle.Applied applied)
+            return withRecords(user, tier, recheckBehind(user, tier, applied.progress(), first));
         return recheckUpstream(user, tier, ((Settle.Upstream) settle).patience());
     }
 
@@ -216,7 +247,8 @@ public final class Check {
      * canonical state did not move meanwhile does the comparison count: the tier then holds
      * exactly what it was fed up to that state. Otherwise (mail still arriving) another round.
      */
-    private List<Difference> recheckBehind(String user, StateSource tier, Settle.Progress progress, Pass1 first) throws Exception {
+    private List<Difference> recheckBehind(String user, StateSource tier, Settle.Progress progress, Pass1 first)
+            throws Exception {
         Set<String> ids = new LinkedHashSet<>();
         canonical.mailboxes(user, false).forEach(m -> ids.add(m.getHeader().getUniqueId()));
         first.tierMailboxes().forEach(m -> ids.add(m.getHeader().getUniqueId()));
@@ -224,7 +256,10 @@ public final class Check {
         for (int round = 0; round < ROUNDS; round++) {
             Snapshot before = snapshot(user, ids, !tier.computesOwnCrcs());
             if (!progress.awaitApplied(user, before.newestCapture())) {
-                LOG.warn("{}: the tier has not applied up to {} in time; comparing anyway", user, before.newestCapture());
+                LOG.warn(
+                        "{}: the tier has not applied up to {} in time; comparing anyway",
+                        user,
+                        before.newestCapture());
             }
             Pass1 now = compare(user, tier, before.mailboxes(), before.user());
             found = withoutStatesInFlight(user, tier, now, before);
@@ -241,15 +276,20 @@ public final class Check {
      * them at some moment since {@code before} was read: the tier applied changes that came after
      * that read (mail still arriving), which is no difference.
      */
-    private List<Difference> withoutStatesInFlight(String user, StateSource tier, Pass1 now, Snapshot before) throws Exception {
+    private List<Difference> withoutStatesInFlight(String user, StateSource tier, Pass1 now, Snapshot before)
+            throws Exception {
         Map<String, MailboxState> tierById = new LinkedHashMap<>();
         now.tierMailboxes().forEach(m -> tierById.put(m.getHeader().getUniqueId(), m));
         Map<String, Long> since = new LinkedHashMap<>();
-        before.mailboxes().forEach(m -> since.put(m.getHeader().getUniqueId(), m.getHeader().getHighestModseq()));
+        before.mailboxes()
+                .forEach(m ->
+                        since.put(m.getHeader().getUniqueId(), m.getHeader().getHighestModseq()));
         List<Difference> out = new ArrayList<>();
         for (Difference d : now.differences()) {
             MailboxState held = tierById.get(d.uniqueId());
-            if (d.kind() == Kind.MAILBOX && held != null && heldSince(user, tier, held, since.getOrDefault(d.uniqueId(), 0L))) continue;
+            if (d.kind() == Kind.MAILBOX
+                    && held != null
+                    && heldSince(user, tier, held, since.getOrDefault(d.uniqueId(), 0L))) continue;
             out.add(d);
         }
         return out;
@@ -280,7 +320,8 @@ public final class Check {
             canonical.mailboxes(user, false).forEach(m -> ids.add(m.getHeader().getUniqueId()));
             tier.mailboxes(user, false).forEach(m -> ids.add(m.getHeader().getUniqueId()));
             Snapshot now = snapshot(user, ids, !tier.computesOwnCrcs());
-            List<Difference> found = withRecords(user, tier, compare(user, tier, now.mailboxes(), now.user()).differences());
+            List<Difference> found = withRecords(
+                    user, tier, compare(user, tier, now.mailboxes(), now.user()).differences());
             if (persistent == null) persistent = found;
             else persistent = persistent.stream().filter(found::contains).toList();
             if (persistent.isEmpty() || System.nanoTime() > deadline) return persistent;
@@ -290,7 +331,8 @@ public final class Check {
     }
 
     /** The canonical state of these mailboxes and the user as it is now, read one by one (a listing is as old as its read). */
-    private record Snapshot(List<MailboxState> mailboxes, Optional<UserState> user, long newestCapture, List<String> lastEvents) {}
+    private record Snapshot(
+            List<MailboxState> mailboxes, Optional<UserState> user, long newestCapture, List<String> lastEvents) {}
 
     private Snapshot snapshot(String user, Collection<String> uniqueIds, boolean computeCrcs) throws Exception {
         List<MailboxState> mailboxes = new ArrayList<>();
@@ -309,7 +351,9 @@ public final class Check {
             // Mid-change the canonical records can be ahead of its header: a tier judged by its records (the
             // store) is compared with the canonical records too, never with a header from before them.
             MailboxState judged = computeCrcs ? StateDiff.withComputedCrcs(m.get()) : m.get();
-            mailboxes.add(MailboxState.newBuilder(judged).setRecords(new ArrayList<>()).build());
+            mailboxes.add(MailboxState.newBuilder(judged)
+                    .setRecords(new ArrayList<>())
+                    .build());
         }
         return new Snapshot(mailboxes, state, newest, events);
     }
@@ -334,7 +378,7 @@ public final class Check {
                 case MISSING_MAILBOX, MAILBOX, RECORD, BODY, UNREADABLE -> mailboxes.add(d.uniqueId());
                 case EXTRA_MAILBOX -> repairer.removeExtra(user, d.mailbox());
                 case USER -> userData = true;
-                case REPAIR_FAILED -> { }
+                case REPAIR_FAILED -> {}
             }
         }
         for (String uniqueId : mailboxes) {

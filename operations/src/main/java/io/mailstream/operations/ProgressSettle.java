@@ -6,15 +6,14 @@ import io.mailstream.core.kafka.Topics;
 import io.mailstream.schemas.TierProgress;
 import io.mailstream.schemas.codec.AvroCodec;
 import io.mailstream.schemas.codec.SchemaTopicRegistry;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
 import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
-
-import java.time.Duration;
-import java.util.List;
-import java.util.Map;
 
 /**
  * {@link Check.Settle.Progress} from what a tier's sink reports to {@code mailstream.progress} (key
@@ -36,7 +35,9 @@ public final class ProgressSettle implements Check.Settle.Progress, AutoCloseabl
         this.patience = patience;
         this.schemas = new SchemaTopicRegistry(Map.of(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers));
         this.codec = AvroCodec.tierProgress(schemas);
-        this.consumer = new KafkaConsumer<>(KafkaClients.consumerProps(bootstrapServers, null), new StringDeserializer(),
+        this.consumer = new KafkaConsumer<>(
+                KafkaClients.consumerProps(bootstrapServers, null),
+                new StringDeserializer(),
                 new ByteArrayDeserializer());
     }
 
@@ -58,10 +59,14 @@ public final class ProgressSettle implements Check.Settle.Progress, AutoCloseabl
         int partitions = consumer.partitionsFor(Topics.PROGRESS, TIMEOUT).size();
         long[] newest = {0};
         try {
-            TopicReader.readPartitionsToEndWhileProgressing(consumer,
-                    List.of(new TopicPartition(Topics.PROGRESS, Topics.partitionOf(key, partitions))), TIMEOUT, r -> {
+            TopicReader.readPartitionsToEndWhileProgressing(
+                    consumer,
+                    List.of(new TopicPartition(Topics.PROGRESS, Topics.partitionOf(key, partitions))),
+                    TIMEOUT,
+                    r -> {
                         if (key.equals(r.key()) && r.value() != null) {
-                            newest[0] = Math.max(newest[0], codec.decode(r.value()).getLastCaptureTime());
+                            newest[0] =
+                                    Math.max(newest[0], codec.decode(r.value()).getLastCaptureTime());
                         }
                     });
         } finally {

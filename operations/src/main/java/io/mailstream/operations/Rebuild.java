@@ -5,7 +5,6 @@ import io.mailstream.bridge.apply.ReplicaWriter;
 import io.mailstream.bridge.state.StateSource;
 import io.mailstream.schemas.MailboxState;
 import io.mailstream.schemas.UserState;
-
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -22,7 +21,8 @@ public final class Rebuild {
     public record Result(int users, long mailboxes, long messages) {}
 
     /** The users chosen and what they hold, read before anything is pushed, so that a progress bar knows the total. */
-    public record Plan(Map<String, List<MailboxState>> mailboxes, Map<String, Optional<UserState>> users, long messages) {}
+    public record Plan(
+            Map<String, List<MailboxState>> mailboxes, Map<String, Optional<UserState>> users, long messages) {}
 
     private Rebuild() {}
 
@@ -49,10 +49,15 @@ public final class Rebuild {
     }
 
     /** Pushes the plan; {@code progress} hears the records sent, mailbox by mailbox. */
-    public static Result push(Plan plan, ReplicaWriter writer, BodySource bodies, LongConsumer progress) throws Exception {
+    public static Result push(Plan plan, ReplicaWriter writer, BodySource bodies, LongConsumer progress)
+            throws Exception {
         long mailboxes = 0;
         for (Map.Entry<String, List<MailboxState>> user : plan.mailboxes().entrySet()) {
-            writer.pushUser(user.getValue(), plan.users().get(user.getKey()), bodies, pushed -> progress.accept(pushed.recordsSent()));
+            writer.pushUser(
+                    user.getValue(),
+                    plan.users().get(user.getKey()),
+                    bodies,
+                    pushed -> progress.accept(pushed.recordsSent()));
             mailboxes += user.getValue().size();
         }
         return new Result(plan.mailboxes().size(), mailboxes, plan.messages());

@@ -1,7 +1,6 @@
 package io.mailstream.sinks;
 
 import io.mailstream.schemas.Envelope;
-
 import java.io.IOException;
 import java.io.OutputStreamWriter;
 import java.io.Reader;
@@ -76,8 +75,12 @@ final class AppliedMarks {
             p.setProperty("source." + source + ".events", String.join(",", eventIdsAtSequence.get(source)));
         });
         // store() flushes but does not close the writer; DurableFiles fsyncs and closes the file.
-        DurableFiles.write(tmpDir, file, out -> p.store(new OutputStreamWriter(out, StandardCharsets.UTF_8),
-                "mailstream store: what this user's folder has applied"));
+        DurableFiles.write(
+                tmpDir,
+                file,
+                out -> p.store(
+                        new OutputStreamWriter(out, StandardCharsets.UTF_8),
+                        "mailstream store: what this user's folder has applied"));
         historyLength = newHistoryLength;
     }
 }

@@ -2,7 +2,6 @@ package io.mailstream.sinks;
 
 import io.mailstream.core.errors.InvalidEventException;
 import io.mailstream.schemas.MessageContent;
-
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -48,7 +47,10 @@ final class BodyStore {
         if (index < 0 || index >= count) {
             throw new InvalidEventException("chunk " + index + " of " + count + " of body " + guid);
         }
-        DurableFiles.write(layout.tmp(), part(incoming, index), out -> stream(content.getData()).transferTo(out));
+        DurableFiles.write(
+                layout.tmp(),
+                part(incoming, index),
+                out -> stream(content.getData()).transferTo(out));
         List<Part> parts = new ArrayList<>(count);
         for (int i = 0; i < count; i++) {
             Path file = part(incoming, i);

@@ -9,7 +9,6 @@ import io.mailstream.schemas.UserState;
 import io.mailstream.schemas.codec.AvroCodec;
 import io.mailstream.schemas.codec.SchemaTopicRegistry;
 import io.mailstream.schemas.state.StateFold;
-
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -45,8 +44,10 @@ public final class CanonicalStates implements StateSource {
 
     /** The mailbox's canonical state with every record; empty when deleted or still without a header (a change in progress). */
     public Optional<MailboxState> mailbox(String uniqueId) throws Exception {
-        return latest(StateFold.mailboxKey(uniqueId)).map(StateRecord::getState)
-                .filter(s -> s instanceof MailboxState m && !m.getDeleted() && m.getHeader() != null).map(s -> (MailboxState) s);
+        return latest(StateFold.mailboxKey(uniqueId))
+                .map(StateRecord::getState)
+                .filter(s -> s instanceof MailboxState m && !m.getDeleted() && m.getHeader() != null)
+                .map(s -> (MailboxState) s);
     }
 
     @Override
@@ -60,7 +61,10 @@ public final class CanonicalStates implements StateSource {
         String key = StateFold.mailboxKey(uniqueId);
         List<MailboxState> out = new ArrayList<>();
         topic.scan(List.of(topic.partitionOf(key)), key::equals, (k, value) -> {
-            if (value != null && codec.decode(value).getState() instanceof MailboxState m && !m.getDeleted() && m.getHeader() != null
+            if (value != null
+                    && codec.decode(value).getState() instanceof MailboxState m
+                    && !m.getDeleted()
+                    && m.getHeader() != null
                     && m.getPartitionKey().equals(partitionKey)) {
                 out.add(m);
             }
@@ -71,15 +75,19 @@ public final class CanonicalStates implements StateSource {
     /** Deleted mailboxes too: their delete is a change a tier must have applied. */
     @Override
     public java.util.OptionalLong lastChange(String partitionKey, String uniqueId) throws Exception {
-        return latest(StateFold.mailboxKey(uniqueId)).map(StateRecord::getState)
+        return latest(StateFold.mailboxKey(uniqueId))
+                .map(StateRecord::getState)
                 .filter(s -> s instanceof MailboxState m && m.getPartitionKey().equals(partitionKey))
-                .map(s -> java.util.OptionalLong.of(((MailboxState) s).getLastCaptureTime())).orElse(java.util.OptionalLong.empty());
+                .map(s -> java.util.OptionalLong.of(((MailboxState) s).getLastCaptureTime()))
+                .orElse(java.util.OptionalLong.empty());
     }
 
     @Override
     public Optional<UserState> user(String partitionKey) throws Exception {
-        return latest(StateFold.userKey(partitionKey)).map(StateRecord::getState)
-                .filter(s -> s instanceof UserState u && !u.getDeleted()).map(s -> (UserState) s);
+        return latest(StateFold.userKey(partitionKey))
+                .map(StateRecord::getState)
+                .filter(s -> s instanceof UserState u && !u.getDeleted())
+                .map(s -> (UserState) s);
     }
 
     @Override
@@ -90,7 +98,8 @@ public final class CanonicalStates implements StateSource {
     /** Headers only, whatever {@code withRecords} asks: the records of one mailbox come from {@link #mailbox(String)}. */
     @Override
     public synchronized List<MailboxState> mailboxes(String partitionKey, boolean withRecords) throws Exception {
-        List<MailboxState> out = new ArrayList<>(all().getOrDefault(partitionKey, Map.of()).values());
+        List<MailboxState> out =
+                new ArrayList<>(all().getOrDefault(partitionKey, Map.of()).values());
         out.sort(Comparator.comparing(m -> m.getHeader().getName()));
         return out;
     }
@@ -115,9 +124,16 @@ public final class CanonicalStates implements StateSource {
                 }
                 MailboxState m = (MailboxState) codec.decode(value).getState();
                 if (m.getDeleted() || m.getHeader() == null) mailboxes.remove(key);
-                else mailboxes.put(key, MailboxState.newBuilder(m).setRecords(new ArrayList<>()).build());
+                else
+                    mailboxes.put(
+                            key,
+                            MailboxState.newBuilder(m)
+                                    .setRecords(new ArrayList<>())
+                                    .build());
             } else if (key.startsWith(userPrefix)) {
-                users.put(key.substring(userPrefix.length()), value != null && !((UserState) codec.decode(value).getState()).getDeleted());
+                users.put(
+                        key.substring(userPrefix.length()),
+                        value != null && !((UserState) codec.decode(value).getState()).getDeleted());
             }
         });
         Map<String, Map<String, MailboxState>> byKey = new TreeMap<>();
@@ -125,7 +141,8 @@ public final class CanonicalStates implements StateSource {
             if (live) byKey.computeIfAbsent(user, k -> new TreeMap<>());
         });
         for (MailboxState m : mailboxes.values()) {
-            byKey.computeIfAbsent(m.getPartitionKey(), k -> new TreeMap<>()).put(m.getHeader().getUniqueId(), m);
+            byKey.computeIfAbsent(m.getPartitionKey(), k -> new TreeMap<>())
+                    .put(m.getHeader().getUniqueId(), m);
         }
         headersByKey = byKey;
         return byKey;

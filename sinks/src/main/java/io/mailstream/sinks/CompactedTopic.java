@@ -3,17 +3,16 @@ package io.mailstream.sinks;
 import io.mailstream.core.kafka.KafkaClients;
 import io.mailstream.core.kafka.TopicReader;
 import io.mailstream.core.kafka.Topics;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.util.Collection;
 import java.util.List;
 import java.util.function.Predicate;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
 
 /**
  * Looks keys up in a compacted topic written by streams (mailstream.state, mailstream.streams.content),
@@ -34,7 +33,10 @@ final class CompactedTopic implements AutoCloseable {
 
     CompactedTopic(String bootstrapServers, String topic) {
         this.topic = topic;
-        this.consumer = new KafkaConsumer<>(KafkaClients.consumerProps(bootstrapServers, null), new StringDeserializer(), new ByteArrayDeserializer());
+        this.consumer = new KafkaConsumer<>(
+                KafkaClients.consumerProps(bootstrapServers, null),
+                new StringDeserializer(),
+                new ByteArrayDeserializer());
     }
 
     /** The partition a keyed record goes to (the producer's default partitioner). */
@@ -50,7 +52,8 @@ final class CompactedTopic implements AutoCloseable {
     /** Reads these partitions from their start to their end as of now, handing the records whose key matches to {@code visitor}. */
     synchronized void scan(Collection<Integer> partitions, Predicate<String> keys, Visitor visitor) throws IOException {
         if (partitions.isEmpty()) return;
-        List<TopicPartition> tps = partitions.stream().map(p -> new TopicPartition(topic, p)).toList();
+        List<TopicPartition> tps =
+                partitions.stream().map(p -> new TopicPartition(topic, p)).toList();
         try {
             // Progress, not a fixed time, bounds a long scan: only a stall runs out the clock.
             TopicReader.readPartitionsToEndWhileProgressing(consumer, tps, TIMEOUT, r -> {

@@ -4,7 +4,6 @@ import io.mailstream.bridge.apply.BodySource;
 import io.mailstream.bridge.apply.MessageSpool;
 import io.mailstream.csync.dlist.MessageBody;
 import io.mailstream.csync.model.Guid;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -7,7 +7,6 @@ import io.mailstream.schemas.ChangeEvent;
 import io.mailstream.schemas.MessageContent;
 import io.mailstream.schemas.codec.AvroCodec;
 import io.mailstream.schemas.codec.SchemaTopicRegistry;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -72,7 +71,8 @@ final class ContentTopic implements AutoCloseable {
         }
     }
 
-    private void scan(Set<Integer> partitions, Set<String> wanted, Path dir, Map<String, Integer> chunkCounts) throws IOException {
+    private void scan(Set<Integer> partitions, Set<String> wanted, Path dir, Map<String, Integer> chunkCounts)
+            throws IOException {
         topic.scan(partitions, key -> wanted.contains(guidOf(key)), (key, value) -> {
             String guid = guidOf(key);
             Path file = dir.resolve(guid).resolve(key.substring(guid.length() + 1));

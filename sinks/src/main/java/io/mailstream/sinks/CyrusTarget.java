@@ -9,7 +9,6 @@ import io.mailstream.core.config.MailstreamConfig;
 import io.mailstream.core.errors.RefusedException;
 import io.mailstream.core.errors.TransientException;
 import io.mailstream.core.kafka.Topics;
-import io.mailstream.schemas.state.StateFold;
 import io.mailstream.csync.client.CsyncClient;
 import io.mailstream.csync.client.CsyncClientConfig;
 import io.mailstream.csync.dlist.MessageBody;
@@ -25,11 +24,9 @@ import io.mailstream.schemas.MessageRecord;
 import io.mailstream.schemas.RecordsUpsert;
 import io.mailstream.schemas.UserDelete;
 import io.mailstream.schemas.UserState;
+import io.mailstream.schemas.state.StateFold;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -49,6 +46,8 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.LinkedBlockingDeque;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A Cyrus replica as a tier target: applies a user's feed events over csync to a real
@@ -80,9 +79,16 @@ final class CyrusTarget implements StateTarget {
     private final MailboxRepairs repairs;
     /** csync sessions open to the replica, idle or in use. */
     private final AtomicInteger openSessions = new AtomicInteger();
-    private Runnable unregister = () -> { };
 
-    CyrusTarget(String tier, CsyncClientConfig csync, String partition, Path spoolRoot, CanonicalStates states, ContentTopic content) {
+    private Runnable unregister = () -> {};
+
+    CyrusTarget(
+            String tier,
+            CsyncClientConfig csync,
+            String partition,
+            Path spoolRoot,
+            CanonicalStates states,
+            ContentTopic content) {
         this.tier = tier;
         this.csync = csync;
         this.partition = partition;
@@ -101,8 +107,10 @@ final class CyrusTarget implements StateTarget {
     static CyrusTarget open(MailstreamConfig config, String bootstrapServers, String tier, MeterRegistry metrics) {
         CyrusTarget target = openUnmetered(config, bootstrapServers, tier);
         if (metrics != null) {
-            Gauge gauge = Gauge.builder("mailstream.sink.sessions", target.openSessions, AtomicInteger::get).tag("tier", tier)
-                    .description("csync sessions the sink has open to the replica").register(metrics);
+            Gauge gauge = Gauge.builder("mailstream.sink.sessions", target.openSessions, AtomicInteger::get)
+                    .tag("tier", tier)
+                    .description("csync sessions the sink has open to the replica")
+                    .register(metrics);
             target.unregister = () -> metrics.remove(gauge);
         }
         return target;
@@ -111,8 +119,12 @@ final class CyrusTarget implements StateTarget {
     private static CyrusTarget openUnmetered(MailstreamConfig config, String bootstrapServers, String tier) {
         String address = config.get(ConfigKeys.TIER_CYRUS_ADDRESS, tier);
         int colon = address.lastIndexOf(':');
-        if (colon <= 0) throw new io.mailstream.core.config.ConfigException("tier." + tier + ".cyrus.address: expected host:port, got '" + address + "'");
-        CsyncClientConfig csync = CsyncClientConfig.of(address.substring(0, colon), Integer.parseInt(address.substring(colon + 1)),
+        if (colon <= 0)
+            throw new io.mailstream.core.config.ConfigException(
+                    "tier." + tier + ".cyrus.address: expected host:port, got '" + address + "'");
+        CsyncClientConfig csync = CsyncClientConfig.of(
+                        address.substring(0, colon),
+                        Integer.parseInt(address.substring(colon + 1)),
                         config.get(ConfigKeys.TIER_CYRUS_USER, tier),
                         config.password(ConfigKeys.TIER_CYRUS_PASSWORD, ConfigKeys.TIER_CYRUS_PASSWORD_FILE, tier))
                 // Cyrus 3.6 keeps sieve scripts in a user.X.#sieve mailbox (type f), which a replica
@@ -120,8 +132,12 @@ final class CyrusTarget implements StateTarget {
                 .withSieveMailbox(true)
                 // One attempt per apply: the feed loop's ErrorPolicy backs off and retries the batch.
                 .withBackoff(Duration.ofMillis(100), Duration.ofSeconds(1), 1);
-        return new CyrusTarget(tier, csync, config.get(ConfigKeys.TIER_CYRUS_PARTITION, tier),
-                config.dataDir().resolve("sink-" + tier).resolve("spool"), new CanonicalStates(bootstrapServers),
+        return new CyrusTarget(
+                tier,
+                csync,
+                config.get(ConfigKeys.TIER_CYRUS_PARTITION, tier),
+                config.dataDir().resolve("sink-" + tier).resolve("spool"),
+                new CanonicalStates(bootstrapServers),
                 new ContentTopic(bootstrapServers));
     }
 
@@ -129,7 +145,8 @@ final class CyrusTarget implements StateTarget {
     public Applied apply(String partitionKey, List<ChangeEvent> events) throws Exception {
         UserView view = views.computeIfAbsent(partitionKey, k -> new UserView());
         try {
-            return withSession(session -> new Applied(apply(view, spool(view, partitionKey), new ReplicaWriter(session, partition), events)));
+            return withSession(session ->
+                    new Applied(apply(view, spool(view, partitionKey), new ReplicaWriter(session, partition), events)));
         } catch (Exception e) {
             // The feed delivers these events again, so open changes are folded anew rather than kept
             // (a change begun in an earlier apply then lacks records: the replica answers CHECKSUM
@@ -147,21 +164,29 @@ final class CyrusTarget implements StateTarget {
      * as {@code rebuild} pushes a user. Records whose header has not come yet wait in the view for it.
      */
     @Override
-    public void assertState(String partitionKey, Map<String, MailboxState> mailboxes, Optional<UserState> user, Bodies bodies) throws Exception {
+    public void assertState(
+            String partitionKey, Map<String, MailboxState> mailboxes, Optional<UserState> user, Bodies bodies)
+            throws Exception {
         UserView view = views.computeIfAbsent(partitionKey, k -> new UserView());
-        List<MailboxState> live = mailboxes.values().stream().filter(m -> m.getHeader() != null && !m.getDeleted()).toList();
+        List<MailboxState> live = mailboxes.values().stream()
+                .filter(m -> m.getHeader() != null && !m.getDeleted())
+                .toList();
         Set<String> liveNames = live.stream().map(m -> m.getHeader().getName()).collect(Collectors.toSet());
         withSession(session -> {
             ReplicaWriter writer = new ReplicaWriter(session, partition);
-            if (user.isPresent() && user.get().getDeleted() && !writer.user(partitionKey).mailboxes().isEmpty()) {
+            if (user.isPresent()
+                    && user.get().getDeleted()
+                    && !writer.user(partitionKey).mailboxes().isEmpty()) {
                 writer.apply(new CsyncCommand.ApplyUnuser(partitionKey, false));
             }
             for (MailboxState m : mailboxes.values()) {
-                if (m.getDeleted() && m.getHeader() != null && !liveNames.contains(m.getHeader().getName())) {
+                if (m.getDeleted()
+                        && m.getHeader() != null
+                        && !liveNames.contains(m.getHeader().getName())) {
                     writer.apply(new CsyncCommand.ApplyUnmailbox(m.getHeader().getName(), false));
                 }
             }
-            writer.pushUser(live, user.filter(u -> !u.getDeleted()), guid -> body(bodies, guid.hex()), pushed -> { });
+            writer.pushUser(live, user.filter(u -> !u.getDeleted()), guid -> body(bodies, guid.hex()), pushed -> {});
             return null;
         });
         mailboxes.forEach((uniqueId, m) -> {
@@ -231,7 +256,8 @@ final class CyrusTarget implements StateTarget {
         };
     }
 
-    private Map<String, Long> apply(UserView view, MessageSpool spool, ReplicaWriter writer, List<ChangeEvent> events) throws Exception {
+    private Map<String, Long> apply(UserView view, MessageSpool spool, ReplicaWriter writer, List<ChangeEvent> events)
+            throws Exception {
         Map<String, Long> crcs = new HashMap<>();
         BodySource bodies = bodies(spool);
         for (ChangeEvent event : events) {
@@ -250,7 +276,8 @@ final class CyrusTarget implements StateTarget {
                 if (pushed.syncCrc() != 0) crcs.put(pushed.uniqueId(), pushed.syncCrc());
                 // The replica holds this change now: neither its records nor its bodies are needed again.
                 view.open.remove(header.getUniqueId());
-                Set<String> guids = change.getRecords().stream().map(MessageRecord::getGuid).collect(Collectors.toSet());
+                Set<String> guids =
+                        change.getRecords().stream().map(MessageRecord::getGuid).collect(Collectors.toSet());
                 for (String guid : spool.spooled()) {
                     if (guids.contains(guid)) spool.release(guid);
                 }
@@ -282,9 +309,13 @@ final class CyrusTarget implements StateTarget {
         if (canonical.isEmpty()) return view;
         long lastUid = view.getHeader().getLastUid();
         TreeMap<Long, MessageRecord> records = new TreeMap<>();
-        canonical.get().getRecords().stream().filter(r -> r.getUid() <= lastUid).forEach(r -> records.put(r.getUid(), r));
+        canonical.get().getRecords().stream()
+                .filter(r -> r.getUid() <= lastUid)
+                .forEach(r -> records.put(r.getUid(), r));
         view.getRecords().forEach(r -> records.put(r.getUid(), r)); // as new as the header being pushed
-        return MailboxState.newBuilder(view).setRecords(new ArrayList<>(records.values())).build();
+        return MailboxState.newBuilder(view)
+                .setRecords(new ArrayList<>(records.values()))
+                .build();
     }
 
     /** The spool first, then the content topic for everything the spool lacks, fetched in one pass. */
@@ -303,11 +334,20 @@ final class CyrusTarget implements StateTarget {
                 }
                 if (absent.isEmpty()) return;
                 Set<String> found = content.fetchInto(absent, spool, spoolRoot.resolve("fetch"));
-                LOG.warn("tier {}: {} bodies missing on the replica and in the spool; {} found in {}", tier, absent.size(),
-                        found.size(), Topics.STREAMS_CONTENT);
+                LOG.warn(
+                        "tier {}: {} bodies missing on the replica and in the spool; {} found in {}",
+                        tier,
+                        absent.size(),
+                        found.size(),
+                        Topics.STREAMS_CONTENT);
                 if (found.size() < absent.size()) {
-                    List<String> lost = absent.stream().filter(g -> !found.contains(g)).toList();
-                    LOG.error("tier {}: bodies {} are on neither the replica, the spool nor {}", tier, lost, Topics.STREAMS_CONTENT);
+                    List<String> lost =
+                            absent.stream().filter(g -> !found.contains(g)).toList();
+                    LOG.error(
+                            "tier {}: bodies {} are on neither the replica, the spool nor {}",
+                            tier,
+                            lost,
+                            Topics.STREAMS_CONTENT);
                 }
             }
         };
@@ -315,7 +355,8 @@ final class CyrusTarget implements StateTarget {
 
     private MessageSpool spool(UserView view, String partitionKey) throws IOException {
         if (view.spool == null) {
-            view.spool = new MessageSpool(spoolRoot.resolve(HexFormat.of().formatHex(partitionKey.getBytes(StandardCharsets.UTF_8))));
+            view.spool = new MessageSpool(
+                    spoolRoot.resolve(HexFormat.of().formatHex(partitionKey.getBytes(StandardCharsets.UTF_8))));
         }
         return view.spool;
     }
@@ -382,7 +423,9 @@ final class CyrusTarget implements StateTarget {
             if (uniqueId == null) return;
             if (payload instanceof MailboxDelete) {
                 open.remove(uniqueId);
-            } else if (payload instanceof RecordsUpsert || payload instanceof MailboxUpsert || open.containsKey(uniqueId)) {
+            } else if (payload instanceof RecordsUpsert
+                    || payload instanceof MailboxUpsert
+                    || open.containsKey(uniqueId)) {
                 open.put(uniqueId, StateFold.applyToMailbox(open.get(uniqueId), event));
             }
         }
@@ -390,7 +433,9 @@ final class CyrusTarget implements StateTarget {
         /** The uniqueid of the mailbox an event changes; null for user-level events and content. */
         static String mailboxOf(ChangeEvent event) {
             String key = StateFold.stateKey(event);
-            return key != null && key.startsWith(StateFold.mailboxKey("")) ? key.substring(StateFold.mailboxKey("").length()) : null;
+            return key != null && key.startsWith(StateFold.mailboxKey(""))
+                    ? key.substring(StateFold.mailboxKey("").length())
+                    : null;
         }
     }
 }

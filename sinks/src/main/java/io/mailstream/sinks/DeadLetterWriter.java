@@ -6,15 +6,14 @@ import io.mailstream.schemas.DeadLetter;
 import io.mailstream.schemas.DeadLetterReason;
 import io.mailstream.schemas.codec.AvroCodec;
 import io.micrometer.core.instrument.Counter;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.KafkaException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-
-import java.util.concurrent.TimeUnit;
-import java.util.function.Function;
 
 /** A sink's dead-letter reporter: writes a feed record to {@code mailstream.dlq} with its reason and waits for the broker's ack. */
 final class DeadLetterWriter {
@@ -26,8 +25,11 @@ final class DeadLetterWriter {
     /** The counter of letters written for a reason. */
     private final Function<DeadLetterReason, Counter> written;
 
-    DeadLetterWriter(String role, Producer<byte[], byte[]> producer, AvroCodec<DeadLetter> codec,
-                     Function<DeadLetterReason, Counter> written) {
+    DeadLetterWriter(
+            String role,
+            Producer<byte[], byte[]> producer,
+            AvroCodec<DeadLetter> codec,
+            Function<DeadLetterReason, Counter> written) {
         this.role = role;
         this.producer = producer;
         this.codec = codec;
@@ -36,10 +38,19 @@ final class DeadLetterWriter {
 
     /** Returns once the DLQ holds the record (only then may its offset be committed); throws if it cannot. */
     void write(ConsumerRecord<byte[], byte[]> record, String eventId, DeadLetterReason reason, String detail) {
-        DeadLetter letter = DeadLetters.of(reason, role + ": " + detail, record.topic(), record.partition(), record.offset(),
-                record.key(), record.value(), eventId, System.currentTimeMillis());
+        DeadLetter letter = DeadLetters.of(
+                reason,
+                role + ": " + detail,
+                record.topic(),
+                record.partition(),
+                record.offset(),
+                record.key(),
+                record.value(),
+                eventId,
+                System.currentTimeMillis());
         try {
-            producer.send(new ProducerRecord<>(Topics.DLQ, record.key(), codec.encode(letter))).get(30, TimeUnit.SECONDS);
+            producer.send(new ProducerRecord<>(Topics.DLQ, record.key(), codec.encode(letter)))
+                    .get(30, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new KafkaException("interrupted while writing to " + Topics.DLQ, e);
@@ -47,6 +58,13 @@ final class DeadLetterWriter {
             throw new KafkaException("cannot write to " + Topics.DLQ + ": " + e.getMessage(), e);
         }
         written.apply(reason).increment();
-        LOG.warn("{}: dead-lettered {}-{}@{} ({}): {}", role, record.topic(), record.partition(), record.offset(), reason, detail);
+        LOG.warn(
+                "{}: dead-lettered {}-{}@{} ({}): {}",
+                role,
+                record.topic(),
+                record.partition(),
+                record.offset(),
+                reason,
+                detail);
     }
 }

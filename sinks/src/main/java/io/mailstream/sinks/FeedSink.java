@@ -18,6 +18,23 @@ import io.mailstream.schemas.codec.SchemaTopicRegistry;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeSet;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
@@ -36,24 +53,6 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.nio.charset.StandardCharsets;
-import java.time.Duration;
-import java.util.ArrayDeque;
-import java.util.ArrayList;
-import java.util.Collection;
-import java.util.HashMap;
-import java.util.Iterator;
-import java.util.List;
-import java.util.Map;
-import java.util.Optional;
-import java.util.TreeSet;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
-
 /**
  * The loop every tier sink runs: consumes {@code mailstream.feed.<tier>} (read_committed, manual
  * commits), queues each partition key's events in order on a lane, applies lanes on
@@ -71,7 +70,11 @@ final class FeedSink implements SinkHandle {
     /** Most events one apply gets, so that one busy user cannot build an unbounded batch. */
     private static final int MAX_BATCH_EVENTS = 500;
 
-    private enum Outcome { DONE, ABANDONED, STOPPED }
+    private enum Outcome {
+        DONE,
+        ABANDONED,
+        STOPPED
+    }
 
     private final String tier;
     private final String role;
@@ -100,6 +103,7 @@ final class FeedSink implements SinkHandle {
     private final LinkedBlockingQueue<Lane> finished = new LinkedBlockingQueue<>();
     /** Poll thread only: bytes of the events queued on lanes or being applied. */
     private long buffered;
+
     private boolean bufferFullLogged;
     private volatile boolean running = true;
     private volatile String failure;
@@ -109,7 +113,13 @@ final class FeedSink implements SinkHandle {
     }
 
     /** With {@code backfill} (null: none), run before the feed is consumed; it commits where the feed starts. */
-    FeedSink(MailstreamConfig config, String bootstrapServers, String tier, TierTarget target, TierBackfill backfill, MeterRegistry metrics) {
+    FeedSink(
+            MailstreamConfig config,
+            String bootstrapServers,
+            String tier,
+            TierTarget target,
+            TierBackfill backfill,
+            MeterRegistry metrics) {
         this.tier = tier;
         this.backfill = backfill;
         this.role = "sink " + tier;
@@ -136,15 +146,26 @@ final class FeedSink implements SinkHandle {
         int sessions = config.get(ConfigKeys.TIER_SESSIONS, tier);
         this.bufferLimit = config.get(ConfigKeys.TIER_BUFFER_BYTES, tier);
         AtomicInteger n = new AtomicInteger();
-        this.workers = Executors.newFixedThreadPool(sessions, r -> new Thread(r, "sink-" + tier + "-" + n.incrementAndGet()));
-        this.applied = Counter.builder("mailstream.sink.events.applied").tag("tier", tier)
-                .description("Feed events the target confirmed").register(metrics);
-        this.dlq = new DeadLetterWriter(role, producer, AvroCodec.deadLetter(schemas),
-                reason -> Counter.builder("mailstream.sink.events.deadlettered").tag("tier", tier).tag("reason", reason.name())
-                        .description("Feed events written to mailstream.dlq instead of being applied").register(metrics));
+        this.workers =
+                Executors.newFixedThreadPool(sessions, r -> new Thread(r, "sink-" + tier + "-" + n.incrementAndGet()));
+        this.applied = Counter.builder("mailstream.sink.events.applied")
+                .tag("tier", tier)
+                .description("Feed events the target confirmed")
+                .register(metrics);
+        this.dlq = new DeadLetterWriter(
+                role,
+                producer,
+                AvroCodec.deadLetter(schemas),
+                reason -> Counter.builder("mailstream.sink.events.deadlettered")
+                        .tag("tier", tier)
+                        .tag("reason", reason.name())
+                        .description("Feed events written to mailstream.dlq instead of being applied")
+                        .register(metrics));
         this.retries = new RetryOperator(role, RetryOperator.Settings.of(config), metrics);
-        this.applyLatency = Timer.builder("mailstream.sink.apply.latency").tag("tier", tier)
-                .description("Time the target took to apply one key's batch").register(metrics);
+        this.applyLatency = Timer.builder("mailstream.sink.apply.latency")
+                .tag("tier", tier)
+                .description("Time the target took to apply one key's batch")
+                .register(metrics);
         this.pollThread = new Thread(this::run, "sink-" + tier + "-poll");
     }
 
@@ -204,8 +225,12 @@ final class FeedSink implements SinkHandle {
                 pauseHook.whenIdle(this::idle);
             }
         } catch (InvalidOffsetException e) {
-            LOG.error("{}: {}: events this tier never applied are gone from {}; stopping: the next start backfills them from {}",
-                    role, e.getMessage(), topic, Topics.STATE);
+            LOG.error(
+                    "{}: {}: events this tier never applied are gone from {}; stopping: the next start backfills them from {}",
+                    role,
+                    e.getMessage(),
+                    topic,
+                    Topics.STATE);
             stop(e.toString());
         } catch (RuntimeException e) {
             // The consumer retries transient broker trouble itself; what escapes poll is not transient.
@@ -240,10 +265,14 @@ final class FeedSink implements SinkHandle {
             event = events.decode(record.value());
         } catch (EventDecodingException e) {
             DeadLetterReason reason = e.problem() == EventDecodingException.Problem.UNKNOWN_SCHEMA
-                    ? DeadLetterReason.UNKNOWN_SCHEMA : DeadLetterReason.UNDECODABLE;
+                    ? DeadLetterReason.UNKNOWN_SCHEMA
+                    : DeadLetterReason.UNDECODABLE;
             // Nothing to apply: the offset counts as done once the DLQ holds the bytes, and not before.
             if (!deadLetterUntilWritten(record, reason, e.getMessage())) {
-                partitions.computeIfAbsent(tp, p -> new PartitionOffsets()).unconfirmed.add(record.offset());
+                partitions
+                        .computeIfAbsent(tp, p -> new PartitionOffsets())
+                        .unconfirmed
+                        .add(record.offset());
             }
             return;
         }
@@ -266,8 +295,10 @@ final class FeedSink implements SinkHandle {
         Map<TopicPartition, Boolean> drained = new HashMap<>();
         for (Lane lane : lanes.values()) {
             if (lane.busy) continue;
-            boolean wholeChanges = target.needsWholeMailboxChanges() && !full
-                    && !drained.computeIfAbsent(lane.tp, tp -> consumer.currentLag(tp).orElse(0) == 0);
+            boolean wholeChanges = target.needsWholeMailboxChanges()
+                    && !full
+                    && !drained.computeIfAbsent(
+                            lane.tp, tp -> consumer.currentLag(tp).orElse(0) == 0);
             int ready = readyCount(lane.pending, wholeChanges);
             if (ready == 0) continue;
             List<FeedEvent> batch = new ArrayList<>(ready);
@@ -383,8 +414,12 @@ final class FeedSink implements SinkHandle {
             // Once at INFO (it says the limit works and what it is); it may recur every few polls.
             if (!bufferFullLogged) {
                 bufferFullLogged = true;
-                LOG.info("{}: {} bytes of feed events in memory reached tier.{}.buffer.bytes ({}): fetching paused until applies catch up",
-                        role, buffered, tier, bufferLimit);
+                LOG.info(
+                        "{}: {} bytes of feed events in memory reached tier.{}.buffer.bytes ({}): fetching paused until applies catch up",
+                        role,
+                        buffered,
+                        tier,
+                        bufferLimit);
             } else {
                 LOG.debug("{}: buffer full ({} bytes): fetching paused", role, buffered);
             }
@@ -489,7 +524,8 @@ final class FeedSink implements SinkHandle {
      * {@code errors.retry.attempts}, so its user's later events go on.
      */
     private Outcome applyWithPolicy(Lane lane, List<FeedEvent> batch) {
-        String culprit = lane.key + " at " + batch.get(0).tp + "@" + batch.get(0).offset + ".." + batch.get(batch.size() - 1).offset;
+        String culprit = lane.key + " at " + batch.get(0).tp + "@" + batch.get(0).offset + ".."
+                + batch.get(batch.size() - 1).offset;
         Backoff dlqDown = new Backoff(Duration.ofMillis(100), Duration.ofSeconds(30));
         while (true) {
             if (!running || lane.abandoned) {
@@ -566,22 +602,26 @@ final class FeedSink implements SinkHandle {
     private void publishProgress(String key, FeedEvent last, Applied result) {
         var envelope = last.event.getEnvelope();
         TierProgress record = TierProgress.newBuilder()
-                .setTier(tier).setPartitionKey(key)
-                .setFeedPartition(last.tp.partition()).setFeedOffset(last.offset + 1)
+                .setTier(tier)
+                .setPartitionKey(key)
+                .setFeedPartition(last.tp.partition())
+                .setFeedOffset(last.offset + 1)
                 .setLastEventId(envelope.getEventId())
                 .setLastSequence(envelope.getSequence())
                 .setLastCaptureTime(envelope.getCaptureTime())
                 .setAppliedTime(System.currentTimeMillis())
                 .setMailboxSyncCrcs(new HashMap<>(result.mailboxSyncCrcs()))
                 .build();
-        producer.send(new ProducerRecord<>(Topics.PROGRESS, utf8(Topics.progressKey(tier, key)), progress.encode(record)),
+        producer.send(
+                new ProducerRecord<>(Topics.PROGRESS, utf8(Topics.progressKey(tier, key)), progress.encode(record)),
                 (meta, error) -> {
                     if (error != null) ErrorPolicy.handle(role + " progress", error);
                 });
     }
 
     /** True once written; false if the sink is stopping first. */
-    private boolean deadLetterUntilWritten(ConsumerRecord<byte[], byte[]> record, DeadLetterReason reason, String detail) {
+    private boolean deadLetterUntilWritten(
+            ConsumerRecord<byte[], byte[]> record, DeadLetterReason reason, String detail) {
         Backoff backoff = new Backoff(Duration.ofMillis(100), Duration.ofSeconds(10));
         while (running) {
             try {
@@ -628,6 +668,7 @@ final class FeedSink implements SinkHandle {
         final ArrayDeque<FeedEvent> pending = new ArrayDeque<>();
         /** Offsets of an applied change still waiting for its header: see {@link FeedSink#confirm}. */
         final List<Long> open = new ArrayList<>();
+
         List<FeedEvent> inFlight = List.of();
         boolean busy;
         volatile boolean abandoned;

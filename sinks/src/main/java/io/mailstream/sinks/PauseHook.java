@@ -43,8 +43,10 @@ final class PauseHook {
         String after = System.getProperty(AFTER_EVENTS);
         String pause = System.getProperty(PAUSE_MARKER);
         String idle = System.getProperty(IDLE_MARKER);
-        return new PauseHook(after == null || pause == null ? 0 : Long.parseLong(after),
-                pause == null ? null : Path.of(pause), idle == null ? null : Path.of(idle));
+        return new PauseHook(
+                after == null || pause == null ? 0 : Long.parseLong(after),
+                pause == null ? null : Path.of(pause),
+                idle == null ? null : Path.of(idle));
     }
 
     /** Holds the calling worker once the sink is paused. */

@@ -5,7 +5,6 @@ import io.mailstream.core.config.MailstreamConfig;
 import io.mailstream.core.kafka.TopicAdmin;
 import io.mailstream.core.metrics.MailstreamMetrics;
 import io.micrometer.core.instrument.MeterRegistry;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
 
@@ -22,14 +21,19 @@ public final class Sinks {
      * Ensures the topics exist and starts consuming {@code mailstream.feed.<tier>}; the sink runs
      * on its own threads until {@link SinkHandle#close()} or an error the policy stops on.
      */
-    public static SinkHandle start(MailstreamConfig config, String bootstrapServers, String tier, MeterRegistry metrics) {
+    public static SinkHandle start(
+            MailstreamConfig config, String bootstrapServers, String tier, MeterRegistry metrics) {
         if (!config.tiers().contains(tier)) {
-            throw new IllegalArgumentException("tier '" + tier + "' is not configured (tiers=" + String.join(",", config.tiers()) + ")");
+            throw new IllegalArgumentException(
+                    "tier '" + tier + "' is not configured (tiers=" + String.join(",", config.tiers()) + ")");
         }
         ConfigKeys.TierType type = config.get(ConfigKeys.TIER_TYPE, tier);
         TopicAdmin.ensureTopics(config, bootstrapServers);
-        // Both kinds can also take a key's whole state: what a tier added later, or one past a retention gap, is backfilled with.
-        StateTarget target = type == ConfigKeys.TierType.CYRUS ? CyrusTarget.open(config, bootstrapServers, tier, metrics) : openStore(config, tier);
+        // Both kinds can also take a key's whole state: what a tier added later, or one past a retention gap, is
+        // backfilled with.
+        StateTarget target = type == ConfigKeys.TierType.CYRUS
+                ? CyrusTarget.open(config, bootstrapServers, tier, metrics)
+                : openStore(config, tier);
         try {
             TierBackfill backfill = new TierBackfill(config, bootstrapServers, tier, target);
             return new FeedSink(config, bootstrapServers, tier, target, backfill, metrics).start();

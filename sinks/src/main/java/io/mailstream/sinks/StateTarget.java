@@ -3,7 +3,6 @@ package io.mailstream.sinks;
 import io.mailstream.schemas.MailboxState;
 import io.mailstream.schemas.MessageContent;
 import io.mailstream.schemas.UserState;
-
 import java.io.IOException;
 import java.util.List;
 import java.util.Map;
@@ -25,7 +24,8 @@ interface StateTarget extends TierTarget {
      *
      * @param bodies the bodies of the live records, or null for a tier that keeps no bodies
      */
-    void assertState(String partitionKey, Map<String, MailboxState> mailboxes, Optional<UserState> user, Bodies bodies) throws Exception;
+    void assertState(String partitionKey, Map<String, MailboxState> mailboxes, Optional<UserState> user, Bodies bodies)
+            throws Exception;
 
     /** Message bodies by GUID, as the content events that carry them. */
     @FunctionalInterface

@@ -4,7 +4,6 @@ import io.mailstream.core.errors.InvalidEventException;
 import io.mailstream.schemas.StateRecord;
 import io.mailstream.schemas.codec.AvroCodec;
 import io.mailstream.schemas.codec.SchemaResolver;
-
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -42,7 +41,10 @@ final class StoreLayout {
 
     Path body(String guid) {
         checkGuid(guid);
-        return root.resolve("bodies").resolve(guid.substring(0, 2)).resolve(guid.substring(2, 4)).resolve(guid + ".gz");
+        return root.resolve("bodies")
+                .resolve(guid.substring(0, 2))
+                .resolve(guid.substring(2, 4))
+                .resolve(guid + ".gz");
     }
 
     Path users() {
@@ -66,8 +68,11 @@ final class StoreLayout {
         Path dir = mailboxes(userDir);
         if (!Files.isDirectory(dir)) return List.of();
         try (Stream<Path> files = Files.list(dir)) {
-            return files.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(MAILBOX_SUFFIX))
-                    .map(n -> decode(n.substring(0, n.length() - MAILBOX_SUFFIX.length()))).sorted().toList();
+            return files.map(p -> p.getFileName().toString())
+                    .filter(n -> n.endsWith(MAILBOX_SUFFIX))
+                    .map(n -> decode(n.substring(0, n.length() - MAILBOX_SUFFIX.length())))
+                    .sorted()
+                    .toList();
         }
     }
 
@@ -107,8 +112,14 @@ final class StoreLayout {
         byte[] bytes = name.getBytes(StandardCharsets.UTF_8);
         for (int i = 0; i < bytes.length; i++) {
             int b = bytes[i] & 0xff;
-            boolean plain = (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9')
-                    || b == '_' || b == '@' || b == '+' || b == '-' || (b == '.' && i > 0);
+            boolean plain = (b >= 'a' && b <= 'z')
+                    || (b >= 'A' && b <= 'Z')
+                    || (b >= '0' && b <= '9')
+                    || b == '_'
+                    || b == '@'
+                    || b == '+'
+                    || b == '-'
+                    || (b == '.' && i > 0);
             if (plain) sb.append((char) b);
             else sb.append('%').append(String.format("%02X", b));
         }

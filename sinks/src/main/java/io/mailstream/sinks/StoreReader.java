@@ -5,24 +5,23 @@ import io.mailstream.csync.dlist.MessageBody;
 import io.mailstream.csync.model.Guid;
 import io.mailstream.schemas.MailboxState;
 import io.mailstream.schemas.MessageRecord;
-import io.mailstream.schemas.state.StateFold;
 import io.mailstream.schemas.UserState;
-
+import io.mailstream.schemas.state.StateFold;
 import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.security.MessageDigest;
+import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Stream;
 import java.util.zip.GZIPInputStream;
 
@@ -65,7 +64,8 @@ public final class StoreReader implements StateSource {
         Path dir = layout.user(user);
         List<MailboxState> live = new ArrayList<>();
         for (String uniqueId : layout.mailboxIds(dir)) {
-            StoreLayout.readState(layout.mailbox(dir, uniqueId)).map(r -> (MailboxState) r.getState())
+            StoreLayout.readState(layout.mailbox(dir, uniqueId))
+                    .map(r -> (MailboxState) r.getState())
                     .filter(m -> !m.getDeleted() && m.getHeader() != null)
                     .ifPresent(live::add);
         }
@@ -89,7 +89,8 @@ public final class StoreReader implements StateSource {
         Map<String, String> bad = new LinkedHashMap<>();
         for (String uniqueId : layout.mailboxIds(dir)) {
             try {
-                StoreLayout.readState(layout.mailbox(dir, uniqueId)).map(r -> (MailboxState) r.getState())
+                StoreLayout.readState(layout.mailbox(dir, uniqueId))
+                        .map(r -> (MailboxState) r.getState())
                         .filter(m -> !m.getDeleted() && m.getHeader() != null)
                         .ifPresent(live::add);
             } catch (IOException | RuntimeException e) {
@@ -110,7 +111,8 @@ public final class StoreReader implements StateSource {
 
     @Override
     public Optional<MailboxState> mailbox(String user, String uniqueId, String name) throws IOException {
-        return StoreLayout.readState(layout.mailbox(layout.user(user), uniqueId)).map(r -> (MailboxState) r.getState())
+        return StoreLayout.readState(layout.mailbox(layout.user(user), uniqueId))
+                .map(r -> (MailboxState) r.getState())
                 .filter(m -> !m.getDeleted() && m.getHeader() != null);
     }
 
@@ -129,7 +131,8 @@ public final class StoreReader implements StateSource {
                 bad.add("UID " + r.getUid() + " body " + r.getGuid() + " absent");
             } else if (verify) {
                 String sha1 = sha1(r.getGuid());
-                if (!sha1.equals(r.getGuid())) bad.add("UID " + r.getUid() + " body " + r.getGuid() + " has SHA-1 " + sha1);
+                if (!sha1.equals(r.getGuid()))
+                    bad.add("UID " + r.getUid() + " body " + r.getGuid() + " has SHA-1 " + sha1);
             }
         }
         return bad;
@@ -179,12 +182,14 @@ public final class StoreReader implements StateSource {
         } catch (java.io.FileNotFoundException e) {
             throw new NoSuchFileException(file.toString(), null, "no body " + guid + " in the store");
         }
-        return new StoredBody(guid, size, new GZIPInputStream(new BufferedInputStream(Files.newInputStream(file)), 64 * 1024));
+        return new StoredBody(
+                guid, size, new GZIPInputStream(new BufferedInputStream(Files.newInputStream(file)), 64 * 1024));
     }
 
     /** The user's applied events, oldest first, as history lines (JSON; bodies as GUID and size). */
     public List<String> history(String user) throws IOException {
         Path dir = layout.user(user);
-        return UserHistory.read(layout.history(dir), AppliedMarks.load(layout.applied(dir)).historyLength());
+        return UserHistory.read(
+                layout.history(dir), AppliedMarks.load(layout.applied(dir)).historyLength());
     }
 }

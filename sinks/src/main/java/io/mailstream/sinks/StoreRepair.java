@@ -7,7 +7,6 @@ import io.mailstream.schemas.MailboxState;
 import io.mailstream.schemas.MessageContent;
 import io.mailstream.schemas.UserState;
 import io.mailstream.schemas.content.MessageChunker;
-
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -39,7 +38,8 @@ public final class StoreRepair implements AutoCloseable {
 
     /** Makes the store hold exactly {@code canonical} (a complete record set) for this mailbox, bodies included. */
     public void mailbox(String partitionKey, MailboxState canonical) throws IOException {
-        target.assertState(partitionKey, Map.of(canonical.getHeader().getUniqueId(), canonical), Optional.empty(), this::chunks);
+        target.assertState(
+                partitionKey, Map.of(canonical.getHeader().getUniqueId(), canonical), Optional.empty(), this::chunks);
     }
 
     /** Makes the store hold {@code canonical} as the user's seen, subscriptions, sieve and quotas. */

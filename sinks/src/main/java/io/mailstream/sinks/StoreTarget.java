@@ -1,7 +1,6 @@
 package io.mailstream.sinks;
 
 import io.mailstream.core.kafka.Topics;
-import io.mailstream.schemas.state.StateFold;
 import io.mailstream.schemas.ChangeEvent;
 import io.mailstream.schemas.MailboxDelete;
 import io.mailstream.schemas.MailboxState;
@@ -10,9 +9,7 @@ import io.mailstream.schemas.MessageRecord;
 import io.mailstream.schemas.StateRecord;
 import io.mailstream.schemas.UserDelete;
 import io.mailstream.schemas.UserState;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
+import io.mailstream.schemas.state.StateFold;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.OverlappingFileLockException;
@@ -27,6 +24,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The out-of-band store as a tier target. One apply of a user's events, in this order so that a
@@ -57,9 +56,13 @@ final class StoreTarget implements StateTarget {
         this.lock = lockAgainstSecondWriter(root);
         if (!Files.exists(layout.formatFile())) {
             DurableFiles.createDirectories(layout.tmp());
-            DurableFiles.write(layout.tmp(), layout.formatFile(), out -> out.write((StoreLayout.FORMAT + "\n").getBytes(StandardCharsets.UTF_8)));
+            DurableFiles.write(
+                    layout.tmp(),
+                    layout.formatFile(),
+                    out -> out.write((StoreLayout.FORMAT + "\n").getBytes(StandardCharsets.UTF_8)));
         }
-        String format = Files.readString(layout.formatFile(), StandardCharsets.UTF_8).trim();
+        String format =
+                Files.readString(layout.formatFile(), StandardCharsets.UTF_8).trim();
         if (!format.equals(StoreLayout.FORMAT)) {
             throw new IOException(root + " holds '" + format + "', this version writes '" + StoreLayout.FORMAT + "'");
         }
@@ -71,14 +74,16 @@ final class StoreTarget implements StateTarget {
 
     /** Two sinks writing one store would interleave user folders and empty each other's tmp. */
     private static FileChannel lockAgainstSecondWriter(Path root) throws IOException {
-        FileChannel channel = FileChannel.open(root.resolve("LOCK"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+        FileChannel channel =
+                FileChannel.open(root.resolve("LOCK"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
         try {
             if (channel.tryLock() != null) return channel;
         } catch (OverlappingFileLockException held) {
             // held by this JVM: fall through
         }
         channel.close();
-        throw new IOException("the store at " + root + " is in use by another sink (" + root.resolve("LOCK") + " is locked)");
+        throw new IOException(
+                "the store at " + root + " is in use by another sink (" + root.resolve("LOCK") + " is locked)");
     }
 
     @Override
@@ -125,7 +130,9 @@ final class StoreTarget implements StateTarget {
      * no applied marks: the feed's events after the backfill still apply, and fold to the same end).
      */
     @Override
-    public void assertState(String partitionKey, Map<String, MailboxState> mailboxes, Optional<UserState> user, Bodies source) throws IOException {
+    public void assertState(
+            String partitionKey, Map<String, MailboxState> mailboxes, Optional<UserState> user, Bodies source)
+            throws IOException {
         Path userDir = layout.user(partitionKey);
         DurableFiles.createDirectories(userDir);
         if (source != null) {
@@ -136,7 +143,8 @@ final class StoreTarget implements StateTarget {
                     List<MessageContent> chunks = source.chunks(r.getGuid());
                     if (chunks.isEmpty()) {
                         throw new IOException("body " + r.getGuid() + " of UID " + r.getUid() + " in "
-                                + (m.getHeader() == null ? "?" : m.getHeader().getName()) + " is not in " + Topics.STREAMS_CONTENT);
+                                + (m.getHeader() == null ? "?" : m.getHeader().getName()) + " is not in "
+                                + Topics.STREAMS_CONTENT);
                     }
                     for (MessageContent chunk : chunks) bodies.accept(userDir, chunk);
                 }
@@ -185,11 +193,21 @@ final class StoreTarget implements StateTarget {
             for (String uniqueId : storedMailboxIds()) {
                 MailboxState state = mailbox(uniqueId);
                 if (state == null || state.getDeleted()) continue;
-                MailboxDelete delete = MailboxDelete.newBuilder().setUniqueId(uniqueId)
-                        .setName(state.getHeader() == null ? "" : state.getHeader().getName())
-                        .setUidValidity(state.getHeader() == null ? 0 : state.getHeader().getUidValidity())
+                MailboxDelete delete = MailboxDelete.newBuilder()
+                        .setUniqueId(uniqueId)
+                        .setName(
+                                state.getHeader() == null
+                                        ? ""
+                                        : state.getHeader().getName())
+                        .setUidValidity(
+                                state.getHeader() == null
+                                        ? 0
+                                        : state.getHeader().getUidValidity())
                         .build();
-                fold(ChangeEvent.newBuilder().setEnvelope(event.getEnvelope()).setPayload(delete).build());
+                fold(ChangeEvent.newBuilder()
+                        .setEnvelope(event.getEnvelope())
+                        .setPayload(delete)
+                        .build());
             }
             fold(event);
         }
@@ -203,15 +221,20 @@ final class StoreTarget implements StateTarget {
 
         private MailboxState mailbox(String uniqueId) throws IOException {
             if (!mailboxes.containsKey(uniqueId)) {
-                mailboxes.put(uniqueId, StoreLayout.readState(layout.mailbox(dir, uniqueId))
-                        .map(r -> (MailboxState) r.getState()).orElse(null));
+                mailboxes.put(
+                        uniqueId,
+                        StoreLayout.readState(layout.mailbox(dir, uniqueId))
+                                .map(r -> (MailboxState) r.getState())
+                                .orElse(null));
             }
             return mailboxes.get(uniqueId);
         }
 
         private UserState user() throws IOException {
             if (!userLoaded) {
-                user = StoreLayout.readState(layout.userState(dir)).map(r -> (UserState) r.getState()).orElse(null);
+                user = StoreLayout.readState(layout.userState(dir))
+                        .map(r -> (UserState) r.getState())
+                        .orElse(null);
                 userLoaded = true;
             }
             return user;

@@ -7,7 +7,6 @@ import io.mailstream.core.kafka.KafkaClients;
 import io.mailstream.core.kafka.TopicReader;
 import io.mailstream.core.kafka.Topics;
 import io.mailstream.core.progress.ProgressBar;
-import io.mailstream.schemas.state.StateFold;
 import io.mailstream.schemas.ChangeEvent;
 import io.mailstream.schemas.MailboxState;
 import io.mailstream.schemas.MessageContent;
@@ -16,17 +15,7 @@ import io.mailstream.schemas.StateRecord;
 import io.mailstream.schemas.UserState;
 import io.mailstream.schemas.codec.AvroCodec;
 import io.mailstream.schemas.codec.SchemaTopicRegistry;
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.clients.consumer.OffsetAndMetadata;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
+import io.mailstream.schemas.state.StateFold;
 import java.io.IOException;
 import java.io.StringReader;
 import java.io.StringWriter;
@@ -50,6 +39,16 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.function.Predicate;
 import java.util.stream.Collectors;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Brings a tier to the canonical state ({@code mailstream.state}, bodies from the content topic)
@@ -77,6 +76,7 @@ final class TierBackfill {
     private static final Logger LOG = LoggerFactory.getLogger(TierBackfill.class);
     /** Test hook: after this many keys the backfill waits until the sink stops, so a test can kill it at a known point. */
     static final String PAUSE_AFTER_KEYS = "mailstream.test.backfill.pauseAfterKeys";
+
     private static final Duration TIMEOUT = Duration.ofSeconds(60);
     private static final Duration POLL = Duration.ofMillis(200);
     private static final String MAILBOX_PREFIX = StateFold.mailboxKey("");
@@ -111,8 +111,9 @@ final class TierBackfill {
         props.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, 64 * 1024);
         props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 200);
         try (SchemaTopicRegistry schemas = new SchemaTopicRegistry(KafkaClients.common(bootstrapServers));
-             Admin admin = Admin.create(KafkaClients.adminProps(bootstrapServers));
-             KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(props, new StringDeserializer(), new ByteArrayDeserializer())) {
+                Admin admin = Admin.create(KafkaClients.adminProps(bootstrapServers));
+                KafkaConsumer<String, byte[]> consumer =
+                        new KafkaConsumer<>(props, new StringDeserializer(), new ByteArrayDeserializer())) {
             Plan plan = resumablePlan(consumer).orElse(null);
             if (plan == null) {
                 plan = plan(admin, consumer);
@@ -123,16 +124,22 @@ final class TierBackfill {
             }
             // Once every key is done only the commit is left (it fails while a killed sink's group membership lingers).
             if (!Files.exists(completeFile())) {
-                if (!backfillKeys(plan, new Snapshot(consumer, AvroCodec.stateRecord(schemas), AvroCodec.changeEvent(schemas), plan), running)) {
+                if (!backfillKeys(
+                        plan,
+                        new Snapshot(consumer, AvroCodec.stateRecord(schemas), AvroCodec.changeEvent(schemas), plan),
+                        running)) {
                     return false;
                 }
                 Files.createFile(completeFile());
                 DurableFiles.fsyncDirectory(dir);
             }
             Map<TopicPartition, OffsetAndMetadata> commit = new HashMap<>();
-            for (int p : plan.backfill) commit.put(new TopicPartition(feed, p), new OffsetAndMetadata(plan.resume.get(p)));
+            for (int p : plan.backfill)
+                commit.put(new TopicPartition(feed, p), new OffsetAndMetadata(plan.resume.get(p)));
             // Refused while another consumer of the group is active: two sinks of one tier would race.
-            admin.alterConsumerGroupOffsets(Topics.sinkGroup(tier), commit).all().get(TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+            admin.alterConsumerGroupOffsets(Topics.sinkGroup(tier), commit)
+                    .all()
+                    .get(TIMEOUT.toSeconds(), TimeUnit.SECONDS);
             // The plan first: without it the offsets just committed rule, and the other files are never read.
             Files.deleteIfExists(Plan.file(dir));
             Files.deleteIfExists(doneFile());
@@ -146,10 +153,16 @@ final class TierBackfill {
     /** Every key of the snapshot not done yet; false if the sink stops first. */
     private boolean backfillKeys(Plan plan, Snapshot snapshot, BooleanSupplier running) throws Exception {
         Set<String> done = loadDone();
-        List<String> keys = snapshot.keys().stream().filter(k -> !done.contains(k)).toList();
+        List<String> keys =
+                snapshot.keys().stream().filter(k -> !done.contains(k)).toList();
         if (done.isEmpty()) {
-            LOG.info("{}: backfilling {} partition keys of feed partitions {} from {}; the feed then continues from {}",
-                    role, keys.size(), plan.backfill, Topics.STATE, plan.resume);
+            LOG.info(
+                    "{}: backfilling {} partition keys of feed partitions {} from {}; the feed then continues from {}",
+                    role,
+                    keys.size(),
+                    plan.backfill,
+                    Topics.STATE,
+                    plan.resume);
         } else {
             LOG.info("{}: resuming the backfill: {} partition keys done, {} to go", role, done.size(), keys.size());
         }
@@ -181,8 +194,14 @@ final class TierBackfill {
         for (int p : saved.get().backfill) {
             long logStart = start.getOrDefault(new TopicPartition(feed, p), 0L);
             if (saved.get().resume.get(p) < logStart) {
-                LOG.error("{}: {}-{}: the interrupted backfill was to continue the feed at offset {}, below the log start {} now:"
-                        + " starting the backfill again", role, feed, p, saved.get().resume.get(p), logStart);
+                LOG.error(
+                        "{}: {}-{}: the interrupted backfill was to continue the feed at offset {}, below the log start {} now:"
+                                + " starting the backfill again",
+                        role,
+                        feed,
+                        p,
+                        saved.get().resume.get(p),
+                        logStart);
                 return Optional.empty();
             }
         }
@@ -193,7 +212,8 @@ final class TierBackfill {
     private Plan plan(Admin admin, KafkaConsumer<String, byte[]> consumer) throws Exception {
         List<TopicPartition> parts = partitions(consumer);
         Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets(Topics.sinkGroup(tier))
-                .partitionsToOffsetAndMetadata().get(TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+                .partitionsToOffsetAndMetadata()
+                .get(TIMEOUT.toSeconds(), TimeUnit.SECONDS);
         Map<TopicPartition, Long> start = consumer.beginningOffsets(parts, TIMEOUT);
         Map<TopicPartition, Long> end = consumer.endOffsets(parts, TIMEOUT); // read_committed: the last stable offset
         TreeSet<Integer> backfill = new TreeSet<>();
@@ -207,13 +227,25 @@ final class TierBackfill {
                 backfill.add(tp.partition());
                 resume.put(tp.partition(), logStart);
             } else if (om.offset() < logStart) {
-                LOG.error("{}: {}: committed offset {} is below the log start {}: retention deleted feed events this tier never"
-                        + " applied; backfilling its partition keys from {}", role, tp, om.offset(), logStart, Topics.STATE);
+                LOG.error(
+                        "{}: {}: committed offset {} is below the log start {}: retention deleted feed events this tier never"
+                                + " applied; backfilling its partition keys from {}",
+                        role,
+                        tp,
+                        om.offset(),
+                        logStart,
+                        Topics.STATE);
                 backfill.add(tp.partition());
                 resume.put(tp.partition(), logEnd);
             } else if (om.offset() > logEnd) {
-                LOG.error("{}: {}: committed offset {} is beyond the end {} (was the feed deleted and created again?);"
-                        + " backfilling its partition keys from {}", role, tp, om.offset(), logEnd, Topics.STATE);
+                LOG.error(
+                        "{}: {}: committed offset {} is beyond the end {} (was the feed deleted and created again?);"
+                                + " backfilling its partition keys from {}",
+                        role,
+                        tp,
+                        om.offset(),
+                        logEnd,
+                        Topics.STATE);
                 backfill.add(tp.partition());
                 resume.put(tp.partition(), logEnd);
             }
@@ -222,7 +254,9 @@ final class TierBackfill {
     }
 
     private List<TopicPartition> partitions(KafkaConsumer<String, byte[]> consumer) {
-        return consumer.partitionsFor(feed, TIMEOUT).stream().map(p -> new TopicPartition(feed, p.partition())).toList();
+        return consumer.partitionsFor(feed, TIMEOUT).stream()
+                .map(p -> new TopicPartition(feed, p.partition()))
+                .toList();
     }
 
     private Path doneFile() {
@@ -236,11 +270,14 @@ final class TierBackfill {
     private Set<String> loadDone() throws IOException {
         if (!Files.exists(doneFile())) return Set.of();
         // A line cut by a crash names no key (keys are encoded): that key is simply done again.
-        return Files.readAllLines(doneFile(), StandardCharsets.UTF_8).stream().map(StoreLayout::decode).collect(Collectors.toSet());
+        return Files.readAllLines(doneFile(), StandardCharsets.UTF_8).stream()
+                .map(StoreLayout::decode)
+                .collect(Collectors.toSet());
     }
 
     private void markDone(String key) throws IOException {
-        try (FileChannel out = FileChannel.open(doneFile(), StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND)) {
+        try (FileChannel out = FileChannel.open(
+                doneFile(), StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND)) {
             out.write(StandardCharsets.UTF_8.encode(StoreLayout.encode(key) + "\n"));
             out.force(true);
         }
@@ -259,8 +296,13 @@ final class TierBackfill {
             p.setProperty("backfill", backfill.stream().map(String::valueOf).collect(Collectors.joining(",")));
             resume.forEach((partition, offset) -> p.setProperty("resume." + partition, String.valueOf(offset)));
             StringWriter text = new StringWriter();
-            p.store(text, "backfill of this tier in progress: feed partitions to backfill, and where the feed continues");
-            DurableFiles.write(dir.resolve("tmp"), file(dir), out -> out.write(text.toString().getBytes(StandardCharsets.UTF_8)));
+            p.store(
+                    text,
+                    "backfill of this tier in progress: feed partitions to backfill, and where the feed continues");
+            DurableFiles.write(
+                    dir.resolve("tmp"),
+                    file(dir),
+                    out -> out.write(text.toString().getBytes(StandardCharsets.UTF_8)));
         }
 
         static Optional<Plan> load(Path dir) throws IOException {
@@ -273,7 +315,8 @@ final class TierBackfill {
             }
             TreeMap<Integer, Long> resume = new TreeMap<>();
             for (String name : p.stringPropertyNames()) {
-                if (name.startsWith("resume.")) resume.put(Integer.parseInt(name.substring(7)), Long.parseLong(p.getProperty(name)));
+                if (name.startsWith("resume."))
+                    resume.put(Integer.parseInt(name.substring(7)), Long.parseLong(p.getProperty(name)));
             }
             return Optional.of(new Plan(Integer.parseInt(p.getProperty("partitions")), backfill, resume));
         }
@@ -296,7 +339,11 @@ final class TierBackfill {
         private final Map<String, Location> chunks = new HashMap<>();
         private final Map<TopicPartition, Long> ends = new HashMap<>();
 
-        Snapshot(KafkaConsumer<String, byte[]> consumer, AvroCodec<StateRecord> states, AvroCodec<ChangeEvent> events, Plan plan) {
+        Snapshot(
+                KafkaConsumer<String, byte[]> consumer,
+                AvroCodec<StateRecord> states,
+                AvroCodec<ChangeEvent> events,
+                Plan plan) {
             this.consumer = consumer;
             this.states = states;
             this.events = events;
@@ -330,7 +377,10 @@ final class TierBackfill {
         }
 
         List<String> keys() {
-            return byKey.entrySet().stream().filter(e -> !e.getValue().isEmpty()).map(Map.Entry::getKey).toList();
+            return byKey.entrySet().stream()
+                    .filter(e -> !e.getValue().isEmpty())
+                    .map(Map.Entry::getKey)
+                    .toList();
         }
 
         KeyState read(String key) {
@@ -351,7 +401,10 @@ final class TierBackfill {
                 // the user); those not touched since the delete went with it.
                 for (Map.Entry<String, MailboxState> m : mailboxes.entrySet()) {
                     if (!m.getValue().getDeleted() && m.getValue().getLastCaptureTime() <= user.getLastCaptureTime()) {
-                        m.setValue(MailboxState.newBuilder(m.getValue()).setDeleted(true).setRecords(new ArrayList<>()).build());
+                        m.setValue(MailboxState.newBuilder(m.getValue())
+                                .setDeleted(true)
+                                .setRecords(new ArrayList<>())
+                                .build());
                     }
                 }
             }
@@ -383,7 +436,11 @@ final class TierBackfill {
             // in case compaction removed the record for a version written since.
             boolean refreshed = false;
             while (true) {
-                long end = refreshed ? ends.get(tp) : ends.computeIfAbsent(tp, p -> consumer.endOffsets(List.of(p), TIMEOUT).get(p));
+                long end = refreshed
+                        ? ends.get(tp)
+                        : ends.computeIfAbsent(
+                                tp,
+                                p -> consumer.endOffsets(List.of(p), TIMEOUT).get(p));
                 if (consumer.position(tp, TIMEOUT) >= end) {
                     if (refreshed) return null;
                     ends.put(tp, consumer.endOffsets(List.of(tp), TIMEOUT).get(tp));
@@ -391,7 +448,8 @@ final class TierBackfill {
                     continue;
                 }
                 if (System.nanoTime() > deadline) {
-                    throw new org.apache.kafka.common.errors.TimeoutException("reading " + tp + " at offset " + at.offset);
+                    throw new org.apache.kafka.common.errors.TimeoutException(
+                            "reading " + tp + " at offset " + at.offset);
                 }
                 for (ConsumerRecord<String, byte[]> r : consumer.poll(POLL)) {
                     if (key.equals(r.key())) return r.value();

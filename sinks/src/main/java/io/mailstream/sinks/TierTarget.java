@@ -1,7 +1,6 @@
 package io.mailstream.sinks;
 
 import io.mailstream.schemas.ChangeEvent;
-
 import java.util.List;
 
 /**

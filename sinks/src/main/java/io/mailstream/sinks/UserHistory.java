@@ -2,12 +2,6 @@ package io.mailstream.sinks;
 
 import io.mailstream.schemas.ChangeEvent;
 import io.mailstream.schemas.MessageContent;
-import org.apache.avro.io.EncoderFactory;
-import org.apache.avro.io.JsonEncoder;
-import org.apache.avro.specific.SpecificDatumWriter;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -18,6 +12,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.List;
+import org.apache.avro.io.EncoderFactory;
+import org.apache.avro.io.JsonEncoder;
+import org.apache.avro.specific.SpecificDatumWriter;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A user's append-only history: one JSON line per applied event, {@code {"appliedTime":ms,"event":E}}
@@ -41,8 +40,11 @@ final class UserHistory {
             if (size > committedLength) {
                 channel.truncate(committedLength);
             } else if (size < committedLength) {
-                LOG.error("{} is {} bytes but {} were recorded as applied: it was damaged outside mailstream; appending after what is left",
-                        file, size, committedLength);
+                LOG.error(
+                        "{} is {} bytes but {} were recorded as applied: it was damaged outside mailstream; appending after what is left",
+                        file,
+                        size,
+                        committedLength);
                 at = size;
             }
             channel.position(at);
@@ -59,7 +61,9 @@ final class UserHistory {
         ChangeEvent recorded = event;
         if (event.getPayload() instanceof MessageContent content) {
             recorded = ChangeEvent.newBuilder(event)
-                    .setPayload(MessageContent.newBuilder(content).setData(ByteBuffer.allocate(0)).build())
+                    .setPayload(MessageContent.newBuilder(content)
+                            .setData(ByteBuffer.allocate(0))
+                            .build())
                     .build();
         }
         try {
@@ -78,7 +82,7 @@ final class UserHistory {
         if (!Files.exists(file)) return List.of();
         try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
             ByteBuffer bytes = ByteBuffer.allocate((int) Math.min(channel.size(), committedLength));
-            while (bytes.hasRemaining() && channel.read(bytes) > 0) { }
+            while (bytes.hasRemaining() && channel.read(bytes) > 0) {}
             String text = new String(bytes.array(), 0, bytes.position(), StandardCharsets.UTF_8);
             return text.isEmpty() ? List.of() : List.of(text.split("\n"));
         }

@@ -13,11 +13,6 @@ import io.mailstream.schemas.codec.SchemaTopicRegistry;
 import io.mailstream.testkit.ChildJvm;
 import io.mailstream.testkit.CyrusInstance;
 import io.mailstream.testkit.ImapClient;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.Producer;
-import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -26,6 +21,10 @@ import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
 
 /**
  * For crash and memory tests of the Cyrus replica sink: the real broker, a source Cyrus whose
@@ -83,12 +82,20 @@ final class ChildSinkLab implements AutoCloseable {
 
     /** The sink of dc2 in a JVM of its own, started with these JVM options; ready once it has started. */
     ChildJvm startSink(String name, List<String> jvmOptions) {
-        return ChildJvm.start(name, jvmOptions, SinkChild.class.getName(), "READY", Duration.ofSeconds(60), configFile.toString(), TIER);
+        return ChildJvm.start(
+                name,
+                jvmOptions,
+                SinkChild.class.getName(),
+                "READY",
+                Duration.ofSeconds(60),
+                configFile.toString(),
+                TIER);
     }
 
     /** The user's whole state on the source, as the events capture writes for a full push. */
     List<ChangeEvent> sourceState(String user) throws Exception {
-        try (CsyncClient csync = CsyncClient.connect(CsyncClientConfig.of("127.0.0.1", source.csyncPort(), "admin", "adminpw"))) {
+        try (CsyncClient csync =
+                CsyncClient.connect(CsyncClientConfig.of("127.0.0.1", source.csyncPort(), "admin", "adminpw"))) {
             return capture.user(csync, user);
         }
     }
@@ -100,7 +107,8 @@ final class ChildSinkLab implements AutoCloseable {
 
     /** The sink has committed the whole feed. */
     boolean caughtUp() throws Exception {
-        return FeedOffsets.committed(kafka.bootstrapServers(), TIER).equals(FeedOffsets.end(kafka.bootstrapServers(), TIER));
+        return FeedOffsets.committed(kafka.bootstrapServers(), TIER)
+                .equals(FeedOffsets.end(kafka.bootstrapServers(), TIER));
     }
 
     @Override

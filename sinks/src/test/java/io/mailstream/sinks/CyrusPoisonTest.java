@@ -1,29 +1,39 @@
 package io.mailstream.sinks;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
 import io.mailstream.core.config.MailstreamConfig;
 import io.mailstream.core.kafka.EmbeddedKafka;
 import io.mailstream.core.kafka.KafkaClients;
 import io.mailstream.core.kafka.TopicAdmin;
 import io.mailstream.core.kafka.TopicReader;
 import io.mailstream.core.kafka.Topics;
-import io.mailstream.schemas.state.StateFold;
 import io.mailstream.csync.client.CsyncClient;
 import io.mailstream.csync.client.CsyncClientConfig;
 import io.mailstream.schemas.ChangeEvent;
+import io.mailstream.schemas.DeadLetter;
 import io.mailstream.schemas.MailboxState;
+import io.mailstream.schemas.MailboxUpsert;
 import io.mailstream.schemas.MessageContent;
 import io.mailstream.schemas.RecordsUpsert;
 import io.mailstream.schemas.StateRecord;
-import io.mailstream.schemas.DeadLetter;
-import io.mailstream.schemas.MailboxUpsert;
 import io.mailstream.schemas.codec.AvroCodec;
 import io.mailstream.schemas.codec.AvroSerdes;
 import io.mailstream.schemas.codec.SchemaResolver;
+import io.mailstream.schemas.state.StateFold;
 import io.mailstream.testkit.CyrusInstance;
 import io.mailstream.testkit.ImapClient;
 import io.mailstream.testkit.ImapSnapshot;
 import io.mailstream.testkit.MessageFactory;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -34,17 +44,6 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-
-import java.nio.file.Path;
-import java.time.Duration;
-import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.List;
-import java.util.Map;
-import java.util.TreeMap;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
 /**
  * A real Cyrus 3.6 replica that refuses one mailbox for good: it already holds another mailbox
@@ -57,6 +56,7 @@ import static org.awaitility.Awaitility.await;
 class CyrusPoisonTest {
     @TempDir
     static Path dir;
+
     static EmbeddedKafka kafka;
     static CyrusInstance source;
     static CyrusInstance target;
@@ -66,8 +66,14 @@ class CyrusPoisonTest {
     @BeforeAll
     static void start() {
         CyrusInstance.requireCyrus();
-        source = CyrusInstance.replica().user("alice", "alicepw").user("bob", "bobpw").start();
-        target = CyrusInstance.replica().user("alice", "alicepw").user("bob", "bobpw").start();
+        source = CyrusInstance.replica()
+                .user("alice", "alicepw")
+                .user("bob", "bobpw")
+                .start();
+        target = CyrusInstance.replica()
+                .user("alice", "alicepw")
+                .user("bob", "bobpw")
+                .start();
         kafka = EmbeddedKafka.start(dir.resolve("kafka"), 0);
     }
 
@@ -84,10 +90,23 @@ class CyrusPoisonTest {
 
     @Test
     void aMailboxTheReplicaRefusesIsDeadLetteredAndEverythingElseReplicates() throws Exception {
-        MailstreamConfig config = MailstreamConfig.of(Map.of("tiers", "dc2", "data.dir", dir.resolve("data").toString(),
-                "tier.dc2.type", "cyrus", "tier.dc2.cyrus.address", "127.0.0.1:" + target.csyncPort(),
-                "tier.dc2.cyrus.password", "adminpw", "tier.dc2.sessions", "2",
-                "errors.retry.attempts", "3", "errors.retry.backoff.max.ms", "200"));
+        MailstreamConfig config = MailstreamConfig.of(Map.of(
+                "tiers",
+                "dc2",
+                "data.dir",
+                dir.resolve("data").toString(),
+                "tier.dc2.type",
+                "cyrus",
+                "tier.dc2.cyrus.address",
+                "127.0.0.1:" + target.csyncPort(),
+                "tier.dc2.cyrus.password",
+                "adminpw",
+                "tier.dc2.sessions",
+                "2",
+                "errors.retry.attempts",
+                "3",
+                "errors.retry.backoff.max.ms",
+                "200"));
         TopicAdmin.ensureTopics(config, kafka.bootstrapServers());
         try (ImapClient admin = source.endpoint().imapAdmin()) {
             admin.create("user.alice");
@@ -110,33 +129,51 @@ class CyrusPoisonTest {
             // Cyrus would replace), the source another one.
             try (ImapClient onReplica = target.endpoint().imap("alice")) {
                 onReplica.create("INBOX.Blocked");
-                onReplica.append("INBOX.Blocked", List.of(), mail.date(99), mail.message(99, 1_000, "sender@example.org",
-                        "alice@mailstream.test", "only on the replica"));
+                onReplica.append(
+                        "INBOX.Blocked",
+                        List.of(),
+                        mail.date(99),
+                        mail.message(99, 1_000, "sender@example.org", "alice@mailstream.test", "only on the replica"));
             }
             try (ImapClient alice = source.endpoint().imap("alice")) {
                 alice.create("INBOX.Blocked");
             }
             append("alice", "INBOX.Blocked", 6, 2);
             append("alice", "INBOX", 8, 1);
-            append("alice", "INBOX.Work", 9, 1);   // after Blocked in alice's feed order
+            append("alice", "INBOX.Work", 9, 1); // after Blocked in alice's feed order
             append("bob", "INBOX", 10, 1);
             publish("alice", "bob");
             awaitCaughtUp();
             assertThat(sink.isRunning()).isTrue();
 
             letters = deadLetters();
-            assertThat(letters).as("the refused change").isNotEmpty()
+            assertThat(letters)
+                    .as("the refused change")
+                    .isNotEmpty()
                     .allSatisfy(l -> assertThat(l.getDetail()).contains("IMAP_MAILBOX_MOVED", "3 attempts"));
-            assertThat(letters).extracting(l -> AvroCodec.changeEvent(SchemaResolver.none())
-                            .decode(l.getValue().array()).getPayload())
-                    .anySatisfy(p -> assertThat(p).isInstanceOfSatisfying(MailboxUpsert.class,
-                            h -> assertThat(h.getName()).isEqualTo("user.alice.Blocked")));
-            assertThat(metrics.get("mailstream.errors.retries").tag("role", "sink dc2").counter().count()).isGreaterThanOrEqualTo(2);
+            assertThat(letters)
+                    .extracting(l -> AvroCodec.changeEvent(SchemaResolver.none())
+                            .decode(l.getValue().array())
+                            .getPayload())
+                    .anySatisfy(p -> assertThat(p)
+                            .isInstanceOfSatisfying(
+                                    MailboxUpsert.class,
+                                    h -> assertThat(h.getName()).isEqualTo("user.alice.Blocked")));
+            assertThat(metrics.get("mailstream.errors.retries")
+                            .tag("role", "sink dc2")
+                            .counter()
+                            .count())
+                    .isGreaterThanOrEqualTo(2);
             assertThat(withoutBlocked(ImapSnapshot.take(target.endpoint(), "alice")))
-                    .as("alice's other mailboxes").isEqualTo(withoutBlocked(ImapSnapshot.take(source.endpoint(), "alice")));
-            assertThat(ImapSnapshot.take(source.endpoint(), "bob").describeDifferences(ImapSnapshot.take(target.endpoint(), "bob"))).isNull();
+                    .as("alice's other mailboxes")
+                    .isEqualTo(withoutBlocked(ImapSnapshot.take(source.endpoint(), "alice")));
+            assertThat(ImapSnapshot.take(source.endpoint(), "bob")
+                            .describeDifferences(ImapSnapshot.take(target.endpoint(), "bob")))
+                    .isNull();
 
-            assertThat(ImapSnapshot.take(source.endpoint(), "bob").describeDifferences(ImapSnapshot.take(target.endpoint(), "bob"))).isNull();
+            assertThat(ImapSnapshot.take(source.endpoint(), "bob")
+                            .describeDifferences(ImapSnapshot.take(target.endpoint(), "bob")))
+                    .isNull();
         }
 
         // The sink restarts (what it folded is gone), the operator removes the clash, and the
@@ -147,29 +184,48 @@ class CyrusPoisonTest {
         }
         append("alice", "INBOX.Blocked", 11, 1);
         List<ChangeEvent> alice;
-        try (CsyncClient csync = CsyncClient.connect(CsyncClientConfig.of("127.0.0.1", source.csyncPort(), "admin", "adminpw"))) {
+        try (CsyncClient csync =
+                CsyncClient.connect(CsyncClientConfig.of("127.0.0.1", source.csyncPort(), "admin", "adminpw"))) {
             alice = new CyrusStateEvents().user(csync, "alice"); // the whole user, as streams' state holds it
         }
-        MailboxUpsert blocked = alice.stream().map(ChangeEvent::getPayload).filter(MailboxUpsert.class::isInstance)
-                .map(MailboxUpsert.class::cast).filter(h -> h.getName().equals("user.alice.Blocked")).findFirst().orElseThrow();
+        MailboxUpsert blocked = alice.stream()
+                .map(ChangeEvent::getPayload)
+                .filter(MailboxUpsert.class::isInstance)
+                .map(MailboxUpsert.class::cast)
+                .filter(h -> h.getName().equals("user.alice.Blocked"))
+                .findFirst()
+                .orElseThrow();
         publishCanonicalState(alice);
-        ChangeEvent records = alice.stream().filter(e -> e.getPayload() instanceof RecordsUpsert r && r.getUniqueId().equals(blocked.getUniqueId()))
-                .findFirst().orElseThrow();
-        RecordsUpsert newest = RecordsUpsert.newBuilder((RecordsUpsert) records.getPayload()).setRecords(((RecordsUpsert) records.getPayload())
-                .getRecords().stream().filter(r -> r.getUid() == blocked.getLastUid()).toList()).build();
+        ChangeEvent records = alice.stream()
+                .filter(e -> e.getPayload() instanceof RecordsUpsert r
+                        && r.getUniqueId().equals(blocked.getUniqueId()))
+                .findFirst()
+                .orElseThrow();
+        RecordsUpsert newest = RecordsUpsert.newBuilder((RecordsUpsert) records.getPayload())
+                .setRecords(((RecordsUpsert) records.getPayload())
+                        .getRecords().stream()
+                                .filter(r -> r.getUid() == blocked.getLastUid())
+                                .toList())
+                .build();
         String newGuid = newest.getRecords().get(0).getGuid();
         List<ChangeEvent> delta = new ArrayList<>();
         for (ChangeEvent e : alice) {
             if (e.getPayload() instanceof MessageContent c && c.getGuid().equals(newGuid)) delta.add(e);
         }
         delta.add(ChangeEvent.newBuilder(records).setPayload(newest).build());
-        delta.add(alice.stream().filter(e -> e.getPayload() == blocked).findFirst().orElseThrow());
+        delta.add(alice.stream()
+                .filter(e -> e.getPayload() == blocked)
+                .findFirst()
+                .orElseThrow());
         CyrusStateEvents.produce(kafka.bootstrapServers(), delta, "dc2");
         try (SinkHandle restarted = Sinks.start(config, kafka.bootstrapServers(), "dc2", new SimpleMeterRegistry())) {
             awaitCaughtUp();
-            assertThat(ImapSnapshot.take(source.endpoint(), "alice").describeDifferences(ImapSnapshot.take(target.endpoint(), "alice")))
+            assertThat(ImapSnapshot.take(source.endpoint(), "alice")
+                            .describeDifferences(ImapSnapshot.take(target.endpoint(), "alice")))
                     .isNull();
-            assertThat(deadLetters()).as("nothing dead-lettered after the operator's fix").hasSameSizeAs(letters);
+            assertThat(deadLetters())
+                    .as("nothing dead-lettered after the operator's fix")
+                    .hasSameSizeAs(letters);
         }
     }
 
@@ -178,12 +234,16 @@ class CyrusPoisonTest {
         Map<String, MailboxState> folded = new HashMap<>();
         for (ChangeEvent e : events) {
             String key = StateFold.stateKey(e);
-            if (key != null && key.startsWith(StateFold.mailboxKey(""))) folded.put(key, StateFold.applyToMailbox(folded.get(key), e));
+            if (key != null && key.startsWith(StateFold.mailboxKey("")))
+                folded.put(key, StateFold.applyToMailbox(folded.get(key), e));
         }
-        try (var producer = new KafkaProducer<>(KafkaClients.producerProps(kafka.bootstrapServers(), null, 1 << 20),
-                new StringSerializer(), AvroSerdes.stateRecord().serializer())) {
+        try (var producer = new KafkaProducer<>(
+                KafkaClients.producerProps(kafka.bootstrapServers(), null, 1 << 20),
+                new StringSerializer(),
+                AvroSerdes.stateRecord().serializer())) {
             for (var entry : folded.entrySet()) {
-                producer.send(new ProducerRecord<>(Topics.STATE, entry.getKey(), new StateRecord(entry.getValue()))).get();
+                producer.send(new ProducerRecord<>(Topics.STATE, entry.getKey(), new StateRecord(entry.getValue())))
+                        .get();
             }
         }
     }
@@ -191,8 +251,12 @@ class CyrusPoisonTest {
     private static void append(String user, String folder, int from, int count) {
         try (ImapClient c = source.endpoint().imap(user)) {
             for (int i = from; i < from + count; i++) {
-                c.append(folder, List.of(), mail.date(i), mail.message(i, 2_000 + i * 100, "sender@example.org",
-                        user + "@mailstream.test", "message " + i));
+                c.append(
+                        folder,
+                        List.of(),
+                        mail.date(i),
+                        mail.message(
+                                i, 2_000 + i * 100, "sender@example.org", user + "@mailstream.test", "message " + i));
             }
         }
     }
@@ -210,15 +274,21 @@ class CyrusPoisonTest {
 
     private static List<DeadLetter> deadLetters() {
         List<ConsumerRecord<byte[], byte[]>> out = new ArrayList<>();
-        try (var consumer = new KafkaConsumer<>(KafkaClients.consumerProps(kafka.bootstrapServers(), null),
-                new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+        try (var consumer = new KafkaConsumer<>(
+                KafkaClients.consumerProps(kafka.bootstrapServers(), null),
+                new ByteArrayDeserializer(),
+                new ByteArrayDeserializer())) {
             TopicReader.readToEnd(consumer, Topics.DLQ, Duration.ofSeconds(20), out::add);
         }
-        return out.stream().map(r -> AvroSerdes.deadLetter().deserializer().deserialize(Topics.DLQ, r.value())).toList();
+        return out.stream()
+                .map(r -> AvroSerdes.deadLetter().deserializer().deserialize(Topics.DLQ, r.value()))
+                .toList();
     }
 
     private static void awaitCaughtUp() {
-        await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(500))
-                .until(() -> FeedOffsets.committed(kafka.bootstrapServers(), "dc2").equals(FeedOffsets.end(kafka.bootstrapServers(), "dc2")));
+        await().atMost(Duration.ofSeconds(90))
+                .pollInterval(Duration.ofMillis(500))
+                .until(() -> FeedOffsets.committed(kafka.bootstrapServers(), "dc2")
+                        .equals(FeedOffsets.end(kafka.bootstrapServers(), "dc2")));
     }
 }

@@ -1,5 +1,8 @@
 package io.mailstream.sinks;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
 import io.mailstream.bridge.apply.ReplicaWriter;
 import io.mailstream.core.config.MailstreamConfig;
 import io.mailstream.core.kafka.EmbeddedKafka;
@@ -14,14 +17,6 @@ import io.mailstream.testkit.ImapSnapshot;
 import io.mailstream.testkit.LmtpClient;
 import io.mailstream.testkit.MessageFactory;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.MethodOrderer;
-import org.junit.jupiter.api.Order;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestMethodOrder;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -31,9 +26,13 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Stream;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The Cyrus replica sink against real Cyrus 3.6 and a real embedded broker. The source of truth is
@@ -47,10 +46,12 @@ import static org.awaitility.Awaitility.await;
 class CyrusSinkTest {
     /** The script deletes carol in the end. */
     private static final List<String> USERS = List.of(ImapActionScript.ALICE, ImapActionScript.BOB);
+
     private static final Duration DRAIN = Duration.ofSeconds(60);
 
     @TempDir
     static Path dir;
+
     static EmbeddedKafka kafka;
     static CyrusInstance source;
     static CyrusInstance primary;
@@ -60,6 +61,7 @@ class CyrusSinkTest {
     static SinkHandle storeSink;
     /** The dc2 sink's target once {@link #restartCyrusSink} has run. */
     static CyrusTarget dc2Target;
+
     static final CyrusStateEvents capture = new CyrusStateEvents();
     static final MessageFactory mail = new MessageFactory(6);
 
@@ -71,10 +73,23 @@ class CyrusSinkTest {
         primary = users(CyrusInstance.primary()).syncTo(source).start();
         primary.startSyncClient(CyrusInstance.DEFAULT_CHANNEL);
         kafka = EmbeddedKafka.start(dir.resolve("kafka"), 0);
-        config = MailstreamConfig.of(Map.of("tiers", "dc2,oob", "data.dir", dir.resolve("data").toString(),
-                "tier.dc2.type", "cyrus", "tier.dc2.cyrus.address", "127.0.0.1:" + target.csyncPort(),
-                "tier.dc2.cyrus.password", "adminpw", "tier.dc2.sessions", "2",
-                "tier.oob.type", "store", "tier.oob.store.dir", dir.resolve("oob").toString()));
+        config = MailstreamConfig.of(Map.of(
+                "tiers",
+                "dc2,oob",
+                "data.dir",
+                dir.resolve("data").toString(),
+                "tier.dc2.type",
+                "cyrus",
+                "tier.dc2.cyrus.address",
+                "127.0.0.1:" + target.csyncPort(),
+                "tier.dc2.cyrus.password",
+                "adminpw",
+                "tier.dc2.sessions",
+                "2",
+                "tier.oob.type",
+                "store",
+                "tier.oob.store.dir",
+                dir.resolve("oob").toString()));
         TopicAdmin.ensureTopics(config, kafka.bootstrapServers());
         cyrusSink = Sinks.start(config, kafka.bootstrapServers(), "dc2");
         storeSink = Sinks.start(config, kafka.bootstrapServers(), "oob");
@@ -125,19 +140,26 @@ class CyrusSinkTest {
     void theStoreRebuildsAnEmptyCyrusIntoTheSameState() throws Exception {
         awaitCaughtUp("oob");
         try (CyrusInstance empty = users(CyrusInstance.replica()).start();
-             CsyncClient csync = CsyncClient.connect(CsyncClientConfig.of("127.0.0.1", empty.csyncPort(), "admin", "adminpw"))) {
+                CsyncClient csync =
+                        CsyncClient.connect(CsyncClientConfig.of("127.0.0.1", empty.csyncPort(), "admin", "adminpw"))) {
             StoreReader store = StoreReader.open(dir.resolve("oob"));
             ReplicaWriter writer = new ReplicaWriter(csync, "default");
             for (String user : store.users()) {
-                writer.pushUser(store.mailboxes(user), store.userState(user), guid -> {
-                    try (StoredBody body = store.openBody(guid.hex())) {
-                        return Optional.of(MessageBody.of(body.content().readAllBytes()));
-                    }
-                }, pushed -> { });
+                writer.pushUser(
+                        store.mailboxes(user),
+                        store.userState(user),
+                        guid -> {
+                            try (StoredBody body = store.openBody(guid.hex())) {
+                                return Optional.of(MessageBody.of(body.content().readAllBytes()));
+                            }
+                        },
+                        pushed -> {});
             }
             for (String user : USERS) {
-                assertThat(ImapSnapshot.take(source.endpoint(), user).describeDifferences(ImapSnapshot.take(empty.endpoint(), user)))
-                        .as("rebuilt %s", user).isNull();
+                assertThat(ImapSnapshot.take(source.endpoint(), user)
+                                .describeDifferences(ImapSnapshot.take(empty.endpoint(), user)))
+                        .as("rebuilt %s", user)
+                        .isNull();
             }
         }
     }
@@ -202,8 +224,11 @@ class CyrusSinkTest {
     /** Once everything is pushed the sink holds no mailbox state in memory and no body in its spool. */
     private static void assertNothingRetained(String when) throws Exception {
         assertThat(dc2Target.retained()).as("held in memory %s", when).isEqualTo(new CyrusTarget.Retained(0, 0, 0));
-        try (Stream<Path> files = Files.walk(config.dataDir().resolve("sink-dc2").resolve("spool"))) {
-            assertThat(files.filter(Files::isRegularFile).toList()).as("spooled %s", when).isEmpty();
+        try (Stream<Path> files =
+                Files.walk(config.dataDir().resolve("sink-dc2").resolve("spool"))) {
+            assertThat(files.filter(Files::isRegularFile).toList())
+                    .as("spooled %s", when)
+                    .isEmpty();
         }
     }
 
@@ -220,7 +245,10 @@ class CyrusSinkTest {
             for (int i = from; i < from + count; i++) {
                 String to = USERS.get(i % USERS.size()) + "@mailstream.test";
                 int size = i % 10 == 9 ? 2_000_000 : 1_000 + (i * 7919) % 60_000;
-                lmtp.deliver("sender@example.org", List.of(to), mail.message(i, size, "sender@example.org", to, "message " + i));
+                lmtp.deliver(
+                        "sender@example.org",
+                        List.of(to),
+                        mail.message(i, size, "sender@example.org", to, "message " + i));
             }
         }
         primary.awaitSyncLogDrained(CyrusInstance.DEFAULT_CHANNEL, DRAIN);
@@ -236,16 +264,25 @@ class CyrusSinkTest {
      */
     private static void publishSourceState(boolean bodiesInDc2Feed) throws Exception {
         primary.awaitSyncLogDrained(CyrusInstance.DEFAULT_CHANNEL, DRAIN);
-        capture.publish(source.csyncPort(), kafka.bootstrapServers(), USERS, bodiesInDc2Feed ? Set.of() : Set.of("dc2"), "dc2", "oob");
+        capture.publish(
+                source.csyncPort(),
+                kafka.bootstrapServers(),
+                USERS,
+                bodiesInDc2Feed ? Set.of() : Set.of("dc2"),
+                "dc2",
+                "oob");
     }
 
     private static void assertIdentical(CyrusInstance replica) throws Exception {
         awaitCaughtUp("dc2");
         for (String user : USERS) {
-            assertThat(ImapSnapshot.take(source.endpoint(), user).describeDifferences(ImapSnapshot.take(replica.endpoint(), user)))
-                    .as("replica of %s", user).isNull();
+            assertThat(ImapSnapshot.take(source.endpoint(), user)
+                            .describeDifferences(ImapSnapshot.take(replica.endpoint(), user)))
+                    .as("replica of %s", user)
+                    .isNull();
         }
-        try (ImapClient s = source.endpoint().imapAdmin(); ImapClient r = replica.endpoint().imapAdmin()) {
+        try (ImapClient s = source.endpoint().imapAdmin();
+                ImapClient r = replica.endpoint().imapAdmin()) {
             for (String user : USERS) {
                 List<String> onSource = syncGet(s, user);
                 assertThat(syncGet(r, user)).as("SYNCGET USER %s", user).isEqualTo(onSource);
@@ -258,14 +295,18 @@ class CyrusSinkTest {
      * included: a quota root's MODSEQ and the script file's LAST_UPDATE (its mtime on the replica).
      */
     private static List<String> syncGet(ImapClient admin, String user) {
-        return admin.syncGet("USER " + user).stream().map(b -> new String(b, StandardCharsets.UTF_8))
+        return admin.syncGet("USER " + user).stream()
+                .map(b -> new String(b, StandardCharsets.UTF_8))
                 .map(l -> l.startsWith("* QUOTA ") ? l.replaceAll(" MODSEQ \\d+", "") : l)
                 .map(l -> l.startsWith("* SIEVE ") ? l.replaceAll(" LAST_UPDATE \\d+", "") : l)
-                .sorted().toList();
+                .sorted()
+                .toList();
     }
 
     private static void awaitCaughtUp(String tier) {
-        await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(500))
-                .until(() -> FeedOffsets.committed(kafka.bootstrapServers(), tier).equals(FeedOffsets.end(kafka.bootstrapServers(), tier)));
+        await().atMost(Duration.ofSeconds(120))
+                .pollInterval(Duration.ofMillis(500))
+                .until(() -> FeedOffsets.committed(kafka.bootstrapServers(), tier)
+                        .equals(FeedOffsets.end(kafka.bootstrapServers(), tier)));
     }
 }

@@ -1,6 +1,5 @@
 package io.mailstream.sinks;
 
-import io.mailstream.schemas.state.StateFold;
 import io.mailstream.schemas.AnnotationUpsert;
 import io.mailstream.schemas.ChangeEvent;
 import io.mailstream.schemas.Envelope;
@@ -19,7 +18,7 @@ import io.mailstream.schemas.Subscribe;
 import io.mailstream.schemas.Unsubscribe;
 import io.mailstream.schemas.UserDelete;
 import io.mailstream.schemas.UserState;
-
+import io.mailstream.schemas.state.StateFold;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -72,16 +71,38 @@ final class MailScript {
         add(user, new MailboxRename(work, "user." + user + ".Work", "user." + user + ".Projects", 0L, "default", null));
         header(user, work, "user." + user + ".Projects");
         add(user, new Expunge(inbox, "user." + user, List.of(2L)));
-        add(user, SeenUpsert.newBuilder().setUserId(user).setUniqueId("shared-news").setLastRead(time)
-                .setLastUid(7).setLastChange(time).setSeenUids("1:5,7").build());
+        add(
+                user,
+                SeenUpsert.newBuilder()
+                        .setUserId(user)
+                        .setUniqueId("shared-news")
+                        .setLastRead(time)
+                        .setLastUid(7)
+                        .setLastChange(time)
+                        .setSeenUids("1:5,7")
+                        .build());
         add(user, new Subscribe(user, "user." + user + ".Projects"));
         add(user, new Subscribe(user, "shared.news"));
         add(user, new Unsubscribe(user, "shared.news"));
-        add(user, new SieveUpsert(user, "vacation.script", time,
-                ByteBuffer.wrap(("require \"vacation\";\nvacation \"away, " + user + "\";\n").getBytes(StandardCharsets.UTF_8))));
+        add(
+                user,
+                new SieveUpsert(
+                        user,
+                        "vacation.script",
+                        time,
+                        ByteBuffer.wrap(("require \"vacation\";\nvacation \"away, " + user + "\";\n")
+                                .getBytes(StandardCharsets.UTF_8))));
         add(user, new SieveActivate(user, "vacation.script"));
-        add(user, QuotaUpsert.newBuilder().setRoot("user." + user).setLimits(Map.of("STORAGE", 102_400L, "MESSAGE", 5_000L)).build());
-        add(user, new AnnotationUpsert("", "/shared/comment", "", ByteBuffer.wrap("server note".getBytes(StandardCharsets.UTF_8))));
+        add(
+                user,
+                QuotaUpsert.newBuilder()
+                        .setRoot("user." + user)
+                        .setLimits(Map.of("STORAGE", 102_400L, "MESSAGE", 5_000L))
+                        .build());
+        add(
+                user,
+                new AnnotationUpsert(
+                        "", "/shared/comment", "", ByteBuffer.wrap("server note".getBytes(StandardCharsets.UTF_8))));
     }
 
     /** One APPLY MAILBOX delivering a message: content (chunked), the record, then the header. */
@@ -92,23 +113,54 @@ final class MailScript {
         content(user, body, guid).forEach(this::add0);
         long uid = lastUids.merge(uniqueId, 1L, Long::sum);
         long modseq = modseqs.merge(uniqueId, 1L, Long::sum);
-        add(user, new RecordsUpsert(uniqueId, name, List.of(MessageRecord.newBuilder().setUid(uid).setModseq(modseq)
-                .setLastUpdated(time / 1000).setFlags(List.of()).setInternalDate(time / 1000).setSize(size).setGuid(guid).build())));
+        add(
+                user,
+                new RecordsUpsert(
+                        uniqueId,
+                        name,
+                        List.of(MessageRecord.newBuilder()
+                                .setUid(uid)
+                                .setModseq(modseq)
+                                .setLastUpdated(time / 1000)
+                                .setFlags(List.of())
+                                .setInternalDate(time / 1000)
+                                .setSize(size)
+                                .setGuid(guid)
+                                .build())));
         header(user, uniqueId, name);
     }
 
     void flag(String user, String uniqueId, String name, long uid, String flag) {
         MailboxState state = foldMailboxes(user).get(uniqueId);
-        MessageRecord record = state.getRecords().stream().filter(r -> r.getUid() == uid).findFirst().orElseThrow();
+        MessageRecord record = state.getRecords().stream()
+                .filter(r -> r.getUid() == uid)
+                .findFirst()
+                .orElseThrow();
         long modseq = modseqs.merge(uniqueId, 1L, Long::sum);
-        add(user, new RecordsUpsert(uniqueId, name, List.of(MessageRecord.newBuilder(record).setFlags(List.of(flag)).setModseq(modseq).build())));
+        add(
+                user,
+                new RecordsUpsert(
+                        uniqueId,
+                        name,
+                        List.of(MessageRecord.newBuilder(record)
+                                .setFlags(List.of(flag))
+                                .setModseq(modseq)
+                                .build())));
         header(user, uniqueId, name);
     }
 
     void header(String user, String uniqueId, String name) {
-        add(user, MailboxUpsert.newBuilder().setUniqueId(uniqueId).setName(name).setUidValidity(1_700_000_001L)
-                .setLastUid(lastUids.getOrDefault(uniqueId, 0L)).setHighestModseq(modseqs.getOrDefault(uniqueId, 1L))
-                .setPartition("default").setAcl(user + "\tlrswipkxtecdan\t").build());
+        add(
+                user,
+                MailboxUpsert.newBuilder()
+                        .setUniqueId(uniqueId)
+                        .setName(name)
+                        .setUidValidity(1_700_000_001L)
+                        .setLastUid(lastUids.getOrDefault(uniqueId, 0L))
+                        .setHighestModseq(modseqs.getOrDefault(uniqueId, 1L))
+                        .setPartition("default")
+                        .setAcl(user + "\tlrswipkxtecdan\t")
+                        .build());
     }
 
     List<ChangeEvent> content(String user, byte[] body, String guid) {
@@ -116,7 +168,8 @@ final class MailScript {
         List<ChangeEvent> chunks = new ArrayList<>();
         for (int i = 0; i < count; i++) {
             byte[] data = Arrays.copyOfRange(body, i * CHUNK_BYTES, Math.min(body.length, (i + 1) * CHUNK_BYTES));
-            chunks.add(event(user, new MessageContent(guid, (long) body.length, "default", i, count, ByteBuffer.wrap(data))));
+            chunks.add(event(
+                    user, new MessageContent(guid, (long) body.length, "default", i, count, ByteBuffer.wrap(data))));
         }
         return chunks;
     }
@@ -132,17 +185,29 @@ final class MailScript {
 
     ChangeEvent event(String user, Object payload) {
         time += 1000;
-        Envelope envelope = Envelope.newBuilder().setEventId(UUID.randomUUID().toString()).setSourceServerId("primary-1")
-                .setSite("dc1").setTier("primary").setEpoch(1).setPartitionKey(user)
-                .setCaptureTime(time).setSequence(++sequence).build();
-        ChangeEvent event = ChangeEvent.newBuilder().setEnvelope(envelope).setPayload(payload).build();
+        Envelope envelope = Envelope.newBuilder()
+                .setEventId(UUID.randomUUID().toString())
+                .setSourceServerId("primary-1")
+                .setSite("dc1")
+                .setTier("primary")
+                .setEpoch(1)
+                .setPartitionKey(user)
+                .setCaptureTime(time)
+                .setSequence(++sequence)
+                .build();
+        ChangeEvent event = ChangeEvent.newBuilder()
+                .setEnvelope(envelope)
+                .setPayload(payload)
+                .build();
         String key = StateFold.stateKey(event);
         if (key != null && key.startsWith("mailbox:")) envelope.setMailboxUniqueId(key.substring("mailbox:".length()));
         return event;
     }
 
     List<ChangeEvent> eventsOf(String user) {
-        return events.stream().filter(e -> e.getEnvelope().getPartitionKey().equals(user)).toList();
+        return events.stream()
+                .filter(e -> e.getEnvelope().getPartitionKey().equals(user))
+                .toList();
     }
 
     /** What the user's mailboxes must fold to: StateFold over the distinct events, in order. */
@@ -169,13 +234,16 @@ final class MailScript {
 
     static List<ChangeEvent> distinct(List<ChangeEvent> events) {
         Set<String> seen = new HashSet<>();
-        return events.stream().filter(e -> seen.add(e.getEnvelope().getEventId())).toList();
+        return events.stream()
+                .filter(e -> seen.add(e.getEnvelope().getEventId()))
+                .toList();
     }
 
     /** A plausible RFC 5322 message of exactly {@code size} bytes. */
     byte[] message(int size) {
         byte[] head = ("From: someone@example.org\r\nTo: user@example.org\r\nSubject: test " + random.nextInt()
-                + "\r\nMessage-ID: <" + UUID.randomUUID() + "@example.org>\r\n\r\n").getBytes(StandardCharsets.US_ASCII);
+                        + "\r\nMessage-ID: <" + UUID.randomUUID() + "@example.org>\r\n\r\n")
+                .getBytes(StandardCharsets.US_ASCII);
         byte[] body = new byte[size];
         System.arraycopy(head, 0, body, 0, head.length);
         for (int i = head.length; i < size; i++) body[i] = (byte) (i % 78 == 77 ? '\n' : 'a' + random.nextInt(26));

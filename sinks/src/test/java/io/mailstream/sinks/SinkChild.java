@@ -2,7 +2,6 @@ package io.mailstream.sinks;
 
 import io.mailstream.core.config.ConfigKeys;
 import io.mailstream.core.config.MailstreamConfig;
-
 import java.nio.file.Path;
 import java.util.Map;
 

@@ -1,5 +1,8 @@
 package io.mailstream.sinks;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
 import io.mailstream.schemas.ChangeEvent;
 import io.mailstream.schemas.MailboxUpsert;
 import io.mailstream.schemas.MessageContent;
@@ -7,12 +10,6 @@ import io.mailstream.testkit.ChildJvm;
 import io.mailstream.testkit.ImapSnapshot;
 import io.mailstream.testkit.LmtpClient;
 import io.mailstream.testkit.MessageFactory;
-import org.awaitility.core.ConditionTimeoutException;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -21,9 +18,11 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
+import org.awaitility.core.ConditionTimeoutException;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A Cyrus replica sink killed (SIGKILL, in a child JVM) while its feed ends in the middle of a
@@ -40,6 +39,7 @@ class SinkKilledMidChangeTest {
 
     @TempDir
     static Path dir;
+
     static ChildSinkLab lab;
     static final MessageFactory mail = new MessageFactory(3);
 
@@ -61,15 +61,21 @@ class SinkKilledMidChangeTest {
             List<ChangeEvent> events = lab.sourceState(USER);
             boolean betweenChunks = round % 2 == 0;
             int cut = betweenChunks ? betweenChunksOfANewBody(events, bodiesSent) : beforeTheHeader(events);
-            String where = "round " + round + ", feed cut " + (betweenChunks ? "between two chunks of a body" : "between records and header");
+            String where = "round " + round + ", feed cut "
+                    + (betweenChunks ? "between two chunks of a body" : "between records and header");
             try (ChildSinkLab.FeedWriter feed = lab.feedWriter()) {
                 feed.write(events.subList(0, cut));
             }
 
             Path idle = dir.resolve("idle-" + round);
-            try (ChildJvm first = sink("sink-mid-change-" + round + "-first", "-Dmailstream.sink.idle-marker=" + idle)) {
-                await().atMost(CONVERGE).pollInterval(Duration.ofMillis(100)).until(() -> Files.exists(idle) || !first.isAlive());
-                assertThat(first.isAlive()).as("%s: the sink is idle, not gone: %s", where, first.log()).isTrue();
+            try (ChildJvm first =
+                    sink("sink-mid-change-" + round + "-first", "-Dmailstream.sink.idle-marker=" + idle)) {
+                await().atMost(CONVERGE)
+                        .pollInterval(Duration.ofMillis(100))
+                        .until(() -> Files.exists(idle) || !first.isAlive());
+                assertThat(first.isAlive())
+                        .as("%s: the sink is idle, not gone: %s", where, first.log())
+                        .isTrue();
                 first.kill();
             }
             try (ChildSinkLab.FeedWriter feed = lab.feedWriter()) {
@@ -78,11 +84,15 @@ class SinkKilledMidChangeTest {
             try (ChildJvm second = sink("sink-mid-change-" + round + "-second")) {
                 assertReplicaIdentical(where, second);
                 // Nothing left behind: the lane did not stay stuck on the change.
-                await().atMost(CONVERGE).pollInterval(Duration.ofMillis(200)).alias(where + ": the whole feed committed")
+                await().atMost(CONVERGE)
+                        .pollInterval(Duration.ofMillis(200))
+                        .alias(where + ": the whole feed committed")
                         .until(lab::caughtUp);
                 second.terminate(); // leaves the group, so that the next round's sink need not wait out its session
             }
-            events.stream().filter(e -> e.getPayload() instanceof MessageContent).forEach(e -> bodiesSent.add(((MessageContent) e.getPayload()).getGuid()));
+            events.stream()
+                    .filter(e -> e.getPayload() instanceof MessageContent)
+                    .forEach(e -> bodiesSent.add(((MessageContent) e.getPayload()).getGuid()));
         }
     }
 
@@ -91,7 +101,10 @@ class SinkKilledMidChangeTest {
         try (LmtpClient lmtp = lab.source.endpoint().lmtp()) {
             for (int size : new int[] {700_000, 2_000}) {
                 String to = USER + "@mailstream.test";
-                lmtp.deliver("sender@example.org", List.of(to), mail.message(round * 2 + size, size, "sender@example.org", to, "round " + round));
+                lmtp.deliver(
+                        "sender@example.org",
+                        List.of(to),
+                        mail.message(round * 2 + size, size, "sender@example.org", to, "round " + round));
             }
         }
     }
@@ -99,7 +112,9 @@ class SinkKilledMidChangeTest {
     /** After the second chunk of a body the replica has not had yet. */
     private static int betweenChunksOfANewBody(List<ChangeEvent> events, Set<String> bodiesSent) {
         for (int i = 0; i < events.size(); i++) {
-            if (events.get(i).getPayload() instanceof MessageContent c && c.getChunkIndex() == 1 && c.getChunkCount() > 2
+            if (events.get(i).getPayload() instanceof MessageContent c
+                    && c.getChunkIndex() == 1
+                    && c.getChunkCount() > 2
                     && !bodiesSent.contains(c.getGuid())) {
                 return i + 1;
             }
@@ -127,7 +142,8 @@ class SinkKilledMidChangeTest {
             await().atMost(CONVERGE).pollInterval(Duration.ofSeconds(1)).until(() -> {
                 difference.clear();
                 try {
-                    String d = ImapSnapshot.take(lab.source.endpoint(), USER).describeDifferences(ImapSnapshot.take(lab.replica.endpoint(), USER));
+                    String d = ImapSnapshot.take(lab.source.endpoint(), USER)
+                            .describeDifferences(ImapSnapshot.take(lab.replica.endpoint(), USER));
                     if (d != null) difference.add(d);
                 } catch (RuntimeException e) {
                     // ManageSieve refuses a user whose mailbox has not reached the replica yet.
@@ -136,7 +152,9 @@ class SinkKilledMidChangeTest {
                 return difference.isEmpty();
             });
         } catch (ConditionTimeoutException e) {
-            assertThat(difference).as("%s: replica vs source after %s (sink log %s)", where, CONVERGE, sink.log()).isEmpty();
+            assertThat(difference)
+                    .as("%s: replica vs source after %s (sink log %s)", where, CONVERGE, sink.log())
+                    .isEmpty();
         }
     }
 }

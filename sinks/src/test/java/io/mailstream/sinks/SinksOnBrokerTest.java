@@ -1,5 +1,8 @@
 package io.mailstream.sinks;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
 import io.mailstream.core.config.MailstreamConfig;
 import io.mailstream.core.errors.FencedException;
 import io.mailstream.core.errors.InvalidEventException;
@@ -20,18 +23,6 @@ import io.mailstream.schemas.codec.AvroSerdes;
 import io.mailstream.schemas.codec.SchemaResolver;
 import io.mailstream.schemas.codec.SchemaTopicRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -45,14 +36,23 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The feed loop and the store sink on a real (embedded KRaft) broker: the feed, offsets, progress and DLQ are Kafka's. */
 class SinksOnBrokerTest {
     @TempDir
     static Path dir;
+
     static EmbeddedKafka kafka;
     static MailstreamConfig config;
     static final MailScript SCRIPT = MailScript.threeUsers();
@@ -60,10 +60,27 @@ class SinksOnBrokerTest {
     @BeforeAll
     static void startBroker() {
         kafka = EmbeddedKafka.start(dir.resolve("kafka"), 0);
-        config = MailstreamConfig.of(Map.of("tiers", "oob,crash,loop,poison", "kafka.max.record.bytes", "1048576",
-                "tier.oob.type", "store", "tier.oob.store.dir", dir.resolve("oob").toString(), "tier.oob.sessions", "3",
-                "tier.crash.type", "store", "tier.crash.store.dir", dir.resolve("crash").toString(),
-                "tier.loop.type", "store", "tier.loop.sessions", "3", "tier.poison.type", "store"));
+        config = MailstreamConfig.of(Map.of(
+                "tiers",
+                "oob,crash,loop,poison",
+                "kafka.max.record.bytes",
+                "1048576",
+                "tier.oob.type",
+                "store",
+                "tier.oob.store.dir",
+                dir.resolve("oob").toString(),
+                "tier.oob.sessions",
+                "3",
+                "tier.crash.type",
+                "store",
+                "tier.crash.store.dir",
+                dir.resolve("crash").toString(),
+                "tier.loop.type",
+                "store",
+                "tier.loop.sessions",
+                "3",
+                "tier.poison.type",
+                "store"));
         TopicAdmin.ensureTopics(config, kafka.bootstrapServers());
         produceFeed("oob");
         produceFeed("crash");
@@ -84,13 +101,17 @@ class SinksOnBrokerTest {
             assertThat(sink.isRunning()).isTrue();
         }
         StoreAssertions.assertHolds(StoreReader.open(dir.resolve("oob")), SCRIPT);
-        assertThat(metrics.get("mailstream.sink.events.applied").tag("tier", "oob").counter().count())
+        assertThat(metrics.get("mailstream.sink.events.applied")
+                        .tag("tier", "oob")
+                        .counter()
+                        .count())
                 .isEqualTo(SCRIPT.events.size());
         assertThat(metrics.get("mailstream.sink.apply.latency").timer().count()).isPositive();
 
         Map<String, TierProgress> progress = new HashMap<>();
         AvroCodec<TierProgress> codec = AvroCodec.tierProgress(SchemaResolver.none());
-        for (var r : readAll(Topics.PROGRESS)) progress.put(new String(r.key(), StandardCharsets.UTF_8), codec.decode(r.value()));
+        for (var r : readAll(Topics.PROGRESS))
+            progress.put(new String(r.key(), StandardCharsets.UTF_8), codec.decode(r.value()));
         for (String user : List.of("alice", "bob", "carol")) {
             TierProgress p = progress.get(Topics.progressKey("oob", user));
             assertThat(p).as(user).isNotNull();
@@ -101,7 +122,8 @@ class SinksOnBrokerTest {
             assertThat(p.getAppliedTime()).isPositive();
         }
 
-        assertThat(deadLetters("oob")).singleElement()
+        assertThat(deadLetters("oob"))
+                .singleElement()
                 .satisfies(l -> assertThat(l.getReason()).isEqualTo(DeadLetterReason.UNDECODABLE));
     }
 
@@ -113,15 +135,22 @@ class SinksOnBrokerTest {
     @Test
     void theFeedLoopAppliesKeysInOrderInParallelAndParksOnlyTheCulprit() throws Exception {
         ChangeEvent poison = SCRIPT.eventsOf("bob").stream()
-                .filter(e -> e.getPayload() instanceof MailboxUpsert).skip(1).findFirst().orElseThrow();
+                .filter(e -> e.getPayload() instanceof MailboxUpsert)
+                .skip(1)
+                .findFirst()
+                .orElseThrow();
         RecordingTarget target = new RecordingTarget(poison.getEnvelope().getEventId());
-        FeedSink sink = new FeedSink(config, kafka.bootstrapServers(), "loop", target, new SimpleMeterRegistry()).start();
+        FeedSink sink =
+                new FeedSink(config, kafka.bootstrapServers(), "loop", target, new SimpleMeterRegistry()).start();
         try {
             await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
                 assertThat(target.applied("carol")).hasSameSizeAs(SCRIPT.eventsOf("carol"));
-                assertThat(target.applied("bob")).hasSizeGreaterThan(SCRIPT.eventsOf("bob").size() - 8);
+                assertThat(target.applied("bob"))
+                        .hasSizeGreaterThan(SCRIPT.eventsOf("bob").size() - 8);
             });
-            assertThat(target.applied("alice")).as("alice is stuck in her first apply").isEmpty();
+            assertThat(target.applied("alice"))
+                    .as("alice is stuck in her first apply")
+                    .isEmpty();
             target.aliceMayGo.countDown();
             // alice's feed ends with a duplicate chunk and no header after it: the target holds it
             // only in memory, so her partition's commit stays at it (a restart delivers it again).
@@ -132,7 +161,8 @@ class SinksOnBrokerTest {
         }
         assertThat(target.overlaps).as("two applies of one key at once").hasValue(0);
         // Only at the end of a partition may a batch end inside a change: there, alice's late duplicate chunk.
-        assertThat(target.cutChanges).as("batches ending inside a mailbox change")
+        assertThat(target.cutChanges)
+                .as("batches ending inside a mailbox change")
                 .isSubsetOf(SCRIPT.events.get(SCRIPT.events.size() - 2));
         assertThat(target.applied("alice")).containsExactlyElementsOf(SCRIPT.eventsOf("alice"));
         assertThat(target.applied("carol")).as("after the retry").containsExactlyElementsOf(SCRIPT.eventsOf("carol"));
@@ -145,14 +175,17 @@ class SinksOnBrokerTest {
         List<ChangeEvent> rest = new ArrayList<>(bob);
         rest.removeAll(culprit);
         assertThat(target.applied("bob")).containsExactlyElementsOf(rest);
-        assertThat(deadLetters("loop")).extracting(DeadLetter::getEventId)
+        assertThat(deadLetters("loop"))
+                .extracting(DeadLetter::getEventId)
                 .containsExactlyElementsOf(StoreAssertions.eventIds(culprit));
 
         AvroCodec<TierProgress> codec = AvroCodec.tierProgress(SchemaResolver.none());
         List<TierProgress> bobProgress = readAll(Topics.PROGRESS).stream()
                 .filter(r -> new String(r.key(), StandardCharsets.UTF_8).equals(Topics.progressKey("loop", "bob")))
-                .map(r -> codec.decode(r.value())).toList();
-        assertThat(bobProgress).anySatisfy(p -> assertThat(p.getMailboxSyncCrcs()).containsEntry("bob-work", 7L));
+                .map(r -> codec.decode(r.value()))
+                .toList();
+        assertThat(bobProgress)
+                .anySatisfy(p -> assertThat(p.getMailboxSyncCrcs()).containsEntry("bob-work", 7L));
     }
 
     /**
@@ -164,11 +197,18 @@ class SinksOnBrokerTest {
     @Test
     void aChangeTheTargetKeepsFailingIsDeadLetteredAfterBoundedRetriesAndTheUserGoesOn() throws Exception {
         List<ChangeEvent> bob = SCRIPT.eventsOf("bob");
-        ChangeEvent poison = bob.stream().filter(e -> e.getPayload() instanceof MailboxUpsert).skip(1).findFirst().orElseThrow();
+        ChangeEvent poison = bob.stream()
+                .filter(e -> e.getPayload() instanceof MailboxUpsert)
+                .skip(1)
+                .findFirst()
+                .orElseThrow();
         AtomicInteger poisonAttempts = new AtomicInteger();
         Map<String, List<ChangeEvent>> applied = new ConcurrentHashMap<>();
         TierTarget target = (key, events) -> {
-            if (events.stream().anyMatch(e -> e.getEnvelope().getEventId().equals(poison.getEnvelope().getEventId()))) {
+            if (events.stream()
+                    .anyMatch(e -> e.getEnvelope()
+                            .getEventId()
+                            .equals(poison.getEnvelope().getEventId()))) {
                 poisonAttempts.incrementAndGet();
                 throw new IllegalStateException("the target cannot apply this change");
             }
@@ -176,7 +216,8 @@ class SinksOnBrokerTest {
             return Applied.withoutCrcs();
         };
         SimpleMeterRegistry metrics = new SimpleMeterRegistry();
-        MailstreamConfig bounded = config.with(Map.of("errors.retry.attempts", "3", "errors.retry.backoff.max.ms", "200"));
+        MailstreamConfig bounded =
+                config.with(Map.of("errors.retry.attempts", "3", "errors.retry.backoff.max.ms", "200"));
         FeedSink sink = new FeedSink(bounded, kafka.bootstrapServers(), "poison", target, metrics).start();
         try {
             awaitCommittedUpToAlicesFragment("poison");
@@ -193,19 +234,27 @@ class SinksOnBrokerTest {
         assertThat(applied.get("alice")).containsExactlyElementsOf(SCRIPT.eventsOf("alice"));
         assertThat(applied.get("carol")).containsExactlyElementsOf(SCRIPT.eventsOf("carol"));
         List<DeadLetter> letters = deadLetters("poison");
-        assertThat(letters).extracting(DeadLetter::getEventId).containsExactlyElementsOf(StoreAssertions.eventIds(culprit));
-        assertThat(letters).allSatisfy(l -> assertThat(l.getDetail())
-                .contains("IllegalStateException", "the target cannot apply this change", "3 attempts"));
+        assertThat(letters)
+                .extracting(DeadLetter::getEventId)
+                .containsExactlyElementsOf(StoreAssertions.eventIds(culprit));
+        assertThat(letters)
+                .allSatisfy(l -> assertThat(l.getDetail())
+                        .contains("IllegalStateException", "the target cannot apply this change", "3 attempts"));
         assertThat(poisonAttempts.get()).as("attempts at the culprit").isBetween(3, 4);
-        assertThat(metrics.get("mailstream.errors.retries").tag("role", "sink poison").counter().count())
-                .as("failed attempts that were retried").isGreaterThanOrEqualTo(2);
-        assertThat(metrics.get("mailstream.sink.events.deadlettered").counters().stream().mapToDouble(c -> c.count()).sum())
+        assertThat(metrics.get("mailstream.errors.retries")
+                        .tag("role", "sink poison")
+                        .counter()
+                        .count())
+                .as("failed attempts that were retried")
+                .isGreaterThanOrEqualTo(2);
+        assertThat(metrics.get("mailstream.sink.events.deadlettered").counters().stream()
+                        .mapToDouble(c -> c.count())
+                        .sum())
                 .isEqualTo(culprit.size());
     }
 
     private static boolean isCommitPoint(ChangeEvent e) {
-        return !(e.getPayload() instanceof MessageContent)
-                && !(e.getPayload() instanceof RecordsUpsert);
+        return !(e.getPayload() instanceof MessageContent) && !(e.getPayload() instanceof RecordsUpsert);
     }
 
     /** Records applies; alice's first apply waits for a latch, carol's first fails once (RETRY), one of bob's is poison. */
@@ -242,7 +291,10 @@ class SinksOnBrokerTest {
                 if (!isCommitPoint(last)) cutChanges.add(last);
                 applied.computeIfAbsent(key, k -> new CopyOnWriteArrayList<>()).addAll(events);
                 Map<String, Long> crcs = new HashMap<>();
-                events.forEach(e -> { if (e.getEnvelope().getMailboxUniqueId() != null) crcs.put(e.getEnvelope().getMailboxUniqueId(), 7L); });
+                events.forEach(e -> {
+                    if (e.getEnvelope().getMailboxUniqueId() != null)
+                        crcs.put(e.getEnvelope().getMailboxUniqueId(), 7L);
+                });
                 return new Applied(crcs);
             } finally {
                 active.remove(key);
@@ -253,7 +305,8 @@ class SinksOnBrokerTest {
     private static List<DeadLetter> deadLetters(String tier) {
         return readAll(Topics.DLQ).stream()
                 .map(r -> AvroSerdes.deadLetter().deserializer().deserialize(Topics.DLQ, r.value()))
-                .filter(l -> l.getSourceTopic().equals(Topics.feed(tier))).toList();
+                .filter(l -> l.getSourceTopic().equals(Topics.feed(tier)))
+                .toList();
     }
 
     @Test
@@ -275,7 +328,8 @@ class SinksOnBrokerTest {
                 store.close();
             }
         };
-        FeedSink crashed = new FeedSink(config, kafka.bootstrapServers(), "crash", dying, new SimpleMeterRegistry()).start();
+        FeedSink crashed =
+                new FeedSink(config, kafka.bootstrapServers(), "crash", dying, new SimpleMeterRegistry()).start();
         assertThat(crashed.awaitStop(Duration.ofSeconds(30))).isTrue();
         assertThat(crashed.failure()).hasValueSatisfying(f -> assertThat(f).contains("injected crash"));
         assertThat(committed("crash")).as("not everything was committed").isNotEqualTo(endOffsets("crash"));
@@ -284,14 +338,16 @@ class SinksOnBrokerTest {
         try (SinkHandle restarted = Sinks.start(config, kafka.bootstrapServers(), "crash", metrics)) {
             awaitCaughtUp("crash");
         }
-        assertThat(metrics.get("mailstream.sink.events.applied").counter().count()).as("events delivered again").isPositive();
+        assertThat(metrics.get("mailstream.sink.events.applied").counter().count())
+                .as("events delivered again")
+                .isPositive();
         StoreAssertions.assertHolds(StoreReader.open(dir.resolve("crash")), SCRIPT);
     }
 
     private static void produceFeed(String tier) {
         Map<String, Object> props = KafkaClients.producerProps(kafka.bootstrapServers(), "test-feed-" + tier, 1 << 20);
         try (SchemaTopicRegistry schemas = new SchemaTopicRegistry(props);
-             var producer = new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer())) {
+                var producer = new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer())) {
             AvroCodec<ChangeEvent> codec = AvroCodec.changeEvent(schemas);
             producer.initTransactions();
             producer.beginTransaction();
@@ -300,7 +356,9 @@ class SinksOnBrokerTest {
                 producer.send(new ProducerRecord<>(Topics.feed(tier), key, codec.encode(e)));
             }
             if (tier.equals("oob")) {
-                producer.send(new ProducerRecord<>(Topics.feed(tier), "bob".getBytes(StandardCharsets.UTF_8),
+                producer.send(new ProducerRecord<>(
+                        Topics.feed(tier),
+                        "bob".getBytes(StandardCharsets.UTF_8),
                         "not an event".getBytes(StandardCharsets.UTF_8)));
             }
             producer.commitTransaction();
@@ -314,15 +372,19 @@ class SinksOnBrokerTest {
     private static void awaitCommittedUpToAlicesFragment(String tier) {
         ConsumerRecord<byte[], byte[]> fragment = readAll(Topics.feed(tier)).stream()
                 .filter(r -> new String(r.key(), StandardCharsets.UTF_8).equals("alice"))
-                .reduce((a, b) -> b).orElseThrow();
+                .reduce((a, b) -> b)
+                .orElseThrow();
         Map<TopicPartition, Long> expected = new HashMap<>(endOffsets(tier));
         expected.put(new TopicPartition(fragment.topic(), fragment.partition()), fragment.offset());
-        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200)).until(() -> committed(tier).equals(expected));
+        await().atMost(Duration.ofSeconds(30))
+                .pollInterval(Duration.ofMillis(200))
+                .until(() -> committed(tier).equals(expected));
     }
 
     private static void awaitCaughtUp(String tier) {
         Map<TopicPartition, Long> end = endOffsets(tier);
-        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200))
+        await().atMost(Duration.ofSeconds(30))
+                .pollInterval(Duration.ofMillis(200))
                 .until(() -> committed(tier).equals(end));
     }
 
@@ -336,8 +398,10 @@ class SinksOnBrokerTest {
 
     private static List<ConsumerRecord<byte[], byte[]>> readAll(String topic) {
         List<ConsumerRecord<byte[], byte[]>> out = new ArrayList<>();
-        try (var consumer = new KafkaConsumer<>(KafkaClients.consumerProps(kafka.bootstrapServers(), null),
-                new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+        try (var consumer = new KafkaConsumer<>(
+                KafkaClients.consumerProps(kafka.bootstrapServers(), null),
+                new ByteArrayDeserializer(),
+                new ByteArrayDeserializer())) {
             TopicReader.readToEnd(consumer, topic, Duration.ofSeconds(20), out::add);
         }
         return out;

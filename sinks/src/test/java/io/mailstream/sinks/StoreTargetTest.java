@@ -1,14 +1,14 @@
 package io.mailstream.sinks;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
 import io.mailstream.core.errors.InvalidEventException;
 import io.mailstream.schemas.AnnotationUpsert;
 import io.mailstream.schemas.ChangeEvent;
 import io.mailstream.schemas.MailboxState;
 import io.mailstream.schemas.MessageContent;
 import io.mailstream.schemas.UserState;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
@@ -20,9 +20,8 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.stream.Stream;
 import java.util.zip.GZIPInputStream;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class StoreTargetTest {
     @TempDir
@@ -37,7 +36,10 @@ class StoreTargetTest {
 
         StoreAssertions.assertHolds(StoreReader.open(store), script);
         String guid = script.bodies.keySet().iterator().next();
-        Path body = store.resolve("bodies").resolve(guid.substring(0, 2)).resolve(guid.substring(2, 4)).resolve(guid + ".gz");
+        Path body = store.resolve("bodies")
+                .resolve(guid.substring(0, 2))
+                .resolve(guid.substring(2, 4))
+                .resolve(guid + ".gz");
         try (InputStream in = new GZIPInputStream(Files.newInputStream(body))) {
             assertThat(in.readAllBytes()).isEqualTo(script.bodies.get(guid));
         }
@@ -46,17 +48,30 @@ class StoreTargetTest {
         assertThat(store.resolve("users/alice/user.avro")).isRegularFile();
         assertThat(store.resolve("users/alice/incoming")).isEmptyDirectory(); // chunks assembled, nothing left over
         List<String> history = Files.readAllLines(store.resolve("users/alice/history.jsonl"));
-        assertThat(history).hasSize(MailScript.distinct(script.eventsOf("alice")).size());
+        assertThat(history)
+                .hasSize(MailScript.distinct(script.eventsOf("alice")).size());
         assertThat(history).allMatch(l -> l.startsWith("{\"appliedTime\":") && l.endsWith("}"));
-        assertThat(history.get(0)).contains("\"io.mailstream.schemas.MessageContent\"", "\"data\":\"\"", "\"guid\":\"" + guid + "\"");
+        assertThat(history.get(0))
+                .contains("\"io.mailstream.schemas.MessageContent\"", "\"data\":\"\"", "\"guid\":\"" + guid + "\"");
 
         // A server annotation (partition key "#server") is state of that key, as rebuild reads it back.
         try (StoreTarget target = new StoreTarget(store)) {
-            target.apply("#server", List.of(script.event("#server", new AnnotationUpsert("", "/shared/motd", "",
-                    ByteBuffer.wrap("hello".getBytes(StandardCharsets.UTF_8))))));
+            target.apply(
+                    "#server",
+                    List.of(script.event(
+                            "#server",
+                            new AnnotationUpsert(
+                                    "",
+                                    "/shared/motd",
+                                    "",
+                                    ByteBuffer.wrap("hello".getBytes(StandardCharsets.UTF_8))))));
         }
-        UserState server = (UserState) StoreLayout.readState(store.resolve("users/%23server/user.avro")).orElseThrow().getState();
-        assertThat(server.getAnnotations()).singleElement().satisfies(a -> assertThat(a.getEntry()).isEqualTo("/shared/motd"));
+        UserState server = (UserState) StoreLayout.readState(store.resolve("users/%23server/user.avro"))
+                .orElseThrow()
+                .getState();
+        assertThat(server.getAnnotations())
+                .singleElement()
+                .satisfies(a -> assertThat(a.getEntry()).isEqualTo("/shared/motd"));
         assertThat(StoreReader.open(store).userState("#server")).contains(server);
     }
 
@@ -69,16 +84,24 @@ class StoreTargetTest {
         try (StoreTarget target = new StoreTarget(store)) {
             target.apply("alice", chunks.subList(0, 2));
             assertThatThrownBy(() -> target.apply("alice", chunks.subList(2, 3)))
-                    .isInstanceOf(InvalidEventException.class).hasMessageContaining("not stored");
-            assertThatThrownBy(() -> target.apply("alice", List.of(script.event("alice",
-                    new MessageContent(MailScript.sha1(body), 5L, "default", 0, 1, ByteBuffer.wrap(body))))))
-                    .as("right bytes, wrong size").isInstanceOf(InvalidEventException.class);
+                    .isInstanceOf(InvalidEventException.class)
+                    .hasMessageContaining("not stored");
+            assertThatThrownBy(() -> target.apply(
+                            "alice",
+                            List.of(script.event(
+                                    "alice",
+                                    new MessageContent(
+                                            MailScript.sha1(body), 5L, "default", 0, 1, ByteBuffer.wrap(body))))))
+                    .as("right bytes, wrong size")
+                    .isInstanceOf(InvalidEventException.class);
         }
 
         assertThat(files(store.resolve("bodies"))).isEmpty();
         assertThat(files(store.resolve("tmp"))).isEmpty();
         assertThat(files(store.resolve("users/alice/incoming"))).isEmpty();
-        assertThat(StoreReader.open(store).history("alice")).as("only the first two chunks were applied").hasSize(2);
+        assertThat(StoreReader.open(store).history("alice"))
+                .as("only the first two chunks were applied")
+                .hasSize(2);
     }
 
     @Test
@@ -110,7 +133,10 @@ class StoreTargetTest {
         // The crash: state files and history of the second apply are on disk, its marks are not, and a
         // temp file of an interrupted write lies in tmp.
         Files.write(applied, marksBefore);
-        Files.writeString(store.resolve("users/alice/history.jsonl"), "{\"appliedTime\":1,\"ev", java.nio.file.StandardOpenOption.APPEND);
+        Files.writeString(
+                store.resolve("users/alice/history.jsonl"),
+                "{\"appliedTime\":1,\"ev",
+                java.nio.file.StandardOpenOption.APPEND);
         Path leftover = Files.writeString(store.resolve("tmp/user.avro.123.tmp"), "half a file");
 
         try (StoreTarget restarted = new StoreTarget(store)) {
@@ -134,7 +160,8 @@ class StoreTargetTest {
         byte[] all = Files.readAllBytes(store.resolve("users/bob/history.jsonl"));
         assertThat(all).startsWith(first);
         assertThat(StoreAssertions.historyEventIds(StoreReader.open(store), "bob"))
-                .containsExactlyElementsOf(bob.stream().map(e -> e.getEnvelope().getEventId()).toList());
+                .containsExactlyElementsOf(
+                        bob.stream().map(e -> e.getEnvelope().getEventId()).toList());
     }
 
     @Test
@@ -164,7 +191,9 @@ class StoreTargetTest {
     @Test
     void aSecondWriterIsRefused() throws Exception {
         try (StoreTarget first = new StoreTarget(store)) {
-            assertThatThrownBy(() -> new StoreTarget(store)).isInstanceOf(IOException.class).hasMessageContaining("in use");
+            assertThatThrownBy(() -> new StoreTarget(store))
+                    .isInstanceOf(IOException.class)
+                    .hasMessageContaining("in use");
         }
         new StoreTarget(store).close();
     }

@@ -1,6 +1,5 @@
 package io.mailstream.streams;
 
-import io.mailstream.schemas.state.StateFold;
 import io.mailstream.schemas.ChangeEvent;
 import io.mailstream.schemas.DeadLetterReason;
 import io.mailstream.schemas.MailboxState;
@@ -9,7 +8,7 @@ import io.mailstream.schemas.MessageRecord;
 import io.mailstream.schemas.RecordsUpsert;
 import io.mailstream.schemas.StateRecord;
 import io.mailstream.schemas.UserState;
-
+import io.mailstream.schemas.state.StateFold;
 import java.util.HashMap;
 import java.util.Map;
 
@@ -51,11 +50,14 @@ final class CanonicalState {
         if (before == null || before.getDeleted()) {
             return; // a new (or re-created) mailbox starts its modseqs afresh
         }
-        if (payload instanceof MailboxUpsert header && before.getHeader() != null
+        if (payload instanceof MailboxUpsert header
+                && before.getHeader() != null
                 && header.getHighestModseq() < before.getHeader().getHighestModseq()) {
-            throw new Rejection(DeadLetterReason.MODSEQ_BACKWARDS, "mailbox " + header.getUniqueId() + " ("
-                    + header.getName() + "): highestModseq " + header.getHighestModseq() + " < current "
-                    + before.getHeader().getHighestModseq());
+            throw new Rejection(
+                    DeadLetterReason.MODSEQ_BACKWARDS,
+                    "mailbox " + header.getUniqueId() + " ("
+                            + header.getName() + "): highestModseq " + header.getHighestModseq() + " < current "
+                            + before.getHeader().getHighestModseq());
         }
         if (payload instanceof RecordsUpsert upsert) {
             Map<Long, Long> modseqByUid = new HashMap<>();
@@ -65,9 +67,11 @@ final class CanonicalState {
             for (MessageRecord r : upsert.getRecords()) {
                 Long stored = modseqByUid.get(r.getUid());
                 if (stored != null && r.getModseq() < stored) {
-                    throw new Rejection(DeadLetterReason.MODSEQ_BACKWARDS, "mailbox " + upsert.getUniqueId() + " ("
-                            + upsert.getMailboxName() + "): uid " + r.getUid() + " modseq " + r.getModseq()
-                            + " < stored " + stored);
+                    throw new Rejection(
+                            DeadLetterReason.MODSEQ_BACKWARDS,
+                            "mailbox " + upsert.getUniqueId() + " ("
+                                    + upsert.getMailboxName() + "): uid " + r.getUid() + " modseq " + r.getModseq()
+                                    + " < stored " + stored);
                 }
             }
         }
@@ -75,13 +79,19 @@ final class CanonicalState {
 
     /** Equal apart from the bookkeeping of which event was applied last. */
     private static boolean sameMailbox(MailboxState before, MailboxState after) {
-        return MailboxState.newBuilder(after).setLastEventId(before.getLastEventId())
-                .setLastCaptureTime(before.getLastCaptureTime()).setPartitionKey(before.getPartitionKey())
-                .build().equals(before);
+        return MailboxState.newBuilder(after)
+                .setLastEventId(before.getLastEventId())
+                .setLastCaptureTime(before.getLastCaptureTime())
+                .setPartitionKey(before.getPartitionKey())
+                .build()
+                .equals(before);
     }
 
     private static boolean sameUser(UserState before, UserState after) {
-        return UserState.newBuilder(after).setLastEventId(before.getLastEventId())
-                .setLastCaptureTime(before.getLastCaptureTime()).build().equals(before);
+        return UserState.newBuilder(after)
+                .setLastEventId(before.getLastEventId())
+                .setLastCaptureTime(before.getLastCaptureTime())
+                .build()
+                .equals(before);
     }
 }

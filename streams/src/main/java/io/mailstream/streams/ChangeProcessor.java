@@ -3,7 +3,6 @@ package io.mailstream.streams;
 import io.mailstream.core.errors.DeadLetters;
 import io.mailstream.core.errors.ErrorPolicy;
 import io.mailstream.core.errors.RetryOperator;
-import io.mailstream.schemas.state.StateFold;
 import io.mailstream.schemas.ChangeEvent;
 import io.mailstream.schemas.ControlEvent;
 import io.mailstream.schemas.DeadLetter;
@@ -18,22 +17,8 @@ import io.mailstream.schemas.RecordsUpsert;
 import io.mailstream.schemas.StateRecord;
 import io.mailstream.schemas.codec.AvroCodec;
 import io.mailstream.schemas.codec.EventDecodingException;
+import io.mailstream.schemas.state.StateFold;
 import io.micrometer.core.instrument.MeterRegistry;
-import org.apache.kafka.common.errors.SerializationException;
-import org.apache.kafka.streams.processor.api.Processor;
-import org.apache.kafka.streams.processor.api.ProcessorContext;
-import org.apache.kafka.streams.processor.api.Record;
-import org.apache.kafka.common.serialization.StringSerializer;
-import org.apache.kafka.streams.KeyValue;
-import org.apache.kafka.streams.processor.PunctuationType;
-import org.apache.kafka.streams.state.KeyValueIterator;
-import org.apache.kafka.streams.state.KeyValueStore;
-import org.apache.kafka.streams.state.ReadOnlyKeyValueStore;
-import org.apache.kafka.streams.state.WindowStore;
-import org.apache.kafka.streams.state.WindowStoreIterator;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -48,6 +33,20 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ThreadLocalRandom;
+import org.apache.kafka.common.errors.SerializationException;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.streams.KeyValue;
+import org.apache.kafka.streams.processor.PunctuationType;
+import org.apache.kafka.streams.processor.api.Processor;
+import org.apache.kafka.streams.processor.api.ProcessorContext;
+import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.state.KeyValueIterator;
+import org.apache.kafka.streams.state.KeyValueStore;
+import org.apache.kafka.streams.state.ReadOnlyKeyValueStore;
+import org.apache.kafka.streams.state.WindowStore;
+import org.apache.kafka.streams.state.WindowStoreIterator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Every change event, per partition key and in order: decode, fence, drop duplicates, check that
@@ -61,6 +60,7 @@ final class ChangeProcessor implements Processor<String, byte[], String, Object>
     private static final String ROLE = "streams";
     /** Retries with events still waiting between two warnings (about a minute). */
     private static final int RETRIES_BETWEEN_WARNINGS = 60;
+
     private static final char PARK_SEPARATOR = '\u0000';
     /** Key in the live-bodies store (no '|', so no count has it): the existing state has been counted. */
     private static final String COUNTED_MARKER = "~counted";
@@ -93,13 +93,19 @@ final class ChangeProcessor implements Processor<String, byte[], String, Object>
     private CompletionStage<ChangesLog.Mark> reading;
     /** Answered; waiting for this task's probes to come back through the content store. */
     private ChangesLog.Mark probing;
+
     private byte[] probeToken;
     private int retriesWaiting;
     /** Why the last event that waits for mailstream.control waits, for the periodic warning; null if none. */
     private String awaitingControl;
 
-    ChangeProcessor(List<TierRoute> tiers, AvroCodec<ChangeEvent> changes, AvroCodec<ControlEvent> control,
-                    MeterRegistry meters, ChangesLog log, RetryOperator retries) {
+    ChangeProcessor(
+            List<TierRoute> tiers,
+            AvroCodec<ChangeEvent> changes,
+            AvroCodec<ControlEvent> control,
+            MeterRegistry meters,
+            ChangesLog log,
+            RetryOperator retries) {
         this.tiers = tiers;
         this.changes = changes;
         this.control = control;
@@ -180,7 +186,11 @@ final class ChangeProcessor implements Processor<String, byte[], String, Object>
                 retrying = !decision.giveUp();
                 if (decision.giveUp()) {
                     if (decision.action() == ErrorPolicy.Action.DEAD_LETTER) ErrorPolicy.handle(ROLE, e);
-                    deadLetter(incoming, e, eventId, e instanceof Rejection ? String.valueOf(e.getMessage()) : decision.detail());
+                    deadLetter(
+                            incoming,
+                            e,
+                            eventId,
+                            e instanceof Rejection ? String.valueOf(e.getMessage()) : decision.detail());
                     return true;
                 }
                 if (decision.action() != ErrorPolicy.Action.RETRY_THEN_DEAD_LETTER) {
@@ -234,7 +244,8 @@ final class ChangeProcessor implements Processor<String, byte[], String, Object>
         int left = 0;
         for (String key : keys) {
             List<KeyValue<String, byte[]>> queue = new ArrayList<>();
-            try (KeyValueIterator<String, byte[]> events = parked.prefixScan(key + PARK_SEPARATOR, new StringSerializer())) {
+            try (KeyValueIterator<String, byte[]> events =
+                    parked.prefixScan(key + PARK_SEPARATOR, new StringSerializer())) {
                 events.forEachRemaining(queue::add);
             }
             int done = 0;
@@ -260,8 +271,12 @@ final class ChangeProcessor implements Processor<String, byte[], String, Object>
             LOG.warn("event(s) of task {} wait for mailstream.control: {}", context.taskId(), awaitingControl);
         }
         if (left > 0 && ++retriesWaiting % RETRIES_BETWEEN_WARNINGS == 0) {
-            LOG.warn("{} event(s) of task {} wait for message bodies first seen under other keys: {}", left, context.taskId(),
-                    probing != null ? "waiting for the content index to catch up"
+            LOG.warn(
+                    "{} event(s) of task {} wait for message bodies first seen under other keys: {}",
+                    left,
+                    context.taskId(),
+                    probing != null
+                            ? "waiting for the content index to catch up"
                             : "mailstream.changes is not yet read and committed up to where it ended on every partition");
         } else if (left == 0) {
             retriesWaiting = 0;
@@ -280,24 +295,35 @@ final class ChangeProcessor implements Processor<String, byte[], String, Object>
             try {
                 sendProbes(answer.join());
             } catch (CompletionException | CancellationException e) {
-                LOG.warn("task {}: cannot tell how far mailstream.changes has been read, parked events keep waiting: {}",
-                        context.taskId(), e.getCause() == null ? e : e.getCause());
+                LOG.warn(
+                        "task {}: cannot tell how far mailstream.changes has been read, parked events keep waiting: {}",
+                        context.taskId(),
+                        e.getCause() == null ? e : e.getCause());
             }
         }
     }
 
     private void sendProbes(ChangesLog.Mark mark) {
         probing = mark;
-        probeToken = ByteBuffer.allocate(Long.BYTES).putLong(ThreadLocalRandom.current().nextLong()).array();
+        probeToken = ByteBuffer.allocate(Long.BYTES)
+                .putLong(ThreadLocalRandom.current().nextLong())
+                .array();
         for (int c = 0; c < mark.contentPartitions(); c++) {
-            context.forward(new Record<>(MailstreamTopology.probeKey(context.taskId().toString(), c), probeToken,
-                    context.currentSystemTimeMs()), MailstreamTopology.CONTENT_SINK);
+            context.forward(
+                    new Record<>(
+                            MailstreamTopology.probeKey(context.taskId().toString(), c),
+                            probeToken,
+                            context.currentSystemTimeMs()),
+                    MailstreamTopology.CONTENT_SINK);
         }
     }
 
     private boolean probesReturned() {
         for (int c = 0; c < probing.contentPartitions(); c++) {
-            if (!Arrays.equals(probeToken, contentByGuid.get(MailstreamTopology.probeKey(context.taskId().toString(), c)))) {
+            if (!Arrays.equals(
+                    probeToken,
+                    contentByGuid.get(
+                            MailstreamTopology.probeKey(context.taskId().toString(), c)))) {
                 return false;
             }
         }
@@ -318,8 +344,10 @@ final class ChangeProcessor implements Processor<String, byte[], String, Object>
         String key = record.key();
         if (!envelope.getPartitionKey().equals(key)) {
             // Per-key order is only guaranteed for events keyed by their own partition key.
-            throw new Rejection(DeadLetterReason.INVALID, "record key '" + key + "' is not the envelope's partition key '"
-                    + envelope.getPartitionKey() + "'");
+            throw new Rejection(
+                    DeadLetterReason.INVALID,
+                    "record key '" + key + "' is not the envelope's partition key '" + envelope.getPartitionKey()
+                            + "'");
         }
         fencing.check(envelope, record.partition(), record.offset());
         long time = record.timestamp();
@@ -358,7 +386,9 @@ final class ChangeProcessor implements Processor<String, byte[], String, Object>
                 forwardCopies(key, copies, envelope, time, tier);
             }
             byte[] value = record.value();
-            if (payload instanceof MailboxRename r && StateFold.leavesKey(event) && !tier.wants(r.getNewPartitionKey(), envelope.getTier())) {
+            if (payload instanceof MailboxRename r
+                    && StateFold.leavesKey(event)
+                    && !tier.wants(r.getNewPartitionKey(), envelope.getTier())) {
                 value = deleted(event, r);
             }
             context.forward(new Record<>(key, value, time), tier.sinkName());
@@ -378,7 +408,9 @@ final class ChangeProcessor implements Processor<String, byte[], String, Object>
      */
     private void leave(String stateKey, String key, long time) {
         StateRecord current = state.get(stateKey);
-        if (current != null && current.getState() instanceof MailboxState m && m.getPartitionKey().equals(key)) {
+        if (current != null
+                && current.getState() instanceof MailboxState m
+                && m.getPartitionKey().equals(key)) {
             state.delete(stateKey);
             writing = true;
             countLiveBodies(current, null, time);
@@ -429,21 +461,29 @@ final class ChangeProcessor implements Processor<String, byte[], String, Object>
         if (after > 0) {
             liveBodies.put(keyAndGuid, after);
             if (before == 0) {
-                context.forward(new Record<>(ContentReferences.referenceKey(guid, key), ContentReferences.REFERENCED, time),
+                context.forward(
+                        new Record<>(ContentReferences.referenceKey(guid, key), ContentReferences.REFERENCED, time),
                         MailstreamTopology.REFERENCES_SINK);
             }
             return;
         }
         if (after < 0) {
-            LOG.warn("task {}: key {} had {} live record(s) of body {}, now {} fewer: the count is reset", context.taskId(),
-                    key, before, guid, -by);
+            LOG.warn(
+                    "task {}: key {} had {} live record(s) of body {}, now {} fewer: the count is reset",
+                    context.taskId(),
+                    key,
+                    before,
+                    guid,
+                    -by);
         }
         if (stored != null) {
             liveBodies.delete(keyAndGuid);
         }
         if (before > 0) {
             contentOnKey.delete(keyAndGuid);
-            context.forward(new Record<>(ContentReferences.referenceKey(guid, key), null, time), MailstreamTopology.REFERENCES_SINK);
+            context.forward(
+                    new Record<>(ContentReferences.referenceKey(guid, key), null, time),
+                    MailstreamTopology.REFERENCES_SINK);
         }
     }
 
@@ -470,7 +510,10 @@ final class ChangeProcessor implements Processor<String, byte[], String, Object>
         liveBodies.put(COUNTED_MARKER, 1L);
         counted = true;
         if (!counts.isEmpty()) {
-            LOG.info("task {}: counted {} bodies referenced by the existing canonical state", context.taskId(), counts.size());
+            LOG.info(
+                    "task {}: counted {} bodies referenced by the existing canonical state",
+                    context.taskId(),
+                    counts.size());
         }
     }
 
@@ -480,9 +523,15 @@ final class ChangeProcessor implements Processor<String, byte[], String, Object>
      */
     private byte[] deleted(ChangeEvent event, MailboxRename rename) {
         Envelope envelope = Envelope.newBuilder(event.getEnvelope())
-                .setEventId(event.getEnvelope().getEventId() + "/left-tier").build();
-        return changes.encode(new ChangeEvent(envelope, MailboxDelete.newBuilder().setUniqueId(rename.getUniqueId())
-                .setName(rename.getOldName()).setUidValidity(rename.getUidValidity()).build()));
+                .setEventId(event.getEnvelope().getEventId() + "/left-tier")
+                .build();
+        return changes.encode(new ChangeEvent(
+                envelope,
+                MailboxDelete.newBuilder()
+                        .setUniqueId(rename.getUniqueId())
+                        .setName(rename.getOldName())
+                        .setUidValidity(rename.getUidValidity())
+                        .build()));
     }
 
     /**
@@ -514,8 +563,10 @@ final class ChangeProcessor implements Processor<String, byte[], String, Object>
         for (String guid : needed) {
             MessageContent head = complete(guid);
             if (head == null) {
-                throw new Rejection(DeadLetterReason.MISSING_CONTENT, "mailbox " + upsert.getUniqueId() + " ("
-                        + upsert.getMailboxName() + ") references GUID " + guid + " whose content is nowhere in mailstream.changes before it");
+                throw new Rejection(
+                        DeadLetterReason.MISSING_CONTENT,
+                        "mailbox " + upsert.getUniqueId() + " (" + upsert.getMailboxName() + ") references GUID " + guid
+                                + " whose content is nowhere in mailstream.changes before it");
             }
             chunksByGuid.put(guid, head.getChunkCount());
             sizeByGuid.put(guid, head.getSize());
@@ -542,10 +593,15 @@ final class ChangeProcessor implements Processor<String, byte[], String, Object>
     private void forwardCopies(String key, ContentCopies copies, Envelope envelope, long time, TierRoute tier) {
         copies.chunksByGuid().forEach((guid, count) -> {
             for (int i = 0; i < count; i++) {
-                MessageContent content = (MessageContent) changes.decode(contentByGuid.get(MailstreamTopology.chunkKey(guid, i))).getPayload();
-                Envelope copy = Envelope.newBuilder(envelope).setMailboxUniqueId(null)
-                        .setEventId(envelope.getEventId() + "/content/" + guid + "/" + content.getChunkIndex()).build();
-                context.forward(new Record<>(key, changes.encode(new ChangeEvent(copy, content)), time), tier.sinkName());
+                MessageContent content =
+                        (MessageContent) changes.decode(contentByGuid.get(MailstreamTopology.chunkKey(guid, i)))
+                                .getPayload();
+                Envelope copy = Envelope.newBuilder(envelope)
+                        .setMailboxUniqueId(null)
+                        .setEventId(envelope.getEventId() + "/content/" + guid + "/" + content.getChunkIndex())
+                        .build();
+                context.forward(
+                        new Record<>(key, changes.encode(new ChangeEvent(copy, content)), time), tier.sinkName());
             }
         });
     }
@@ -559,14 +615,22 @@ final class ChangeProcessor implements Processor<String, byte[], String, Object>
         if (content.getChunkIndex() == content.getChunkCount() - 1) {
             contentOnKey.put(contentKey(key, content.getGuid()), content.getSize());
             // Registered even if no record ever references it, so that such a body is deleted too.
-            context.forward(new Record<>(content.getGuid(), ContentReferences.published(content.getChunkCount()), record.timestamp()),
+            context.forward(
+                    new Record<>(
+                            content.getGuid(),
+                            ContentReferences.published(content.getChunkCount()),
+                            record.timestamp()),
                     MailstreamTopology.REFERENCES_SINK);
         }
     }
 
     private void publish(MessageContent content, Incoming record) {
-        context.forward(new Record<>(MailstreamTopology.chunkKey(content.getGuid(), content.getChunkIndex()),
-                record.value(), record.timestamp()), MailstreamTopology.CONTENT_SINK);
+        context.forward(
+                new Record<>(
+                        MailstreamTopology.chunkKey(content.getGuid(), content.getChunkIndex()),
+                        record.value(),
+                        record.timestamp()),
+                MailstreamTopology.CONTENT_SINK);
     }
 
     /**
@@ -583,7 +647,8 @@ final class ChangeProcessor implements Processor<String, byte[], String, Object>
         } catch (RuntimeException e) {
             return; // judged, and dead-lettered if it must be, when its turn comes
         }
-        if (event.getPayload() instanceof MessageContent content && event.getEnvelope().getPartitionKey().equals(incoming.key())) {
+        if (event.getPayload() instanceof MessageContent content
+                && event.getEnvelope().getPartitionKey().equals(incoming.key())) {
             publish(content, incoming);
         }
     }
@@ -594,7 +659,8 @@ final class ChangeProcessor implements Processor<String, byte[], String, Object>
 
     private boolean seenBefore(String eventId, long time) {
         long retention = MailstreamTopology.EVENT_ID_RETENTION.toMillis();
-        try (WindowStoreIterator<Long> hits = eventIds.fetch(eventId, Math.max(0, time - retention), time + retention)) {
+        try (WindowStoreIterator<Long> hits =
+                eventIds.fetch(eventId, Math.max(0, time - retention), time + retention)) {
             return hits.hasNext();
         }
     }
@@ -609,9 +675,17 @@ final class ChangeProcessor implements Processor<String, byte[], String, Object>
 
     private void deadLetter(Incoming record, RuntimeException error, String eventId, String detail) {
         DeadLetterReason reason = reasonOf(error);
-        meters.counter(MailstreamTopology.DEAD_LETTERS_METER, "reason", reason.name()).increment();
-        DeadLetter letter = DeadLetters.of(reason, detail, record.topic(), record.partition(), record.offset(),
-                record.key() == null ? null : record.key().getBytes(StandardCharsets.UTF_8), record.value(), eventId,
+        meters.counter(MailstreamTopology.DEAD_LETTERS_METER, "reason", reason.name())
+                .increment();
+        DeadLetter letter = DeadLetters.of(
+                reason,
+                detail,
+                record.topic(),
+                record.partition(),
+                record.offset(),
+                record.key() == null ? null : record.key().getBytes(StandardCharsets.UTF_8),
+                record.value(),
+                eventId,
                 context.currentSystemTimeMs());
         context.forward(new Record<>(record.key(), letter, record.timestamp()), MailstreamTopology.DLQ_SINK);
     }
@@ -620,7 +694,8 @@ final class ChangeProcessor implements Processor<String, byte[], String, Object>
         if (error instanceof Rejection rejection) {
             return rejection.reason();
         }
-        if (error instanceof EventDecodingException decoding && decoding.problem() == EventDecodingException.Problem.UNKNOWN_SCHEMA) {
+        if (error instanceof EventDecodingException decoding
+                && decoding.problem() == EventDecodingException.Problem.UNKNOWN_SCHEMA) {
             return DeadLetterReason.UNKNOWN_SCHEMA;
         }
         return error instanceof SerializationException ? DeadLetterReason.UNDECODABLE : DeadLetterReason.INVALID;

@@ -2,6 +2,13 @@ package io.mailstream.streams;
 
 import io.mailstream.core.kafka.Topics;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.processor.PunctuationType;
@@ -13,14 +20,6 @@ import org.apache.kafka.streams.state.KeyValueStore;
 import org.apache.kafka.streams.state.ReadOnlyKeyValueStore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-
-import java.nio.ByteBuffer;
-import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Optional;
-import java.util.Set;
-import java.util.TreeSet;
 
 /**
  * Where all references to one message body meet: {@link Topics#STREAMS_CONTENT_REFERENCES}, partitioned
@@ -36,6 +35,7 @@ final class ContentReferences implements Processor<String, byte[], String, byte[
     private static final Logger LOG = LoggerFactory.getLogger(ContentReferences.class);
     /** Value of a {@code <guid>|<partitionKey>} record: that key holds a live record of the body. */
     static final byte[] REFERENCED = {1};
+
     private static final char SEPARATOR = '|';
     /** Keys of the unreferenced store ordered by time: {@code ~since/<ms, 19 digits>/<guid>}. GUIDs are hex, so no GUID key sorts among them. */
     private static final String SINCE_PREFIX = "~since/";
@@ -49,6 +49,7 @@ final class ContentReferences implements Processor<String, byte[], String, byte[
     private KeyValueStore<String, Long> references;
     /** {@code <guid>} -> since when nothing references it, plus the same by time under {@link #SINCE_PREFIX}. */
     private KeyValueStore<String, Long> unreferenced;
+
     private ReadOnlyKeyValueStore<String, byte[]> contentByGuid;
 
     ContentReferences(Duration grace, MeterRegistry meters) {
@@ -78,7 +79,8 @@ final class ContentReferences implements Processor<String, byte[], String, byte[
         this.references = context.getStateStore(MailstreamTopology.CONTENT_REFERENCES_STORE);
         this.unreferenced = context.getStateStore(MailstreamTopology.CONTENT_UNREFERENCED_STORE);
         this.contentByGuid = context.getStateStore(MailstreamTopology.CONTENT_STORE);
-        // Wall-clock time of this instance (a test moves it), not stream time: a quiet topic must not hold deletes back.
+        // Wall-clock time of this instance (a test moves it), not stream time: a quiet topic must not hold deletes
+        // back.
         context.schedule(MailstreamTopology.CONTENT_COLLECT_INTERVAL, PunctuationType.WALL_CLOCK_TIME, this::collect);
     }
 
@@ -168,8 +170,12 @@ final class ContentReferences implements Processor<String, byte[], String, byte[
         }
         if (deleted > 0) {
             meters.counter(MailstreamTopology.CONTENT_DELETED_METER).increment(deleted);
-            LOG.info("task {}: deleted {} message bodies no mailbox has referenced for {} from {}",
-                    context.taskId(), deleted, grace, MailstreamTopology.CONTENT_TOPIC);
+            LOG.info(
+                    "task {}: deleted {} message bodies no mailbox has referenced for {} from {}",
+                    context.taskId(),
+                    deleted,
+                    grace,
+                    MailstreamTopology.CONTENT_TOPIC);
         }
     }
 

@@ -7,11 +7,10 @@ import io.mailstream.schemas.DeadLetterReason;
 import io.mailstream.schemas.Envelope;
 import io.mailstream.schemas.PrimaryAssignment;
 import io.mailstream.schemas.codec.AvroCodec;
-import org.apache.kafka.common.errors.SerializationException;
-import org.apache.kafka.streams.state.ReadOnlyKeyValueStore;
-
 import java.util.List;
 import java.util.Optional;
+import org.apache.kafka.common.errors.SerializationException;
+import org.apache.kafka.streams.state.ReadOnlyKeyValueStore;
 
 /**
  * Decides whether an event's writer may write, from the global copy of {@code mailstream.control}
@@ -51,21 +50,30 @@ final class Fencing {
      */
     void check(Envelope envelope, int partition, long offset) {
         long epoch = envelope.getEpoch();
-        long current = assignmentAt(ControlTopic.ALL_KEYS).map(PrimaryAssignment::getEpoch).orElse(0L);
+        long current = assignmentAt(ControlTopic.ALL_KEYS)
+                .map(PrimaryAssignment::getEpoch)
+                .orElse(0L);
         Optional<PrimaryAssignment> at = assignment(epoch, current);
         if (at.isEmpty()) {
             if (epoch > current) {
                 throw new AwaitingControl("epoch " + epoch + " of " + source(envelope) + " is not in " + Topics.CONTROL
-                        + " yet (" + (current == 0 ? "no tier is primary: run 'mailstream promote --tier NAME --initial'"
-                        : "current epoch " + current) + ")");
+                        + " yet ("
+                        + (current == 0
+                                ? "no tier is primary: run 'mailstream promote --tier NAME --initial'"
+                                : "current epoch " + current)
+                        + ")");
             }
-            throw new Rejection(DeadLetterReason.STALE_EPOCH, "epoch " + epoch + " of " + source(envelope)
-                    + " was never assigned (current epoch " + current + ")");
+            throw new Rejection(
+                    DeadLetterReason.STALE_EPOCH,
+                    "epoch " + epoch + " of " + source(envelope) + " was never assigned (current epoch " + current
+                            + ")");
         }
         PrimaryAssignment assigned = at.get();
         if (!assigned.getTier().equals(envelope.getTier())) {
-            throw new Rejection(DeadLetterReason.NOT_PRIMARY, source(envelope) + " was not the primary at epoch " + epoch
-                    + " (tier " + assigned.getTier() + " was)");
+            throw new Rejection(
+                    DeadLetterReason.NOT_PRIMARY,
+                    source(envelope) + " was not the primary at epoch " + epoch + " (tier " + assigned.getTier()
+                            + " was)");
         }
         if (epoch >= current) {
             return;
@@ -73,19 +81,23 @@ final class Fencing {
         Optional<PrimaryAssignment> next = assignment(epoch + 1, current);
         if (next.isEmpty() || next.get().getFencePoint() == null && !next.get().getFencePending()) {
             // Written before promotions recorded fence points: the old rule, an older epoch is stale.
-            throw new Rejection(DeadLetterReason.STALE_EPOCH, "epoch " + epoch + " of " + source(envelope)
-                    + " is older than epoch " + current + ", and no fence point says where it ended");
+            throw new Rejection(
+                    DeadLetterReason.STALE_EPOCH,
+                    "epoch " + epoch + " of " + source(envelope) + " is older than epoch " + current
+                            + ", and no fence point says where it ended");
         }
         if (next.get().getFencePending()) {
-            throw new AwaitingControl("the promotion to epoch " + (epoch + 1) + " has not yet recorded where the capture of "
-                    + assigned.getTier() + " was fenced");
+            throw new AwaitingControl("the promotion to epoch " + (epoch + 1)
+                    + " has not yet recorded where the capture of " + assigned.getTier() + " was fenced");
         }
         List<Long> fencePoint = next.get().getFencePoint();
         long bound = partition < fencePoint.size() ? fencePoint.get(partition) : 0;
         if (offset >= bound) {
-            throw new Rejection(DeadLetterReason.FENCED, source(envelope) + " wrote at epoch " + epoch + " after the promotion"
-                    + " to epoch " + (epoch + 1) + " fenced it (offset " + offset + " of partition " + partition
-                    + ", fence point " + bound + ")");
+            throw new Rejection(
+                    DeadLetterReason.FENCED,
+                    source(envelope) + " wrote at epoch " + epoch + " after the promotion"
+                            + " to epoch " + (epoch + 1) + " fenced it (offset " + offset + " of partition " + partition
+                            + ", fence point " + bound + ")");
         }
     }
 
@@ -113,7 +125,8 @@ final class Fencing {
                 return Optional.of(assignment);
             }
         } catch (SerializationException e) {
-            throw new Rejection(DeadLetterReason.NOT_PRIMARY, "control record '" + key + "' is undecodable: " + e.getMessage());
+            throw new Rejection(
+                    DeadLetterReason.NOT_PRIMARY, "control record '" + key + "' is undecodable: " + e.getMessage());
         }
         throw new Rejection(DeadLetterReason.NOT_PRIMARY, "control record '" + key + "' is not a primary assignment");
     }

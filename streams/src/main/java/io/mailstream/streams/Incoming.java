@@ -1,14 +1,13 @@
 package io.mailstream.streams;
 
-import org.apache.kafka.streams.processor.api.Record;
-import org.apache.kafka.streams.processor.api.RecordMetadata;
-
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.processor.api.RecordMetadata;
 
 /**
  * One record of mailstream.changes with where it came from. Kept whole while parked, because a
@@ -17,7 +16,8 @@ import java.io.UncheckedIOException;
 record Incoming(String key, byte[] value, long timestamp, String topic, int partition, long offset) {
 
     static Incoming of(Record<String, byte[]> record, RecordMetadata source) {
-        return new Incoming(record.key(), record.value(), record.timestamp(), source.topic(), source.partition(), source.offset());
+        return new Incoming(
+                record.key(), record.value(), record.timestamp(), source.topic(), source.partition(), source.offset());
     }
 
     byte[] toBytes() {

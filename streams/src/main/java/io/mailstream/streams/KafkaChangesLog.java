@@ -2,6 +2,18 @@ package io.mailstream.streams;
 
 import io.mailstream.core.kafka.KafkaClients;
 import io.mailstream.core.kafka.Topics;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.ListConsumerGroupOffsetsOptions;
 import org.apache.kafka.clients.admin.ListConsumerGroupOffsetsSpec;
@@ -18,19 +30,6 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-
-import java.time.Duration;
-import java.util.HashMap;
-import java.util.List;
-import java.util.Map;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
-import java.util.concurrent.CompletionStage;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
-import java.util.stream.Collectors;
 
 /**
  * {@link ChangesLog} from the broker: the end offsets of mailstream.changes, compared with the
@@ -49,6 +48,7 @@ final class KafkaChangesLog implements ChangesLog {
     private final Admin admin;
     /** Used by the worker thread only (a consumer is single-threaded). */
     private final KafkaConsumer<byte[], byte[]> reader;
+
     private final ExecutorService worker = Executors.newSingleThreadExecutor(r -> {
         Thread t = new Thread(r, "mailstream-changes-log");
         t.setDaemon(true);
@@ -78,19 +78,30 @@ final class KafkaChangesLog implements ChangesLog {
     }
 
     private Mark waitUntilRead() {
-        Map<String, TopicDescription> topics = get(admin.describeTopics(List.of(Topics.CHANGES, Topics.STREAMS_CONTENT)).allTopicNames());
+        Map<String, TopicDescription> topics = get(admin.describeTopics(List.of(Topics.CHANGES, Topics.STREAMS_CONTENT))
+                .allTopicNames());
         Map<TopicPartition, OffsetSpec> latest = topics.get(Topics.CHANGES).partitions().stream()
-                .collect(Collectors.toMap(p -> new TopicPartition(Topics.CHANGES, p.partition()), p -> OffsetSpec.latest()));
-        Map<TopicPartition, Long> end = get(admin.listOffsets(latest, new ListOffsetsOptions(IsolationLevel.READ_UNCOMMITTED)).all())
-                .entrySet().stream().collect(Collectors.toMap(Map.Entry::getKey, e -> e.getValue().offset()));
+                .collect(Collectors.toMap(
+                        p -> new TopicPartition(Topics.CHANGES, p.partition()), p -> OffsetSpec.latest()));
+        Map<TopicPartition, Long> end = get(
+                        admin.listOffsets(latest, new ListOffsetsOptions(IsolationLevel.READ_UNCOMMITTED))
+                                .all())
+                .entrySet()
+                .stream()
+                .collect(Collectors.toMap(Map.Entry::getKey, e -> e.getValue().offset()));
         Map<TopicPartition, OffsetAndMetadata> before = Map.of();
         while (!closed) {
             Map<TopicPartition, OffsetAndMetadata> committed = get(admin.listConsumerGroupOffsets(
-                    Map.of(groupId, new ListConsumerGroupOffsetsSpec().topicPartitions(end.keySet())),
-                    new ListConsumerGroupOffsetsOptions().requireStable(true)).partitionsToOffsetAndMetadata(groupId));
+                            Map.of(groupId, new ListConsumerGroupOffsetsSpec().topicPartitions(end.keySet())),
+                            new ListConsumerGroupOffsetsOptions().requireStable(true))
+                    .partitionsToOffsetAndMetadata(groupId));
             Map<TopicPartition, OffsetAndMetadata> previous = before;
-            if (end.entrySet().stream().allMatch(e -> readUpTo(e.getKey(), committed.get(e.getKey()), previous.get(e.getKey()), e.getValue()))) {
-                return new Mark(end.entrySet().stream().collect(Collectors.toMap(e -> e.getKey().partition(), Map.Entry::getValue)),
+            if (end.entrySet().stream()
+                    .allMatch(e ->
+                            readUpTo(e.getKey(), committed.get(e.getKey()), previous.get(e.getKey()), e.getValue()))) {
+                return new Mark(
+                        end.entrySet().stream()
+                                .collect(Collectors.toMap(e -> e.getKey().partition(), Map.Entry::getValue)),
                         topics.get(Topics.STREAMS_CONTENT).partitions().size());
             }
             before = new HashMap<>(committed);
@@ -109,7 +120,8 @@ final class KafkaChangesLog implements ChangesLog {
      * markers in between. The reader looks only where the committed offset stood still since the
      * last look: a task that is busy reading will commit further by itself.
      */
-    private boolean readUpTo(TopicPartition partition, OffsetAndMetadata committed, OffsetAndMetadata before, long end) {
+    private boolean readUpTo(
+            TopicPartition partition, OffsetAndMetadata committed, OffsetAndMetadata before, long end) {
         if (committed != null && committed.offset() >= end) {
             return true;
         }
@@ -138,7 +150,8 @@ final class KafkaChangesLog implements ChangesLog {
         try {
             return future.get();
         } catch (ExecutionException e) {
-            throw new CompletionException("cannot tell how far mailstream.changes has been read: " + e.getCause(), e.getCause());
+            throw new CompletionException(
+                    "cannot tell how far mailstream.changes has been read: " + e.getCause(), e.getCause());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new CompletionException(e);

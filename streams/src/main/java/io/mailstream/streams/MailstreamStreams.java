@@ -8,6 +8,9 @@ import io.mailstream.core.kafka.TopicAdmin;
 import io.mailstream.core.kafka.Topics;
 import io.mailstream.core.metrics.MailstreamMetrics;
 import io.mailstream.schemas.codec.SchemaTopicRegistry;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Properties;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.utils.Time;
 import org.apache.kafka.streams.KafkaStreams;
@@ -15,10 +18,6 @@ import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-
-import java.time.Duration;
-import java.util.Map;
-import java.util.Properties;
 
 /**
  * The streams role of a mailstream process: {@link MailstreamTopology} run by Kafka Streams with
@@ -35,8 +34,12 @@ public final class MailstreamStreams implements AutoCloseable {
     private final ChangesLog changesLog;
     private final KafkaStreams streams;
 
-    private MailstreamStreams(MailstreamConfig config, String bootstrapServers, SchemaTopicRegistry schemas,
-                              ChangesLog changesLog, KafkaStreams streams) {
+    private MailstreamStreams(
+            MailstreamConfig config,
+            String bootstrapServers,
+            SchemaTopicRegistry schemas,
+            ChangesLog changesLog,
+            KafkaStreams streams) {
         this.config = config;
         this.bootstrapServers = bootstrapServers;
         this.schemas = schemas;
@@ -54,13 +57,15 @@ public final class MailstreamStreams implements AutoCloseable {
     }
 
     /** {@code time}: the clock Kafka Streams runs on, e.g. one a test moves forward. */
-    static MailstreamStreams build(MailstreamConfig config, String bootstrapServers, Map<String, ?> overrides, Time time) {
+    static MailstreamStreams build(
+            MailstreamConfig config, String bootstrapServers, Map<String, ?> overrides, Time time) {
         SchemaTopicRegistry schemas = new SchemaTopicRegistry(KafkaClients.common(bootstrapServers));
         Properties props = properties(config, bootstrapServers);
         props.putAll(overrides);
-        ChangesLog changesLog = new KafkaChangesLog(bootstrapServers, props.getProperty(StreamsConfig.APPLICATION_ID_CONFIG));
-        KafkaStreams streams = new KafkaStreams(MailstreamTopology.build(config, schemas, MailstreamMetrics.registry(), changesLog),
-                props, time);
+        ChangesLog changesLog =
+                new KafkaChangesLog(bootstrapServers, props.getProperty(StreamsConfig.APPLICATION_ID_CONFIG));
+        KafkaStreams streams = new KafkaStreams(
+                MailstreamTopology.build(config, schemas, MailstreamMetrics.registry(), changesLog), props, time);
         streams.setUncaughtExceptionHandler(MailstreamStreams::onThreadFailure);
         return new MailstreamStreams(config, bootstrapServers, schemas, changesLog, streams);
     }
@@ -84,7 +89,10 @@ public final class MailstreamStreams implements AutoCloseable {
     public void start() {
         TopicAdmin.ensureTopics(config, bootstrapServers);
         streams.start();
-        LOG.info("streams started: application {}, tiers {}", config.get(ConfigKeys.STREAMS_APPLICATION_ID), config.tiers());
+        LOG.info(
+                "streams started: application {}, tiers {}",
+                config.get(ConfigKeys.STREAMS_APPLICATION_ID),
+                config.tiers());
     }
 
     public KafkaStreams kafkaStreams() {
@@ -105,12 +113,16 @@ public final class MailstreamStreams implements AutoCloseable {
         p.putAll(KafkaClients.common(bootstrapServers));
         p.put(StreamsConfig.APPLICATION_ID_CONFIG, config.get(ConfigKeys.STREAMS_APPLICATION_ID));
         p.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
-        p.put(StreamsConfig.STATE_DIR_CONFIG, config.dataDir().resolve("streams").toString());
+        p.put(
+                StreamsConfig.STATE_DIR_CONFIG,
+                config.dataDir().resolve("streams").toString());
         // The global stores' processors are plain copies; opting in now is what Kafka 5 will do anyway.
         p.put(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_GLOBAL_ENABLED_CONFIG, true);
         p.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, (int) changesSpec(config).replicationFactor());
         // Its changelogs and repartition topics are as durable as mailstream's own topics.
-        p.put(StreamsConfig.topicPrefix("min.insync.replicas"), changesSpec(config).configs().get("min.insync.replicas"));
+        p.put(
+                StreamsConfig.topicPrefix("min.insync.replicas"),
+                changesSpec(config).configs().get("min.insync.replicas"));
         p.put(StreamsConfig.topicPrefix("unclean.leader.election.enable"), "false");
         // A dead letter wraps a whole event (a content chunk of up to kafka.max.record.bytes) plus its detail.
         p.put(StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG), maxRecordBytes + 128 * 1024);
@@ -118,6 +130,9 @@ public final class MailstreamStreams implements AutoCloseable {
     }
 
     private static Topics.TopicSpec changesSpec(MailstreamConfig config) {
-        return Topics.required(config).stream().filter(s -> s.name().equals(Topics.CHANGES)).findFirst().orElseThrow();
+        return Topics.required(config).stream()
+                .filter(s -> s.name().equals(Topics.CHANGES))
+                .findFirst()
+                .orElseThrow();
     }
 }

@@ -10,6 +10,10 @@ import io.mailstream.schemas.codec.AvroCodec;
 import io.mailstream.schemas.codec.AvroSerdes;
 import io.mailstream.schemas.codec.SchemaResolver;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.Serdes;
@@ -21,11 +25,6 @@ import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
 import org.apache.kafka.streams.state.KeyValueStore;
 import org.apache.kafka.streams.state.Stores;
-
-import java.time.Duration;
-import java.util.List;
-import java.util.Optional;
-import java.util.Set;
 
 /**
  * The streams topology: {@code mailstream.changes} -> fencing, validation, canonical state ->
@@ -58,6 +57,7 @@ public final class MailstreamTopology {
     static final String CONTENT_REFERENCES_STORE = "content-references";
     /** Per GUID task: bodies nothing references, since when. */
     static final String CONTENT_UNREFERENCED_STORE = "content-unreferenced";
+
     static final String STATE_SINK = "state";
     static final String DLQ_SINK = "dlq";
     static final String CONTENT_SINK = "content";
@@ -67,6 +67,7 @@ public final class MailstreamTopology {
     static final String CONTENT_DELETED_METER = "mailstream.streams.content.deleted";
     /** How often bodies unreferenced for longer than the grace are looked for. */
     static final Duration CONTENT_COLLECT_INTERVAL = Duration.ofMinutes(1);
+
     static final String DEAD_LETTERS_METER = "mailstream.streams.dead.letters";
     static final String DUPLICATES_METER = "mailstream.streams.duplicates.dropped";
     /** Rounds in which parked events were tried again: shows that events are waiting and being looked at. */
@@ -89,7 +90,8 @@ public final class MailstreamTopology {
     private MailstreamTopology() {}
 
     /** {@code log}: how far mailstream.changes has been read, which decides when a missing body will not come. */
-    public static Topology build(MailstreamConfig config, SchemaResolver schemas, MeterRegistry meters, ChangesLog log) {
+    public static Topology build(
+            MailstreamConfig config, SchemaResolver schemas, MeterRegistry meters, ChangesLog log) {
         List<TierRoute> tiers = TierRoute.all(config);
         AvroCodec<ChangeEvent> changes = AvroCodec.changeEvent(schemas);
         AvroCodec<ControlEvent> control = AvroCodec.controlEvent(schemas);
@@ -101,45 +103,100 @@ public final class MailstreamTopology {
         // Values are read as bytes and decoded inside the processor, so an undecodable event is
         // dead-lettered like any other invalid one instead of failing the consumer.
         topology.addSource(CHANGES_SOURCE, new StringDeserializer(), new ByteArrayDeserializer(), Topics.CHANGES);
-        // One for every task and thread of this instance, so attempts at an event are counted across a thread replacement.
+        // One for every task and thread of this instance, so attempts at an event are counted across a thread
+        // replacement.
         RetryOperator retries = new RetryOperator("streams", RetryOperator.Settings.of(config), meters);
-        topology.addProcessor(PROCESSOR, () -> new ChangeProcessor(tiers, changes, control, meters, log, retries), CHANGES_SOURCE);
-        topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(STATE_STORE),
-                Serdes.String(), AvroSerdes.stateRecord(schemas)), PROCESSOR);
-        topology.addStateStore(Stores.windowStoreBuilder(Stores.persistentWindowStore(EVENT_ID_STORE,
-                EVENT_ID_RETENTION, EVENT_ID_RETENTION, false), Serdes.String(), Serdes.Long()), PROCESSOR);
-        topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(CONTENT_ON_KEY_STORE),
-                Serdes.String(), Serdes.Long()), PROCESSOR);
+        topology.addProcessor(
+                PROCESSOR, () -> new ChangeProcessor(tiers, changes, control, meters, log, retries), CHANGES_SOURCE);
+        topology.addStateStore(
+                Stores.keyValueStoreBuilder(
+                        Stores.persistentKeyValueStore(STATE_STORE), Serdes.String(), AvroSerdes.stateRecord(schemas)),
+                PROCESSOR);
+        topology.addStateStore(
+                Stores.windowStoreBuilder(
+                        Stores.persistentWindowStore(EVENT_ID_STORE, EVENT_ID_RETENTION, EVENT_ID_RETENTION, false),
+                        Serdes.String(),
+                        Serdes.Long()),
+                PROCESSOR);
+        topology.addStateStore(
+                Stores.keyValueStoreBuilder(
+                        Stores.persistentKeyValueStore(CONTENT_ON_KEY_STORE), Serdes.String(), Serdes.Long()),
+                PROCESSOR);
 
-        topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(PARKED_STORE),
-                Serdes.String(), Serdes.ByteArray()), PROCESSOR);
-        topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(PARKED_KEYS_STORE),
-                Serdes.String(), Serdes.Long()), PROCESSOR);
-        topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(LIVE_BODIES_ON_KEY_STORE),
-                Serdes.String(), Serdes.Long()), PROCESSOR);
+        topology.addStateStore(
+                Stores.keyValueStoreBuilder(
+                        Stores.persistentKeyValueStore(PARKED_STORE), Serdes.String(), Serdes.ByteArray()),
+                PROCESSOR);
+        topology.addStateStore(
+                Stores.keyValueStoreBuilder(
+                        Stores.persistentKeyValueStore(PARKED_KEYS_STORE), Serdes.String(), Serdes.Long()),
+                PROCESSOR);
+        topology.addStateStore(
+                Stores.keyValueStoreBuilder(
+                        Stores.persistentKeyValueStore(LIVE_BODIES_ON_KEY_STORE), Serdes.String(), Serdes.Long()),
+                PROCESSOR);
 
-        topology.addSink(STATE_SINK, Topics.STATE, new StringSerializer(), AvroSerdes.stateRecord(schemas).serializer(), PROCESSOR);
-        topology.addSink(DLQ_SINK, Topics.DLQ, new StringSerializer(), AvroSerdes.deadLetter(schemas).serializer(), PROCESSOR);
-        topology.addSink(CONTENT_SINK, CONTENT_TOPIC, new StringSerializer(), new ByteArraySerializer(),
-                MailstreamTopology::contentPartitions, PROCESSOR);
-        topology.addSink(REFERENCES_SINK, Topics.STREAMS_CONTENT_REFERENCES, new StringSerializer(), new ByteArraySerializer(),
-                ContentReferences::partitionByGuid, PROCESSOR);
+        topology.addSink(
+                STATE_SINK,
+                Topics.STATE,
+                new StringSerializer(),
+                AvroSerdes.stateRecord(schemas).serializer(),
+                PROCESSOR);
+        topology.addSink(
+                DLQ_SINK,
+                Topics.DLQ,
+                new StringSerializer(),
+                AvroSerdes.deadLetter(schemas).serializer(),
+                PROCESSOR);
+        topology.addSink(
+                CONTENT_SINK,
+                CONTENT_TOPIC,
+                new StringSerializer(),
+                new ByteArraySerializer(),
+                MailstreamTopology::contentPartitions,
+                PROCESSOR);
+        topology.addSink(
+                REFERENCES_SINK,
+                Topics.STREAMS_CONTENT_REFERENCES,
+                new StringSerializer(),
+                new ByteArraySerializer(),
+                ContentReferences::partitionByGuid,
+                PROCESSOR);
 
         // Where every reference to a body meets: a sub-topology of its own, by GUID.
         Duration grace = Duration.ofSeconds(config.get(ConfigKeys.STREAMS_CONTENT_GRACE_SECONDS));
-        topology.addSource(REFERENCES_SOURCE, new StringDeserializer(), new ByteArrayDeserializer(), Topics.STREAMS_CONTENT_REFERENCES);
+        topology.addSource(
+                REFERENCES_SOURCE,
+                new StringDeserializer(),
+                new ByteArrayDeserializer(),
+                Topics.STREAMS_CONTENT_REFERENCES);
         topology.addProcessor(REFERENCES_PROCESSOR, () -> new ContentReferences(grace, meters), REFERENCES_SOURCE);
-        topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(CONTENT_REFERENCES_STORE),
-                Serdes.String(), Serdes.Long()), REFERENCES_PROCESSOR);
-        topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(CONTENT_UNREFERENCED_STORE),
-                Serdes.String(), Serdes.Long()), REFERENCES_PROCESSOR);
-        topology.addSink(CONTENT_DELETE_SINK, CONTENT_TOPIC, new StringSerializer(), new ByteArraySerializer(), REFERENCES_PROCESSOR);
-        topology.addSink(REFERENCES_DELETE_SINK, Topics.STREAMS_CONTENT_REFERENCES, new StringSerializer(), new ByteArraySerializer(),
-                ContentReferences::partitionByGuid, REFERENCES_PROCESSOR);
+        topology.addStateStore(
+                Stores.keyValueStoreBuilder(
+                        Stores.persistentKeyValueStore(CONTENT_REFERENCES_STORE), Serdes.String(), Serdes.Long()),
+                REFERENCES_PROCESSOR);
+        topology.addStateStore(
+                Stores.keyValueStoreBuilder(
+                        Stores.persistentKeyValueStore(CONTENT_UNREFERENCED_STORE), Serdes.String(), Serdes.Long()),
+                REFERENCES_PROCESSOR);
+        topology.addSink(
+                CONTENT_DELETE_SINK,
+                CONTENT_TOPIC,
+                new StringSerializer(),
+                new ByteArraySerializer(),
+                REFERENCES_PROCESSOR);
+        topology.addSink(
+                REFERENCES_DELETE_SINK,
+                Topics.STREAMS_CONTENT_REFERENCES,
+                new StringSerializer(),
+                new ByteArraySerializer(),
+                ContentReferences::partitionByGuid,
+                REFERENCES_PROCESSOR);
 
         for (TierRoute tier : tiers) {
             // Feeds carry the events' original bytes: no re-encoding, the writer schema stays the source's.
-            topology.addSink(tier.sinkName(), tier.feedTopic(), new StringSerializer(), new ByteArraySerializer(), PROCESSOR);
+            topology.addSink(
+                    tier.sinkName(), tier.feedTopic(), new StringSerializer(), new ByteArraySerializer(), PROCESSOR);
         }
         return topology;
     }
@@ -164,10 +221,15 @@ public final class MailstreamTopology {
     /** A global store holding the topic's latest raw value per key (restored as-is on start-up). */
     private static void addGlobalCopy(Topology topology, String topic, String storeName) {
         topology.addGlobalStore(
-                Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(storeName), Serdes.String(), Serdes.ByteArray())
+                Stores.keyValueStoreBuilder(
+                                Stores.persistentKeyValueStore(storeName), Serdes.String(), Serdes.ByteArray())
                         .withLoggingDisabled(),
-                storeName + "-source", new StringDeserializer(), new ByteArrayDeserializer(), topic,
-                storeName + "-copy", () -> new GlobalCopy(storeName));
+                storeName + "-source",
+                new StringDeserializer(),
+                new ByteArrayDeserializer(),
+                topic,
+                storeName + "-copy",
+                () -> new GlobalCopy(storeName));
     }
 
     private static final class GlobalCopy implements Processor<String, byte[], Void, Void> {

@@ -10,19 +10,6 @@ import io.mailstream.schemas.StateRecord;
 import io.mailstream.schemas.TierProgress;
 import io.mailstream.schemas.codec.AvroCodec;
 import io.mailstream.schemas.codec.SchemaTopicRegistry;
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.ListOffsetsResult.ListOffsetsResultInfo;
-import org.apache.kafka.clients.admin.ListOffsetsOptions;
-import org.apache.kafka.clients.admin.OffsetSpec;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.clients.consumer.OffsetAndMetadata;
-import org.apache.kafka.common.IsolationLevel;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.SerializationException;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
-
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -39,6 +26,18 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
 import java.util.stream.Collectors;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.ListOffsetsOptions;
+import org.apache.kafka.clients.admin.ListOffsetsResult.ListOffsetsResultInfo;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.IsolationLevel;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.SerializationException;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
 
 /**
  * How far each tier is from the canonical state, for {@code mailstream status}: events not yet
@@ -61,8 +60,12 @@ public final class StatusReport {
      *     SYNC_CRC as the tier reported it differs from the canonical state's
      * @param unreportedMailboxes mailboxes the tier receives and has reported no SYNC_CRC for
      */
-    public record TierStatus(String tier, long eventsBehind, OptionalDouble secondsBehind,
-                             List<String> differingMailboxes, int unreportedMailboxes) {}
+    public record TierStatus(
+            String tier,
+            long eventsBehind,
+            OptionalDouble secondsBehind,
+            List<String> differingMailboxes,
+            int unreportedMailboxes) {}
 
     private final Instant at;
     private final List<TierStatus> tiers;
@@ -89,11 +92,14 @@ public final class StatusReport {
         return compute(config, bootstrapServers, Clock.systemUTC(), false);
     }
 
-    private static StatusReport compute(MailstreamConfig config, String bootstrapServers, Clock clock, boolean compareMailboxes) {
+    private static StatusReport compute(
+            MailstreamConfig config, String bootstrapServers, Clock clock, boolean compareMailboxes) {
         try (SchemaTopicRegistry schemas = new SchemaTopicRegistry(KafkaClients.common(bootstrapServers));
-             Admin admin = Admin.create(KafkaClients.adminProps(bootstrapServers));
-             KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(KafkaClients.consumerProps(bootstrapServers, null),
-                     new StringDeserializer(), new ByteArrayDeserializer())) {
+                Admin admin = Admin.create(KafkaClients.adminProps(bootstrapServers));
+                KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(
+                        KafkaClients.consumerProps(bootstrapServers, null),
+                        new StringDeserializer(),
+                        new ByteArrayDeserializer())) {
             AvroCodec<TierProgress> progressCodec = AvroCodec.tierProgress(schemas);
             AvroCodec<StateRecord> stateCodec = AvroCodec.stateRecord(schemas);
             AvroCodec<ChangeEvent> changeCodec = AvroCodec.changeEvent(schemas);
@@ -104,13 +110,17 @@ public final class StatusReport {
                 else progress.put(r.key(), progressCodec.decode(r.value()));
             });
             Map<String, MailboxState> mailboxes = new TreeMap<>();
-            if (compareMailboxes) readToEnd(consumer, Topics.STATE, 0, r -> {
-                if (r.value() != null && stateCodec.decode(r.value()).getState() instanceof MailboxState m) mailboxes.put(r.key(), m);
-            });
+            if (compareMailboxes)
+                readToEnd(consumer, Topics.STATE, 0, r -> {
+                    if (r.value() != null && stateCodec.decode(r.value()).getState() instanceof MailboxState m)
+                        mailboxes.put(r.key(), m);
+                });
             long[] newestCapture = {Long.MIN_VALUE};
             readToEnd(consumer, Topics.CHANGES, CHANGES_TAIL, r -> {
                 try {
-                    newestCapture[0] = Math.max(newestCapture[0], changeCodec.decode(r.value()).getEnvelope().getCaptureTime());
+                    newestCapture[0] = Math.max(
+                            newestCapture[0],
+                            changeCodec.decode(r.value()).getEnvelope().getCaptureTime());
                 } catch (SerializationException e) {
                     // an undecodable event says nothing about capture time; streams dead-letters it
                 }
@@ -118,8 +128,11 @@ public final class StatusReport {
 
             List<TierStatus> statuses = new ArrayList<>();
             for (TierRoute route : TierRoute.all(config)) {
-                List<TierProgress> reports = progress.values().stream().filter(p -> p.getTier().equals(route.tier())).toList();
-                statuses.add(status(route, reports, mailboxes.values(), eventsBehind(admin, consumer, route), newestCapture[0]));
+                List<TierProgress> reports = progress.values().stream()
+                        .filter(p -> p.getTier().equals(route.tier()))
+                        .toList();
+                statuses.add(status(
+                        route, reports, mailboxes.values(), eventsBehind(admin, consumer, route), newestCapture[0]));
             }
             return new StatusReport(clock.instant(), statuses);
         }
@@ -135,31 +148,45 @@ public final class StatusReport {
 
     /** The report as {@code mailstream status} prints it. */
     public String render() {
-        StringBuilder out = new StringBuilder("mailstream status at ").append(at).append('\n');
+        StringBuilder out =
+                new StringBuilder("mailstream status at ").append(at).append('\n');
         if (tiers.isEmpty()) {
             out.append("  no tiers configured\n");
         }
         for (TierStatus t : tiers) {
-            out.append(String.format("  tier %s: %d events behind, %s, %s%n", t.tier(), t.eventsBehind(),
-                    t.secondsBehind().isPresent() ? String.format("%.1f s behind", t.secondsBehind().getAsDouble()) : "no progress reported yet",
-                    t.differingMailboxes().isEmpty() ? "no SYNC_CRC differences" : t.differingMailboxes().size() + " mailboxes differ in SYNC_CRC"));
+            out.append(String.format(
+                    "  tier %s: %d events behind, %s, %s%n",
+                    t.tier(),
+                    t.eventsBehind(),
+                    t.secondsBehind().isPresent()
+                            ? String.format("%.1f s behind", t.secondsBehind().getAsDouble())
+                            : "no progress reported yet",
+                    t.differingMailboxes().isEmpty()
+                            ? "no SYNC_CRC differences"
+                            : t.differingMailboxes().size() + " mailboxes differ in SYNC_CRC"));
             if (t.unreportedMailboxes() > 0) {
-                out.append(String.format("    %d mailboxes without a SYNC_CRC from the tier yet%n", t.unreportedMailboxes()));
+                out.append(String.format(
+                        "    %d mailboxes without a SYNC_CRC from the tier yet%n", t.unreportedMailboxes()));
             }
-            t.differingMailboxes().forEach(m -> out.append("    differs: ").append(m).append('\n'));
+            t.differingMailboxes()
+                    .forEach(m -> out.append("    differs: ").append(m).append('\n'));
         }
         return out.toString();
     }
 
     private static long eventsBehind(Admin admin, KafkaConsumer<String, byte[]> consumer, TierRoute route) {
         List<TopicPartition> partitions = partitions(consumer, route.feedTopic());
-        Map<TopicPartition, OffsetSpec> latest = partitions.stream().collect(Collectors.toMap(p -> p, p -> OffsetSpec.latest()));
-        Map<TopicPartition, OffsetSpec> earliest = partitions.stream().collect(Collectors.toMap(p -> p, p -> OffsetSpec.earliest()));
+        Map<TopicPartition, OffsetSpec> latest =
+                partitions.stream().collect(Collectors.toMap(p -> p, p -> OffsetSpec.latest()));
+        Map<TopicPartition, OffsetSpec> earliest =
+                partitions.stream().collect(Collectors.toMap(p -> p, p -> OffsetSpec.earliest()));
         ListOffsetsOptions committedOnly = new ListOffsetsOptions(IsolationLevel.READ_COMMITTED);
-        Map<TopicPartition, ListOffsetsResultInfo> end = await(admin.listOffsets(latest, committedOnly).all());
-        Map<TopicPartition, ListOffsetsResultInfo> start = await(admin.listOffsets(earliest, committedOnly).all());
-        Map<TopicPartition, OffsetAndMetadata> committed =
-                await(admin.listConsumerGroupOffsets(Topics.sinkGroup(route.tier())).partitionsToOffsetAndMetadata());
+        Map<TopicPartition, ListOffsetsResultInfo> end =
+                await(admin.listOffsets(latest, committedOnly).all());
+        Map<TopicPartition, ListOffsetsResultInfo> start =
+                await(admin.listOffsets(earliest, committedOnly).all());
+        Map<TopicPartition, OffsetAndMetadata> committed = await(
+                admin.listConsumerGroupOffsets(Topics.sinkGroup(route.tier())).partitionsToOffsetAndMetadata());
         long behind = 0;
         for (TopicPartition p : partitions) {
             OffsetAndMetadata done = committed.get(p);
@@ -170,20 +197,29 @@ public final class StatusReport {
     }
 
     private static OptionalDouble secondsBehind(List<TierProgress> reports, long newestCapture) {
-        return reports.stream().mapToLong(TierProgress::getLastCaptureTime).max()
-                .stream().mapToDouble(applied -> Math.max(0, newestCapture - applied) / 1000.0).findFirst();
+        return reports.stream().mapToLong(TierProgress::getLastCaptureTime).max().stream()
+                .mapToDouble(applied -> Math.max(0, newestCapture - applied) / 1000.0)
+                .findFirst();
     }
 
     /** Compares the SYNC_CRC the tier last reported for each mailbox it receives with the canonical one. */
-    private static TierStatus status(TierRoute route, List<TierProgress> reports, Collection<MailboxState> mailboxes,
-                                     long eventsBehind, long newestCapture) {
+    private static TierStatus status(
+            TierRoute route,
+            List<TierProgress> reports,
+            Collection<MailboxState> mailboxes,
+            long eventsBehind,
+            long newestCapture) {
         Map<String, Long> tierCrcs = new HashMap<>();
-        reports.stream().sorted(Comparator.comparingLong(TierProgress::getAppliedTime))
+        reports.stream()
+                .sorted(Comparator.comparingLong(TierProgress::getAppliedTime))
                 .forEach(p -> tierCrcs.putAll(p.getMailboxSyncCrcs()));
         List<String> differing = new ArrayList<>();
         int unreported = 0;
         for (MailboxState m : mailboxes) {
-            if (m.getDeleted() || m.getHeader() == null || m.getHeader().getSyncCrc() == 0 || !route.users().test(m.getPartitionKey())) {
+            if (m.getDeleted()
+                    || m.getHeader() == null
+                    || m.getHeader().getSyncCrc() == 0
+                    || !route.users().test(m.getPartitionKey())) {
                 continue; // nothing to compare: gone, no header yet, CRC unknown, or not sent to this tier
             }
             Long crc = tierCrcs.get(m.getHeader().getUniqueId());
@@ -198,8 +234,11 @@ public final class StatusReport {
     }
 
     /** Reads every partition of {@code topic} to its committed end, each from its start or from {@code tail} records before the end. */
-    private static void readToEnd(KafkaConsumer<String, byte[]> consumer, String topic, int tail,
-                                  Consumer<ConsumerRecord<String, byte[]>> sink) {
+    private static void readToEnd(
+            KafkaConsumer<String, byte[]> consumer,
+            String topic,
+            int tail,
+            Consumer<ConsumerRecord<String, byte[]>> sink) {
         List<TopicPartition> partitions = partitions(consumer, topic);
         consumer.assign(partitions);
         Map<TopicPartition, Long> start = consumer.beginningOffsets(partitions, TIMEOUT);
@@ -217,7 +256,9 @@ public final class StatusReport {
     }
 
     private static List<TopicPartition> partitions(KafkaConsumer<String, byte[]> consumer, String topic) {
-        return consumer.partitionsFor(topic, TIMEOUT).stream().map(p -> new TopicPartition(topic, p.partition())).toList();
+        return consumer.partitionsFor(topic, TIMEOUT).stream()
+                .map(p -> new TopicPartition(topic, p.partition()))
+                .toList();
     }
 
     private static <T> T await(org.apache.kafka.common.KafkaFuture<T> future) {

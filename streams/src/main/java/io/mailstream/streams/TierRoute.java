@@ -5,7 +5,6 @@ import io.mailstream.core.config.ConfigKeys.ContentMode;
 import io.mailstream.core.config.MailstreamConfig;
 import io.mailstream.core.config.TierUsers;
 import io.mailstream.core.kafka.Topics;
-
 import java.util.List;
 import java.util.function.Predicate;
 
@@ -17,7 +16,9 @@ record TierRoute(String tier, Predicate<String> users, boolean inlineContent) {
 
     static List<TierRoute> all(MailstreamConfig config) {
         return config.tiers().stream()
-                .map(tier -> new TierRoute(tier, TierUsers.of(config, tier),
+                .map(tier -> new TierRoute(
+                        tier,
+                        TierUsers.of(config, tier),
                         config.get(ConfigKeys.TIER_CONTENT, tier) == ContentMode.INLINE))
                 .toList();
     }

@@ -1,23 +1,22 @@
 package io.mailstream.streams;
 
+import static org.awaitility.Awaitility.await;
+
 import io.mailstream.core.kafka.KafkaClients;
 import io.mailstream.schemas.ChangeEvent;
 import io.mailstream.schemas.codec.AvroCodec;
 import io.mailstream.schemas.codec.SchemaResolver;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
-
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.stream.Collectors;
-
-import static org.awaitility.Awaitility.await;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
 
 /** Reading a topic from the start as a sink would (read_committed), for tests on the real broker. */
 final class CommittedReads {
@@ -26,10 +25,11 @@ final class CommittedReads {
     private CommittedReads() {}
 
     static KafkaConsumer<String, byte[]> committedReader(String bootstrap, String topic) {
-        KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(KafkaClients.consumerProps(bootstrap, null),
-                new StringDeserializer(), new ByteArrayDeserializer());
+        KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(
+                KafkaClients.consumerProps(bootstrap, null), new StringDeserializer(), new ByteArrayDeserializer());
         List<TopicPartition> partitions = consumer.partitionsFor(topic).stream()
-                .map(p -> new TopicPartition(topic, p.partition())).toList();
+                .map(p -> new TopicPartition(topic, p.partition()))
+                .toList();
         consumer.assign(partitions);
         consumer.seekToBeginning(partitions);
         return consumer;
@@ -37,8 +37,12 @@ final class CommittedReads {
 
     /** Event ids per key, in feed order. */
     static Map<String, List<String>> eventIdsByKey(List<ConsumerRecord<String, byte[]>> records) {
-        return records.stream().collect(Collectors.groupingBy(ConsumerRecord::key, TreeMap::new,
-                Collectors.mapping(r -> CODEC.decode(r.value()).getEnvelope().getEventId(), Collectors.toList())));
+        return records.stream()
+                .collect(Collectors.groupingBy(
+                        ConsumerRecord::key,
+                        TreeMap::new,
+                        Collectors.mapping(
+                                r -> CODEC.decode(r.value()).getEnvelope().getEventId(), Collectors.toList())));
     }
 
     static int poll(KafkaConsumer<String, byte[]> consumer, List<ConsumerRecord<String, byte[]>> into) {
@@ -50,7 +54,9 @@ final class CommittedReads {
     static List<ConsumerRecord<String, byte[]>> readUntil(String bootstrap, String topic, int expected) {
         List<ConsumerRecord<String, byte[]>> records = new ArrayList<>();
         try (KafkaConsumer<String, byte[]> consumer = committedReader(bootstrap, topic)) {
-            await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(50)).until(() -> poll(consumer, records) >= expected);
+            await().atMost(Duration.ofSeconds(120))
+                    .pollInterval(Duration.ofMillis(50))
+                    .until(() -> poll(consumer, records) >= expected);
             drainToEnd(consumer, records);
         }
         return records;

@@ -1,5 +1,13 @@
 package io.mailstream.streams;
 
+import static io.mailstream.streams.CommittedReads.latestValues;
+import static io.mailstream.streams.CommittedReads.readAll;
+import static io.mailstream.streams.Events.record;
+import static io.mailstream.streams.StreamsOnBroker.deadLetters;
+import static io.mailstream.streams.StreamsOnBroker.start;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
 import io.mailstream.core.config.MailstreamConfig;
 import io.mailstream.core.kafka.EmbeddedKafka;
 import io.mailstream.core.kafka.KafkaClients;
@@ -9,17 +17,6 @@ import io.mailstream.schemas.ChangeEvent;
 import io.mailstream.schemas.MessageRecord;
 import io.mailstream.schemas.codec.AvroCodec;
 import io.mailstream.schemas.codec.SchemaResolver;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringSerializer;
-import org.apache.kafka.streams.StoreQueryParameters;
-import org.apache.kafka.streams.state.QueryableStoreTypes;
-import org.apache.kafka.streams.state.ReadOnlyKeyValueStore;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -30,14 +27,15 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
-
-import static io.mailstream.streams.CommittedReads.latestValues;
-import static io.mailstream.streams.CommittedReads.readAll;
-import static io.mailstream.streams.Events.record;
-import static io.mailstream.streams.StreamsOnBroker.deadLetters;
-import static io.mailstream.streams.StreamsOnBroker.start;
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.streams.StoreQueryParameters;
+import org.apache.kafka.streams.state.QueryableStoreTypes;
+import org.apache.kafka.streams.state.ReadOnlyKeyValueStore;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * On the real broker: streams' content index (the content topic, every instance's global
@@ -55,6 +53,7 @@ class ContentIndexBoundTest {
     private static final AvroCodec<ChangeEvent> CODEC = AvroCodec.changeEvent(SchemaResolver.none());
     /** Short, as the clock may be moved ahead only so far: the broker refuses timestamps over an hour in the future. */
     private static final Duration GRACE = Duration.ofMinutes(10);
+
     private static final int EXPUNGED = Integer.getInteger("mailstream.test.expungedBodies", 20);
     private static final int BODY_BYTES = Integer.getInteger("mailstream.test.bodyBytes", 0);
 
@@ -74,13 +73,13 @@ class ContentIndexBoundTest {
             MailstreamConfig config = MailstreamConfig.of(values);
             TopicAdmin.ensureTopics(config, bootstrap);
 
-            List<String> expunged = guids(EXPUNGED);      // expunged in alice's INBOX, referenced nowhere else
-            List<String> trash = guids(3);                // in alice's Trash, which is then deleted
-            List<String> moved = guids(1);                // MOVEd from alice's INBOX to bob's
-            List<String> copied = guids(1);               // copied into a shared folder, expunged in alice's INBOX
-            List<String> renamed = guids(1);              // in a folder of alice's renamed to bob (no body on bob's key)
-            List<String> restored = guids(1);             // expunged, then in alice's INBOX again within the grace
-            List<String> live = guids(2);                 // never expunged
+            List<String> expunged = guids(EXPUNGED); // expunged in alice's INBOX, referenced nowhere else
+            List<String> trash = guids(3); // in alice's Trash, which is then deleted
+            List<String> moved = guids(1); // MOVEd from alice's INBOX to bob's
+            List<String> copied = guids(1); // copied into a shared folder, expunged in alice's INBOX
+            List<String> renamed = guids(1); // in a folder of alice's renamed to bob (no body on bob's key)
+            List<String> restored = guids(1); // expunged, then in alice's INBOX again within the grace
+            List<String> live = guids(2); // never expunged
 
             Events events = new Events("ev");
             List<ChangeEvent> changes = new ArrayList<>();
@@ -108,8 +107,8 @@ class ContentIndexBoundTest {
             changes.addAll(events.renameToUser("alice", "U-project", "Project", "bob"));
             changes.add(events.records("bob", "U-project", "Project", records(renamed, 1)));
             changes.add(events.mailbox("bob", "U-project", "Project", renamed.size(), renamed.size() + 1));
-            List<ChangeEvent> markers = List.of(events.subscribe("alice", "M1"), events.subscribe("bob", "M1"),
-                    events.subscribe("shared", "M1"));
+            List<ChangeEvent> markers = List.of(
+                    events.subscribe("alice", "M1"), events.subscribe("bob", "M1"), events.subscribe("shared", "M1"));
             changes.addAll(markers);
             send(bootstrap, changes);
 
@@ -118,37 +117,63 @@ class ContentIndexBoundTest {
                 awaitOnFeed(bootstrap, markers);
                 // Within the grace the restored body is referenced again: as capture sends it, with its body.
                 ChangeEvent again = events.subscribe("alice", "M2");
-                send(bootstrap, List.of(content("alice", restored.get(0), events),
-                        events.records("alice", "U-alice", "INBOX", records(restored, inbox.size() + 1)), again));
+                send(
+                        bootstrap,
+                        List.of(
+                                content("alice", restored.get(0), events),
+                                events.records("alice", "U-alice", "INBOX", records(restored, inbox.size() + 1)),
+                                again));
                 awaitOnFeed(bootstrap, List.of(again));
 
                 List<String> all = concat(expunged, trash, moved, copied, renamed, restored, live);
-                await().atMost(Duration.ofSeconds(60)).untilAsserted(() ->
-                        assertThat(guidsIn(app)).as("bodies in content-by-guid before the grace").containsAll(all));
+                await().atMost(Duration.ofSeconds(60))
+                        .untilAsserted(() -> assertThat(guidsIn(app))
+                                .as("bodies in content-by-guid before the grace")
+                                .containsAll(all));
                 Index before = measure(app, bootstrap);
 
                 clock.shift(GRACE.plusMinutes(2));
                 List<String> deleted = concat(expunged, trash);
-                await().atMost(Duration.ofSeconds(60)).untilAsserted(() ->
-                        assertThat(guidsIn(app)).as("bodies in content-by-guid after the grace").doesNotContainAnyElementsOf(deleted));
+                await().atMost(Duration.ofSeconds(60))
+                        .untilAsserted(() -> assertThat(guidsIn(app))
+                                .as("bodies in content-by-guid after the grace")
+                                .doesNotContainAnyElementsOf(deleted));
                 Index after = measure(app, bootstrap);
-                System.out.printf("content index, %d expunged bodies of %d bytes: before %s; after the grace %s%n",
+                System.out.printf(
+                        "content index, %d expunged bodies of %d bytes: before %s; after the grace %s%n",
                         EXPUNGED, bodySize(expunged.get(0)), before, after);
 
                 List<String> kept = concat(moved, copied, renamed, restored, live);
-                assertThat(guidsIn(app)).as("bodies in content-by-guid after the grace").containsAll(kept);
+                assertThat(guidsIn(app))
+                        .as("bodies in content-by-guid after the grace")
+                        .containsAll(kept);
                 Map<String, byte[]> topic = latestValues(bootstrap, Topics.STREAMS_CONTENT);
-                assertThat(deleted).as("chunks of deleted bodies: a tombstone is the latest value")
-                        .allSatisfy(guid -> assertThat(topic).containsKey(guid + "/0").extractingByKey(guid + "/0").isNull());
-                assertThat(kept).as("chunks of referenced bodies")
+                assertThat(deleted)
+                        .as("chunks of deleted bodies: a tombstone is the latest value")
+                        .allSatisfy(guid -> assertThat(topic)
+                                .containsKey(guid + "/0")
+                                .extractingByKey(guid + "/0")
+                                .isNull());
+                assertThat(kept)
+                        .as("chunks of referenced bodies")
                         .allSatisfy(guid -> assertThat(topic.get(guid + "/0")).isNotNull());
                 assertThat(after.topicBodies()).isEqualTo(before.topicBodies() - deleted.size());
 
                 Set<String> onKey = keys(app, MailstreamTopology.CONTENT_ON_KEY_STORE);
-                assertThat(onKey).as("content-on-key").doesNotContainAnyElementsOf(
-                        concat(expunged, trash, moved, copied, renamed).stream().map(g -> "alice|" + g).toList());
-                assertThat(onKey).as("content-on-key").contains("bob|" + moved.get(0), "shared|" + copied.get(0),
-                        "bob|" + renamed.get(0), "alice|" + restored.get(0), "alice|" + live.get(0), "alice|" + live.get(1));
+                assertThat(onKey)
+                        .as("content-on-key")
+                        .doesNotContainAnyElementsOf(concat(expunged, trash, moved, copied, renamed).stream()
+                                .map(g -> "alice|" + g)
+                                .toList());
+                assertThat(onKey)
+                        .as("content-on-key")
+                        .contains(
+                                "bob|" + moved.get(0),
+                                "shared|" + copied.get(0),
+                                "bob|" + renamed.get(0),
+                                "alice|" + restored.get(0),
+                                "alice|" + live.get(0),
+                                "alice|" + live.get(1));
                 assertThat(deadLetters(bootstrap)).isEmpty();
             }
         }
@@ -158,7 +183,8 @@ class ContentIndexBoundTest {
     private record Index(int topicBodies, long topicBytes, int storeBodies, long storeBytes, int onKeyEntries) {
         @Override
         public String toString() {
-            return String.format("topic %d bodies / %d bytes, content-by-guid %d bodies / %d bytes, content-on-key %d entries",
+            return String.format(
+                    "topic %d bodies / %d bytes, content-by-guid %d bodies / %d bytes, content-on-key %d entries",
                     topicBodies, topicBytes, storeBodies, storeBytes, onKeyEntries);
         }
     }
@@ -168,7 +194,8 @@ class ContentIndexBoundTest {
         topic.values().removeIf(v -> v == null);
         topic.keySet().removeIf(k -> k.startsWith("~"));
         long topicBytes = topic.values().stream().mapToLong(v -> v.length).sum();
-        int topicBodies = (int) topic.keySet().stream().filter(k -> k.endsWith("/0")).count();
+        int topicBodies =
+                (int) topic.keySet().stream().filter(k -> k.endsWith("/0")).count();
         long storeBytes = 0;
         int storeBodies = 0;
         try (var all = contentStore(app).all()) {
@@ -179,11 +206,18 @@ class ContentIndexBoundTest {
                 if (kv.key.endsWith("/0")) storeBodies++;
             }
         }
-        return new Index(topicBodies, topicBytes, storeBodies, storeBytes, keys(app, MailstreamTopology.CONTENT_ON_KEY_STORE).size());
+        return new Index(
+                topicBodies,
+                topicBytes,
+                storeBodies,
+                storeBytes,
+                keys(app, MailstreamTopology.CONTENT_ON_KEY_STORE).size());
     }
 
     private List<String> guids(int n) {
-        return IntStream.range(0, n).mapToObj(i -> String.format("%040x", ++nextGuid)).toList();
+        return IntStream.range(0, n)
+                .mapToObj(i -> String.format("%040x", ++nextGuid))
+                .toList();
     }
 
     @SafeVarargs
@@ -192,7 +226,8 @@ class ContentIndexBoundTest {
     }
 
     private static MessageRecord[] records(List<String> guids, int firstUid) {
-        return IntStream.range(0, guids.size()).mapToObj(i -> record(firstUid + i, firstUid + i + 1, guids.get(i)))
+        return IntStream.range(0, guids.size())
+                .mapToObj(i -> record(firstUid + i, firstUid + i + 1, guids.get(i)))
                 .toArray(MessageRecord[]::new);
     }
 
@@ -227,13 +262,15 @@ class ContentIndexBoundTest {
     }
 
     private static ReadOnlyKeyValueStore<String, byte[]> contentStore(MailstreamStreams app) {
-        return app.kafkaStreams().store(StoreQueryParameters.fromNameAndType(MailstreamTopology.CONTENT_STORE,
-                QueryableStoreTypes.<String, byte[]>keyValueStore()));
+        return app.kafkaStreams()
+                .store(StoreQueryParameters.fromNameAndType(
+                        MailstreamTopology.CONTENT_STORE, QueryableStoreTypes.<String, byte[]>keyValueStore()));
     }
 
     private static Set<String> keys(MailstreamStreams app, String storeName) {
-        ReadOnlyKeyValueStore<String, Object> store = app.kafkaStreams().store(StoreQueryParameters.fromNameAndType(storeName,
-                QueryableStoreTypes.<String, Object>keyValueStore()));
+        ReadOnlyKeyValueStore<String, Object> store = app.kafkaStreams()
+                .store(StoreQueryParameters.fromNameAndType(
+                        storeName, QueryableStoreTypes.<String, Object>keyValueStore()));
         Set<String> keys = new TreeSet<>();
         try (var all = store.all()) {
             all.forEachRemaining(kv -> keys.add(kv.key));
@@ -242,18 +279,26 @@ class ContentIndexBoundTest {
     }
 
     private static void awaitOnFeed(String bootstrap, List<ChangeEvent> expected) {
-        Set<String> ids = expected.stream().map(e -> e.getEnvelope().getEventId()).collect(Collectors.toSet());
-        await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(200)).until(() -> readAll(bootstrap, Topics.feed("dc2"))
-                .stream().map(r -> CODEC.decode(r.value()).getEnvelope().getEventId()).collect(Collectors.toSet()).containsAll(ids));
+        Set<String> ids =
+                expected.stream().map(e -> e.getEnvelope().getEventId()).collect(Collectors.toSet());
+        await().atMost(Duration.ofSeconds(120))
+                .pollInterval(Duration.ofMillis(200))
+                .until(() -> readAll(bootstrap, Topics.feed("dc2")).stream()
+                        .map(r -> CODEC.decode(r.value()).getEnvelope().getEventId())
+                        .collect(Collectors.toSet())
+                        .containsAll(ids));
     }
 
     private static void send(String bootstrap, List<ChangeEvent> events) throws Exception {
-        try (KafkaProducer<String, byte[]> capture = new KafkaProducer<>(KafkaClients.producerProps(bootstrap, "test-capture", 1 << 20),
-                new StringSerializer(), new ByteArraySerializer())) {
+        try (KafkaProducer<String, byte[]> capture = new KafkaProducer<>(
+                KafkaClients.producerProps(bootstrap, "test-capture", 1 << 20),
+                new StringSerializer(),
+                new ByteArraySerializer())) {
             capture.initTransactions();
             capture.beginTransaction();
             for (ChangeEvent e : events) {
-                capture.send(new ProducerRecord<>(Topics.CHANGES, e.getEnvelope().getPartitionKey(), CODEC.encode(e)));
+                capture.send(
+                        new ProducerRecord<>(Topics.CHANGES, e.getEnvelope().getPartitionKey(), CODEC.encode(e)));
             }
             capture.commitTransaction();
         }

@@ -1,13 +1,20 @@
 package io.mailstream.streams;
 
-import io.mailstream.testkit.ChildJvm;
+import static io.mailstream.streams.CommittedReads.committedReader;
+import static io.mailstream.streams.CommittedReads.eventIdsByKey;
+import static io.mailstream.streams.CommittedReads.latestValues;
+import static io.mailstream.streams.CommittedReads.poll;
+import static io.mailstream.streams.CommittedReads.readAll;
+import static io.mailstream.streams.CommittedReads.readUntil;
+import static io.mailstream.streams.Events.record;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import io.mailstream.core.config.MailstreamConfig;
 import io.mailstream.core.kafka.EmbeddedKafka;
 import io.mailstream.core.kafka.KafkaClients;
 import io.mailstream.core.kafka.TopicAdmin;
 import io.mailstream.core.kafka.Topics;
-import io.mailstream.schemas.state.StateFold;
 import io.mailstream.schemas.ChangeEvent;
 import io.mailstream.schemas.MailboxState;
 import io.mailstream.schemas.MessageContent;
@@ -17,6 +24,20 @@ import io.mailstream.schemas.UserState;
 import io.mailstream.schemas.codec.AvroCodec;
 import io.mailstream.schemas.codec.AvroSerdes;
 import io.mailstream.schemas.codec.SchemaResolver;
+import io.mailstream.schemas.state.StateFold;
+import io.mailstream.testkit.ChildJvm;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -30,29 +51,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.time.Duration;
-import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.HexFormat;
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Map;
-import java.util.TreeMap;
-import java.util.concurrent.CompletableFuture;
-
-import static io.mailstream.streams.CommittedReads.committedReader;
-import static io.mailstream.streams.CommittedReads.poll;
-import static io.mailstream.streams.CommittedReads.eventIdsByKey;
-import static io.mailstream.streams.CommittedReads.latestValues;
-import static io.mailstream.streams.CommittedReads.readAll;
-import static io.mailstream.streams.CommittedReads.readUntil;
-import static io.mailstream.streams.Events.record;
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
 /**
  * The real application on a real (embedded) broker, run in a child JVM that is killed with
@@ -92,7 +90,8 @@ class KillAndRestartTest {
             List<ConsumerRecord<String, byte[]>> dc2 = new ArrayList<>();
             ChildJvm first = startChild(configFile, "first");
             try (KafkaConsumer<String, byte[]> feed = committedReader(bootstrap, Topics.feed("dc2"))) {
-                await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(50))
+                await().atMost(Duration.ofSeconds(60))
+                        .pollInterval(Duration.ofMillis(50))
                         .until(() -> poll(feed, dc2) >= 2_000);
             }
             first.kill();
@@ -105,10 +104,12 @@ class KillAndRestartTest {
             try {
                 List<ConsumerRecord<String, byte[]>> dc2All = readUntil(bootstrap, Topics.feed("dc2"), USERS * 200);
                 LOG.info("feed dc2 complete after {} ms", millisSince(t0));
-                List<ConsumerRecord<String, byte[]>> oobAll = readUntil(bootstrap, Topics.feed("oob"), 10 * (200 - MESSAGES));
+                List<ConsumerRecord<String, byte[]>> oobAll =
+                        readUntil(bootstrap, Topics.feed("oob"), 10 * (200 - MESSAGES));
 
                 assertThat(eventIdsByKey(dc2All)).isEqualTo(expectedFeed(byUser, user -> true, true));
-                assertThat(eventIdsByKey(oobAll)).isEqualTo(expectedFeed(byUser, user -> user.matches("user0\\d"), false));
+                assertThat(eventIdsByKey(oobAll))
+                        .isEqualTo(expectedFeed(byUser, user -> user.matches("user0\\d"), false));
                 assertThat(readAll(bootstrap, Topics.DLQ)).isEmpty();
 
                 Map<String, StateRecord> published = latestByKey(readAll(bootstrap, Topics.STATE));
@@ -128,20 +129,38 @@ class KillAndRestartTest {
      * dc2's sink has consumed everything and reports one right and one wrong SYNC_CRC, two seconds
      * of capture time behind; oob's sink has not started.
      */
-    private static void assertStatusReport(MailstreamConfig config, String bootstrap, Map<String, StateRecord> state) throws Exception {
+    private static void assertStatusReport(MailstreamConfig config, String bootstrap, Map<String, StateRecord> state)
+            throws Exception {
         try (Admin admin = Admin.create(KafkaClients.adminProps(bootstrap));
-             KafkaConsumer<String, byte[]> feed = committedReader(bootstrap, Topics.feed("dc2"));
-             KafkaProducer<String, TierProgress> producer = new KafkaProducer<>(KafkaClients.producerProps(bootstrap, null, 1 << 20),
-                     new StringSerializer(), AvroSerdes.tierProgress().serializer())) {
+                KafkaConsumer<String, byte[]> feed = committedReader(bootstrap, Topics.feed("dc2"));
+                KafkaProducer<String, TierProgress> producer = new KafkaProducer<>(
+                        KafkaClients.producerProps(bootstrap, null, 1 << 20),
+                        new StringSerializer(),
+                        AvroSerdes.tierProgress().serializer())) {
             Map<TopicPartition, OffsetAndMetadata> consumed = new HashMap<>();
             feed.endOffsets(feed.assignment()).forEach((p, end) -> consumed.put(p, new OffsetAndMetadata(end)));
-            admin.alterConsumerGroupOffsets(Topics.sinkGroup("dc2"), consumed).all().get();
-            long inboxCrc = ((MailboxState) state.get("mailbox:user07-inbox").getState()).getHeader().getSyncCrc();
+            admin.alterConsumerGroupOffsets(Topics.sinkGroup("dc2"), consumed)
+                    .all()
+                    .get();
+            long inboxCrc = ((MailboxState) state.get("mailbox:user07-inbox").getState())
+                    .getHeader()
+                    .getSyncCrc();
             long newestCapture = 1_700_000_000_000L + 200; // Events stamps capture time 1.7e12 + sequence
-            producer.send(new ProducerRecord<>(Topics.PROGRESS, Topics.progressKey("dc2", "user07"), TierProgress.newBuilder()
-                    .setTier("dc2").setPartitionKey("user07").setFeedPartition(0).setFeedOffset(0).setLastEventId("user07-198")
-                    .setLastSequence(198).setLastCaptureTime(newestCapture - 2_000).setAppliedTime(1)
-                    .setMailboxSyncCrcs(Map.of("user07-inbox", inboxCrc, "user08-inbox", 42L)).build())).get();
+            producer.send(new ProducerRecord<>(
+                            Topics.PROGRESS,
+                            Topics.progressKey("dc2", "user07"),
+                            TierProgress.newBuilder()
+                                    .setTier("dc2")
+                                    .setPartitionKey("user07")
+                                    .setFeedPartition(0)
+                                    .setFeedOffset(0)
+                                    .setLastEventId("user07-198")
+                                    .setLastSequence(198)
+                                    .setLastCaptureTime(newestCapture - 2_000)
+                                    .setAppliedTime(1)
+                                    .setMailboxSyncCrcs(Map.of("user07-inbox", inboxCrc, "user08-inbox", 42L))
+                                    .build()))
+                    .get();
         }
 
         StatusReport report = StatusReport.compute(config, bootstrap);
@@ -149,14 +168,20 @@ class KillAndRestartTest {
         assertThat(dc2.tier()).isEqualTo("dc2");
         assertThat(dc2.eventsBehind()).isZero();
         assertThat(dc2.secondsBehind()).hasValue(2.0);
-        assertThat(dc2.differingMailboxes()).singleElement().asString().startsWith("user08-inbox (user.user08): canonical ");
+        assertThat(dc2.differingMailboxes())
+                .singleElement()
+                .asString()
+                .startsWith("user08-inbox (user.user08): canonical ");
         assertThat(dc2.unreportedMailboxes()).isEqualTo(USERS * 2 - 2);
         StatusReport.TierStatus oob = report.tiers().get(1);
         assertThat(oob.eventsBehind()).isGreaterThanOrEqualTo(10 * (200 - MESSAGES));
         assertThat(oob.secondsBehind()).isEmpty();
         assertThat(oob.unreportedMailboxes()).isEqualTo(20);
-        assertThat(report.render()).contains("tier dc2: 0 events behind, 2.0 s behind, 1 mailboxes differ in SYNC_CRC")
-                .contains("differs: user08-inbox").contains("tier oob: ").contains("no progress reported yet");
+        assertThat(report.render())
+                .contains("tier dc2: 0 events behind, 2.0 s behind, 1 mailboxes differ in SYNC_CRC")
+                .contains("differs: user08-inbox")
+                .contains("tier oob: ")
+                .contains("no progress reported yet");
         LOG.info("status report:\n{}", report.render());
     }
 
@@ -169,12 +194,18 @@ class KillAndRestartTest {
         Map<String, byte[]> references = latestValues(bootstrap, Topics.STREAMS_CONTENT_REFERENCES);
         for (String user : users) {
             assertThat(references).as(user + ": the expunged body").containsKey(guid(user, 1) + "|" + user);
-            assertThat(references.get(guid(user, 1) + "|" + user)).as(user + ": the expunged body").isNull();
+            assertThat(references.get(guid(user, 1) + "|" + user))
+                    .as(user + ": the expunged body")
+                    .isNull();
             for (int k = 2; k <= MESSAGES; k++) {
-                assertThat(references.get(guid(user, k) + "|" + user)).as(user + ": body " + k).isEqualTo(ContentReferences.REFERENCED);
+                assertThat(references.get(guid(user, k) + "|" + user))
+                        .as(user + ": body " + k)
+                        .isEqualTo(ContentReferences.REFERENCED);
             }
             for (int k = 1; k <= MESSAGES; k++) {
-                assertThat(references.get(guid(user, k))).as(user + ": body " + k + " published").isNotNull();
+                assertThat(references.get(guid(user, k)))
+                        .as(user + ": body " + k + " published")
+                        .isNotNull();
             }
         }
     }
@@ -240,12 +271,15 @@ class KillAndRestartTest {
     /** As capture does: transactions of 100 events, paced so the application is killed while events still arrive. */
     private static void produce(String bootstrap, List<ChangeEvent> events) {
         try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(
-                KafkaClients.producerProps(bootstrap, "test-capture", 1 << 20), new StringSerializer(), new ByteArraySerializer())) {
+                KafkaClients.producerProps(bootstrap, "test-capture", 1 << 20),
+                new StringSerializer(),
+                new ByteArraySerializer())) {
             producer.initTransactions();
             for (int i = 0; i < events.size(); i += 100) {
                 producer.beginTransaction();
                 for (ChangeEvent e : events.subList(i, Math.min(events.size(), i + 100))) {
-                    producer.send(new ProducerRecord<>(Topics.CHANGES, e.getEnvelope().getPartitionKey(), CODEC.encode(e)));
+                    producer.send(
+                            new ProducerRecord<>(Topics.CHANGES, e.getEnvelope().getPartitionKey(), CODEC.encode(e)));
                 }
                 producer.commitTransaction();
                 Thread.sleep(20);
@@ -257,24 +291,31 @@ class KillAndRestartTest {
     }
 
     private static ChildJvm startChild(Path configFile, String name) {
-        ChildJvm child = ChildJvm.start("kill-and-restart-" + name, StreamsChild.class.getName(), "RUNNING",
-                Duration.ofSeconds(90), configFile.toString());
+        ChildJvm child = ChildJvm.start(
+                "kill-and-restart-" + name,
+                StreamsChild.class.getName(),
+                "RUNNING",
+                Duration.ofSeconds(90),
+                configFile.toString());
         LOG.info("started the {} streams instance (pid {}, log {})", name, child.pid(), child.log());
         return child;
     }
 
-    private static Map<String, List<String>> expectedFeed(Map<String, List<ChangeEvent>> byUser,
-                                                          java.util.function.Predicate<String> users, boolean withContent) {
+    private static Map<String, List<String>> expectedFeed(
+            Map<String, List<ChangeEvent>> byUser, java.util.function.Predicate<String> users, boolean withContent) {
         Map<String, List<String>> expected = new TreeMap<>();
         byUser.forEach((user, events) -> {
             if (users.test(user)) {
-                expected.put(user, events.stream().filter(e -> withContent || !(e.getPayload() instanceof MessageContent))
-                        .map(e -> e.getEnvelope().getEventId()).toList());
+                expected.put(
+                        user,
+                        events.stream()
+                                .filter(e -> withContent || !(e.getPayload() instanceof MessageContent))
+                                .map(e -> e.getEnvelope().getEventId())
+                                .toList());
             }
         });
         return expected;
     }
-
 
     /** The state fold applied to the whole history, partition by partition (a key's events share one). */
     private static Map<String, StateRecord> recompute(List<ConsumerRecord<String, byte[]>> history) {
@@ -300,8 +341,9 @@ class KillAndRestartTest {
 
     static String guid(String user, int k) {
         try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-1")
-                    .digest((user + "/" + k).getBytes(StandardCharsets.UTF_8)));
+            return HexFormat.of()
+                    .formatHex(MessageDigest.getInstance("SHA-1")
+                            .digest((user + "/" + k).getBytes(StandardCharsets.UTF_8)));
         } catch (java.security.NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }

@@ -1,11 +1,13 @@
 package io.mailstream.streams;
 
+import static io.mailstream.streams.Events.record;
+import static org.assertj.core.api.Assertions.assertThat;
+
 import io.mailstream.core.config.MailstreamConfig;
 import io.mailstream.core.control.ControlTopic;
 import io.mailstream.core.errors.FencedException;
 import io.mailstream.core.kafka.Topics;
 import io.mailstream.core.metrics.MailstreamMetrics;
-import io.mailstream.schemas.state.StateFold;
 import io.mailstream.schemas.ChangeEvent;
 import io.mailstream.schemas.ControlEvent;
 import io.mailstream.schemas.DeadLetter;
@@ -18,12 +20,19 @@ import io.mailstream.schemas.StateRecord;
 import io.mailstream.schemas.codec.AvroCodec;
 import io.mailstream.schemas.codec.AvroSerdes;
 import io.mailstream.schemas.codec.SchemaResolver;
+import io.mailstream.schemas.state.StateFold;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
-import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
@@ -36,16 +45,6 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInfo;
 import org.junit.jupiter.api.io.TempDir;
-
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
-import java.time.Duration;
-import java.util.List;
-import java.util.Map;
-import java.util.Properties;
-
-import static io.mailstream.streams.Events.record;
-import static org.assertj.core.api.Assertions.assertThat;
 
 /** Each rule of the topology on TopologyTestDriver: fencing, validation, duplicates, state, fan-out. */
 class MailstreamTopologyTest {
@@ -72,10 +71,18 @@ class MailstreamTopologyTest {
     void start(TestInfo test) {
         // dc2: everything with bodies; oob: everything, bodies by reference; eu: users starting with 'a', with bodies.
         MailstreamConfig config = MailstreamConfig.of(Map.of(
-                "tiers", "dc2,oob,eu",
-                "tier.dc2.type", "store", "tier.oob.type", "store", "tier.eu.type", "store",
-                "tier.oob.content", "reference",
-                "tier.eu.users", "/a.*/"));
+                "tiers",
+                "dc2,oob,eu",
+                "tier.dc2.type",
+                "store",
+                "tier.oob.type",
+                "store",
+                "tier.eu.type",
+                "store",
+                "tier.oob.content",
+                "reference",
+                "tier.eu.users",
+                "/a.*/"));
         Properties props = new Properties();
         props.put(StreamsConfig.APPLICATION_ID_CONFIG, "topology-test");
         props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
@@ -83,9 +90,14 @@ class MailstreamTopologyTest {
         props.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
         driver = new TopologyTestDriver(MailstreamTopology.build(config, SchemaResolver.none(), meters, log), props);
         changes = driver.createInputTopic(Topics.CHANGES, new StringSerializer(), new ByteArraySerializer());
-        control = driver.createInputTopic(Topics.CONTROL, new StringSerializer(), AvroSerdes.controlEvent().serializer());
-        dlq = driver.createOutputTopic(Topics.DLQ, new StringDeserializer(), AvroSerdes.deadLetter().deserializer());
-        state = driver.createOutputTopic(Topics.STATE, new StringDeserializer(), AvroSerdes.stateRecord().deserializer());
+        control = driver.createInputTopic(
+                Topics.CONTROL,
+                new StringSerializer(),
+                AvroSerdes.controlEvent().serializer());
+        dlq = driver.createOutputTopic(
+                Topics.DLQ, new StringDeserializer(), AvroSerdes.deadLetter().deserializer());
+        state = driver.createOutputTopic(
+                Topics.STATE, new StringDeserializer(), AvroSerdes.stateRecord().deserializer());
         if (!test.getTags().contains(NO_PRIMARY)) {
             promote(Events.TIER, 1, List.of()); // as 'mailstream promote --initial' writes it
         }
@@ -108,13 +120,16 @@ class MailstreamTopologyTest {
 
     /** Event ids on a tier's feed, in order, as "<key>:<eventId>". */
     private List<String> feed(String tier) {
-        TestOutputTopic<String, byte[]> topic = driver.createOutputTopic(Topics.feed(tier), new StringDeserializer(), new ByteArrayDeserializer());
+        TestOutputTopic<String, byte[]> topic =
+                driver.createOutputTopic(Topics.feed(tier), new StringDeserializer(), new ByteArrayDeserializer());
         return topic.readKeyValuesToList().stream()
-                .map(kv -> kv.key + ":" + CODEC.decode(kv.value).getEnvelope().getEventId()).toList();
+                .map(kv -> kv.key + ":" + CODEC.decode(kv.value).getEnvelope().getEventId())
+                .toList();
     }
 
     private List<ChangeEvent> feedEvents(String tier) {
-        TestOutputTopic<String, byte[]> topic = driver.createOutputTopic(Topics.feed(tier), new StringDeserializer(), new ByteArrayDeserializer());
+        TestOutputTopic<String, byte[]> topic =
+                driver.createOutputTopic(Topics.feed(tier), new StringDeserializer(), new ByteArrayDeserializer());
         return topic.readValuesToList().stream().map(CODEC::decode).toList();
     }
 
@@ -125,7 +140,9 @@ class MailstreamTopologyTest {
     }
 
     private double deadLetters(DeadLetterReason reason) {
-        var counter = meters.find(MailstreamTopology.DEAD_LETTERS_METER).tag("reason", reason.name()).counter();
+        var counter = meters.find(MailstreamTopology.DEAD_LETTERS_METER)
+                .tag("reason", reason.name())
+                .counter();
         return counter == null ? 0 : counter.count();
     }
 
@@ -136,16 +153,20 @@ class MailstreamTopologyTest {
      */
     @Test
     void stateFromBeforeBodiesWereCountedIsCountedOnceAndThenFollowed() {
-        MailboxState older = StateFold.applyToMailbox(null,
+        MailboxState older = StateFold.applyToMailbox(
+                null,
                 events.records("alice", "U1", "INBOX", record(1, 2, GUID_A), record(2, 3, GUID_B, StateFold.EXPUNGED)));
-        driver.<String, StateRecord>getKeyValueStore(MailstreamTopology.STATE_STORE).put("mailbox:U1", new StateRecord(older));
-        TestOutputTopic<String, byte[]> references = driver.createOutputTopic(Topics.STREAMS_CONTENT_REFERENCES,
-                new StringDeserializer(), new ByteArrayDeserializer());
+        driver.<String, StateRecord>getKeyValueStore(MailstreamTopology.STATE_STORE)
+                .put("mailbox:U1", new StateRecord(older));
+        TestOutputTopic<String, byte[]> references = driver.createOutputTopic(
+                Topics.STREAMS_CONTENT_REFERENCES, new StringDeserializer(), new ByteArrayDeserializer());
 
         pipe(events.subscribe("bob", "INBOX"));
         pipe(events.subscribe("carol", "INBOX"));
-        assertThat(references.readKeyValuesToMap()).containsOnlyKeys(GUID_A + "|alice")
-                .extractingByKey(GUID_A + "|alice").isEqualTo(ContentReferences.REFERENCED);
+        assertThat(references.readKeyValuesToMap())
+                .containsOnlyKeys(GUID_A + "|alice")
+                .extractingByKey(GUID_A + "|alice")
+                .isEqualTo(ContentReferences.REFERENCED);
 
         pipe(events.expunge("alice", "U1", "INBOX", 1L));
         var withdrawn = references.readKeyValuesToList();
@@ -167,17 +188,25 @@ class MailstreamTopologyTest {
         ChangeEvent onNewPrimary = events.fromTier("dc2").from("dc2-capture", 2).subscribe("alice", "Sent");
         List.of(acked1, acked2, acked3, afterFence, onNewPrimary).forEach(this::pipe);
 
-        assertThat(feed("oob")).containsExactly("alice:" + acked1.getEnvelope().getEventId(),
-                "bob:" + acked2.getEnvelope().getEventId(), "alice:" + acked3.getEnvelope().getEventId(),
-                "alice:" + onNewPrimary.getEnvelope().getEventId());
+        assertThat(feed("oob"))
+                .containsExactly(
+                        "alice:" + acked1.getEnvelope().getEventId(),
+                        "bob:" + acked2.getEnvelope().getEventId(),
+                        "alice:" + acked3.getEnvelope().getEventId(),
+                        "alice:" + onNewPrimary.getEnvelope().getEventId());
         DeadLetter letter = onlyDeadLetter();
         assertThat(letter.getReason()).isEqualTo(DeadLetterReason.FENCED);
         assertThat(letter.getEventId()).isEqualTo(afterFence.getEnvelope().getEventId());
-        assertThat(letter.getDetail()).contains("tier primary").contains("epoch 1").contains("fence point 3");
+        assertThat(letter.getDetail())
+                .contains("tier primary")
+                .contains("epoch 1")
+                .contains("fence point 3");
         assertThat(letter.getSourceTopic()).isEqualTo(Topics.CHANGES);
         assertThat(CODEC.decode(letter.getValue().array())).isEqualTo(afterFence);
         assertThat(deadLetters(DeadLetterReason.FENCED)).isEqualTo(1.0);
-        assertThat(driver.<String, StateRecord>getKeyValueStore(MailstreamTopology.STATE_STORE).get("user:alice")).isNotNull();
+        assertThat(driver.<String, StateRecord>getKeyValueStore(MailstreamTopology.STATE_STORE)
+                        .get("user:alice"))
+                .isNotNull();
     }
 
     @Test
@@ -214,8 +243,10 @@ class MailstreamTopologyTest {
 
         promote(Events.TIER, 1, List.of());
         driver.advanceWallClockTime(MailstreamTopology.PARKED_RETRY_INTERVAL);
-        assertThat(feed("oob")).containsExactly("alice:" + early.getEnvelope().getEventId(),
-                "alice:" + next.getEnvelope().getEventId());
+        assertThat(feed("oob"))
+                .containsExactly(
+                        "alice:" + early.getEnvelope().getEventId(),
+                        "alice:" + next.getEnvelope().getEventId());
         assertThat(dlq.readValuesToList()).isEmpty();
     }
 
@@ -228,7 +259,8 @@ class MailstreamTopologyTest {
         pipe(acked);
         pipe(onNewPrimary);
         driver.advanceWallClockTime(MailstreamTopology.PARKED_RETRY_INTERVAL);
-        assertThat(feed("oob")).containsExactly("bob:" + onNewPrimary.getEnvelope().getEventId());
+        assertThat(feed("oob"))
+                .containsExactly("bob:" + onNewPrimary.getEnvelope().getEventId());
 
         promote("dc2", 2, List.of(1L));
         driver.advanceWallClockTime(MailstreamTopology.PARKED_RETRY_INTERVAL);
@@ -261,11 +293,16 @@ class MailstreamTopologyTest {
 
         List<DeadLetter> letters = dlq.readValuesToList();
         assertThat(letters).extracting(DeadLetter::getReason).containsOnly(DeadLetterReason.MODSEQ_BACKWARDS);
-        assertThat(letters).extracting(DeadLetter::getEventId)
-                .containsExactly(olderHeader.getEnvelope().getEventId(), olderRecord.getEnvelope().getEventId());
+        assertThat(letters)
+                .extracting(DeadLetter::getEventId)
+                .containsExactly(
+                        olderHeader.getEnvelope().getEventId(),
+                        olderRecord.getEnvelope().getEventId());
         assertThat(feed("dc2")).hasSize(3);
-        MailboxState mailbox = (MailboxState) driver.<String, StateRecord>getKeyValueStore(MailstreamTopology.STATE_STORE)
-                .get("mailbox:U1").getState();
+        MailboxState mailbox =
+                (MailboxState) driver.<String, StateRecord>getKeyValueStore(MailstreamTopology.STATE_STORE)
+                        .get("mailbox:U1")
+                        .getState();
         assertThat(mailbox.getHeader().getHighestModseq()).isEqualTo(10);
         assertThat(mailbox.getRecords()).singleElement().satisfies(r -> {
             assertThat(r.getModseq()).isEqualTo(7);
@@ -298,8 +335,10 @@ class MailstreamTopologyTest {
         pipe(header);
         pipe(events.mailbox("alice", "U1", "INBOX", 0, 1)); // identical header
 
-        assertThat(feed("dc2")).containsExactly("alice:" + subscribe.getEnvelope().getEventId(),
-                "alice:" + header.getEnvelope().getEventId());
+        assertThat(feed("dc2"))
+                .containsExactly(
+                        "alice:" + subscribe.getEnvelope().getEventId(),
+                        "alice:" + header.getEnvelope().getEventId());
         assertThat(dlq.readValuesToList()).isEmpty();
         assertThat(state.readValuesToList()).hasSize(2);
         assertThat(meters.counter(MailstreamTopology.DUPLICATES_METER).count()).isEqualTo(3.0);
@@ -318,9 +357,12 @@ class MailstreamTopologyTest {
         assertThat(after.getHeader().getUniqueId()).isEqualTo("U7");
         assertThat(after.getHeader().getName()).isEqualTo("user.alice.Archive");
         assertThat(after.getHeader().getHighestModseq()).isEqualTo(4);
-        assertThat(after.getRecords()).singleElement().satisfies(r -> assertThat(r.getGuid()).isEqualTo(GUID_A));
+        assertThat(after.getRecords())
+                .singleElement()
+                .satisfies(r -> assertThat(r.getGuid()).isEqualTo(GUID_A));
         assertThat(after.getLastEventId()).isEqualTo(rename.getEnvelope().getEventId());
-        assertThat(driver.getKeyValueStore(MailstreamTopology.STATE_STORE).get("mailbox:U7")).isNotNull();
+        assertThat(driver.getKeyValueStore(MailstreamTopology.STATE_STORE).get("mailbox:U7"))
+                .isNotNull();
         assertThat(feed("dc2")).last().isEqualTo("alice:" + rename.getEnvelope().getEventId());
     }
 
@@ -339,19 +381,29 @@ class MailstreamTopologyTest {
         pipe(events.mailbox("bob", "U7", "Work", 2, 5));
 
         List<StateRecord> published = state.readValuesToList();
-        assertThat(published).as("only whole mailboxes reach mailstream.state")
-                .allSatisfy(r -> assertThat(((MailboxState) r.getState()).getHeader()).isNotNull());
+        assertThat(published)
+                .as("only whole mailboxes reach mailstream.state")
+                .allSatisfy(r ->
+                        assertThat(((MailboxState) r.getState()).getHeader()).isNotNull());
         MailboxState after = (MailboxState) published.get(published.size() - 1).getState();
         assertThat(after.getPartitionKey()).isEqualTo("bob");
         assertThat(after.getDeleted()).isFalse();
         assertThat(after.getHeader().getName()).isEqualTo("user.bob.Work");
         assertThat(after.getRecords()).extracting(MessageRecord::getGuid).containsExactly(GUID_A, GUID_B);
-        StateRecord stored = (StateRecord) driver.getKeyValueStore(MailstreamTopology.STATE_STORE).get("mailbox:U7");
+        StateRecord stored = (StateRecord)
+                driver.getKeyValueStore(MailstreamTopology.STATE_STORE).get("mailbox:U7");
         assertThat(((MailboxState) stored.getState()).getPartitionKey()).isEqualTo("bob");
         // Both keys' tiers hear of the rename; bob's get the bodies ahead of the records.
-        assertThat(feedEvents("dc2")).extracting(e -> e.getEnvelope().getPartitionKey() + ":" + e.getPayload().getClass().getSimpleName())
-                .containsExactly("alice:MailboxRename", "bob:MailboxRename", "bob:MessageContent", "bob:MessageContent",
-                        "bob:RecordsUpsert", "bob:MailboxUpsert");
+        assertThat(feedEvents("dc2"))
+                .extracting(e -> e.getEnvelope().getPartitionKey() + ":"
+                        + e.getPayload().getClass().getSimpleName())
+                .containsExactly(
+                        "alice:MailboxRename",
+                        "bob:MailboxRename",
+                        "bob:MessageContent",
+                        "bob:MessageContent",
+                        "bob:RecordsUpsert",
+                        "bob:MailboxUpsert");
         assertThat(dlq.readValuesToList()).isEmpty();
     }
 
@@ -372,7 +424,8 @@ class MailstreamTopologyTest {
                 assertThat(d.getName()).isEqualTo("user.alice.Work");
             });
         });
-        assertThat(feedEvents("dc2")).extracting(e -> e.getPayload().getClass().getSimpleName())
+        assertThat(feedEvents("dc2"))
+                .extracting(e -> e.getPayload().getClass().getSimpleName())
                 .containsExactly("MailboxRename", "MailboxRename", "MailboxUpsert");
     }
 
@@ -383,7 +436,10 @@ class MailstreamTopologyTest {
         ChangeEvent anna = events.subscribe("anna", "INBOX");
         List.of(alice, bob, anna).forEach(this::pipe);
 
-        assertThat(feed("eu")).containsExactly("alice:" + alice.getEnvelope().getEventId(), "anna:" + anna.getEnvelope().getEventId());
+        assertThat(feed("eu"))
+                .containsExactly(
+                        "alice:" + alice.getEnvelope().getEventId(),
+                        "anna:" + anna.getEnvelope().getEventId());
         assertThat(feed("dc2")).hasSize(3);
     }
 
@@ -397,13 +453,20 @@ class MailstreamTopologyTest {
         List.of(aliceBody, aliceRecords, bobRecords, bobAgain).forEach(this::pipe);
 
         List<ChangeEvent> dc2 = feedEvents("dc2");
-        assertThat(dc2).extracting(e -> e.getEnvelope().getPartitionKey() + ":" + e.getPayload().getClass().getSimpleName())
-                .containsExactly("alice:MessageContent", "alice:RecordsUpsert",
-                        "bob:MessageContent", "bob:RecordsUpsert", "bob:RecordsUpsert");
+        assertThat(dc2)
+                .extracting(e -> e.getEnvelope().getPartitionKey() + ":"
+                        + e.getPayload().getClass().getSimpleName())
+                .containsExactly(
+                        "alice:MessageContent",
+                        "alice:RecordsUpsert",
+                        "bob:MessageContent",
+                        "bob:RecordsUpsert",
+                        "bob:RecordsUpsert");
         ChangeEvent copy = dc2.get(2);
         assertThat(((MessageContent) copy.getPayload()).getGuid()).isEqualTo(GUID_A);
         assertThat(((MessageContent) copy.getPayload()).getData().array()).isEqualTo(Events.body(GUID_A));
-        assertThat(copy.getEnvelope().getEventId()).isEqualTo(bobRecords.getEnvelope().getEventId() + "/content/" + GUID_A + "/0");
+        assertThat(copy.getEnvelope().getEventId())
+                .isEqualTo(bobRecords.getEnvelope().getEventId() + "/content/" + GUID_A + "/0");
         assertThat(dlq.readValuesToList()).isEmpty();
     }
 
@@ -415,8 +478,10 @@ class MailstreamTopologyTest {
         pipe(aliceRecords);
         pipe(bobRecords);
 
-        assertThat(feed("oob")).containsExactly("alice:" + aliceRecords.getEnvelope().getEventId(),
-                "bob:" + bobRecords.getEnvelope().getEventId());
+        assertThat(feed("oob"))
+                .containsExactly(
+                        "alice:" + aliceRecords.getEnvelope().getEventId(),
+                        "bob:" + bobRecords.getEnvelope().getEventId());
     }
 
     @Test
@@ -433,9 +498,12 @@ class MailstreamTopologyTest {
         pipe(aliceBody);
         driver.advanceWallClockTime(MailstreamTopology.PARKED_RETRY_INTERVAL);
 
-        assertThat(feed("dc2")).containsExactly("alice:" + aliceBody.getEnvelope().getEventId(),
-                "bob:" + bobRecords.getEnvelope().getEventId() + "/content/" + GUID_A + "/0",
-                "bob:" + bobRecords.getEnvelope().getEventId(), "bob:" + bobNext.getEnvelope().getEventId());
+        assertThat(feed("dc2"))
+                .containsExactly(
+                        "alice:" + aliceBody.getEnvelope().getEventId(),
+                        "bob:" + bobRecords.getEnvelope().getEventId() + "/content/" + GUID_A + "/0",
+                        "bob:" + bobRecords.getEnvelope().getEventId(),
+                        "bob:" + bobNext.getEnvelope().getEventId());
         assertThat(dlq.readValuesToList()).isEmpty();
     }
 
@@ -445,16 +513,20 @@ class MailstreamTopologyTest {
         pipe(bobRecords); // alice's body is in mailstream.changes but her partition has not been read that far
         driver.advanceWallClockTime(Duration.ofMinutes(10));
         driver.advanceWallClockTime(MailstreamTopology.PARKED_RETRY_INTERVAL);
-        assertThat(dlq.readValuesToList()).as("dead letters while the body is still ahead in the log").isEmpty();
+        assertThat(dlq.readValuesToList())
+                .as("dead letters while the body is still ahead in the log")
+                .isEmpty();
         assertThat(feed("dc2")).isEmpty();
 
         ChangeEvent aliceBody = events.content("alice", GUID_A);
         pipe(aliceBody);
         driver.advanceWallClockTime(MailstreamTopology.PARKED_RETRY_INTERVAL);
 
-        assertThat(feed("dc2")).containsExactly("alice:" + aliceBody.getEnvelope().getEventId(),
-                "bob:" + bobRecords.getEnvelope().getEventId() + "/content/" + GUID_A + "/0",
-                "bob:" + bobRecords.getEnvelope().getEventId());
+        assertThat(feed("dc2"))
+                .containsExactly(
+                        "alice:" + aliceBody.getEnvelope().getEventId(),
+                        "bob:" + bobRecords.getEnvelope().getEventId() + "/content/" + GUID_A + "/0",
+                        "bob:" + bobRecords.getEnvelope().getEventId());
         assertThat(dlq.readValuesToList()).isEmpty();
         assertThat(deadLetters(DeadLetterReason.MISSING_CONTENT)).isZero();
     }
@@ -478,8 +550,10 @@ class MailstreamTopologyTest {
         assertThat(letter.getReason()).isEqualTo(DeadLetterReason.MISSING_CONTENT);
         assertThat(letter.getDetail()).contains(GUID_B).contains("nowhere in mailstream.changes");
         assertThat(letter.getSourceOffset()).isZero();
-        assertThat(feed("dc2")).containsExactly("alice:" + expunged.getEnvelope().getEventId());
-        assertThat(driver.getKeyValueStore(MailstreamTopology.PARKED_KEYS_STORE).approximateNumEntries()).isZero();
+        assertThat(feed("dc2"))
+                .containsExactly("alice:" + expunged.getEnvelope().getEventId());
+        assertThat(driver.getKeyValueStore(MailstreamTopology.PARKED_KEYS_STORE).approximateNumEntries())
+                .isZero();
     }
 
     @Test
@@ -493,8 +567,12 @@ class MailstreamTopologyTest {
             driver.advanceWallClockTime(MailstreamTopology.PARKED_RETRY_INTERVAL);
         }
 
-        assertThat(dlq.readValuesToList()).extracting(DeadLetter::getEventId).containsExactly(early.getEnvelope().getEventId());
-        assertThat(driver.<String, Long>getKeyValueStore(MailstreamTopology.PARKED_KEYS_STORE).get("bob")).isNotNull();
+        assertThat(dlq.readValuesToList())
+                .extracting(DeadLetter::getEventId)
+                .containsExactly(early.getEnvelope().getEventId());
+        assertThat(driver.<String, Long>getKeyValueStore(MailstreamTopology.PARKED_KEYS_STORE)
+                        .get("bob"))
+                .isNotNull();
     }
 
     @Test
@@ -504,14 +582,18 @@ class MailstreamTopologyTest {
         ChangeEvent aliceRecords = events.records("alice", "UA", "INBOX", record(1, 2, GUID_B));
         List.of(bobWaits, bobBody, aliceRecords).forEach(this::pipe);
 
-        assertThat(feed("dc2")).containsExactly("alice:" + aliceRecords.getEnvelope().getEventId() + "/content/" + GUID_B + "/0",
-                "alice:" + aliceRecords.getEnvelope().getEventId());
+        assertThat(feed("dc2"))
+                .containsExactly(
+                        "alice:" + aliceRecords.getEnvelope().getEventId() + "/content/" + GUID_B + "/0",
+                        "alice:" + aliceRecords.getEnvelope().getEventId());
 
         log.readTo(3);
         for (int i = 0; i < 3; i++) {
             driver.advanceWallClockTime(MailstreamTopology.PARKED_RETRY_INTERVAL);
         }
-        assertThat(dlq.readValuesToList()).extracting(DeadLetter::getEventId).containsExactly(bobWaits.getEnvelope().getEventId());
+        assertThat(dlq.readValuesToList())
+                .extracting(DeadLetter::getEventId)
+                .containsExactly(bobWaits.getEnvelope().getEventId());
         assertThat(feed("dc2")).containsExactly("bob:" + bobBody.getEnvelope().getEventId());
     }
 
@@ -529,9 +611,14 @@ class MailstreamTopologyTest {
     void threadFailuresFollowTheErrorPolicy() {
         assertThat(MailstreamStreams.onThreadFailure(new FencedException("a newer instance took over")))
                 .isEqualTo(StreamThreadExceptionResponse.SHUTDOWN_CLIENT);
-        double replaced = MailstreamMetrics.registry().counter(MailstreamStreams.THREAD_REPLACEMENTS_METER).count();
+        double replaced = MailstreamMetrics.registry()
+                .counter(MailstreamStreams.THREAD_REPLACEMENTS_METER)
+                .count();
         assertThat(MailstreamStreams.onThreadFailure(new StreamsException(new TimeoutException("broker away"))))
                 .isEqualTo(StreamThreadExceptionResponse.REPLACE_THREAD);
-        assertThat(MailstreamMetrics.registry().counter(MailstreamStreams.THREAD_REPLACEMENTS_METER).count()).isEqualTo(replaced + 1);
+        assertThat(MailstreamMetrics.registry()
+                        .counter(MailstreamStreams.THREAD_REPLACEMENTS_METER)
+                        .count())
+                .isEqualTo(replaced + 1);
     }
 }

@@ -1,9 +1,8 @@
 package io.mailstream.streams;
 
-import org.apache.kafka.common.utils.Time;
-
 import java.time.Duration;
 import java.util.function.Supplier;
+import org.apache.kafka.common.utils.Time;
 
 /** The system clock moved forward by a settable amount: an outage or a grace period without waiting it out. */
 final class OffsetTime implements Time {

@@ -1,5 +1,8 @@
 package io.mailstream.streams;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
 import io.mailstream.core.config.MailstreamConfig;
 import io.mailstream.core.control.ControlTopic;
 import io.mailstream.core.kafka.EmbeddedKafka;
@@ -13,6 +16,13 @@ import io.mailstream.schemas.TierRole;
 import io.mailstream.schemas.codec.AvroCodec;
 import io.mailstream.schemas.codec.AvroSerdes;
 import io.mailstream.schemas.codec.SchemaResolver;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -21,17 +31,6 @@ import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.streams.StreamsConfig;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-
-import java.nio.file.Path;
-import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Map;
-import java.util.Set;
-import java.util.stream.Collectors;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
 /**
  * Streams judges an event by the epoch and tier it was captured under and by the fence point of
@@ -47,13 +46,25 @@ class PromotionWithBacklogTest {
     Path dir;
 
     @Test
-    void eventsTheOldPrimaryAcknowledgedBeforeAPromotionAreKeptAndOnlyWritesAfterTheFenceAreDeadLettered() throws Exception {
+    void eventsTheOldPrimaryAcknowledgedBeforeAPromotionAreKeptAndOnlyWritesAfterTheFenceAreDeadLettered()
+            throws Exception {
         try (EmbeddedKafka kafka = EmbeddedKafka.start(dir.resolve("kafka"), 0)) {
             String bootstrap = kafka.bootstrapServers();
-            MailstreamConfig config = MailstreamConfig.of(Map.of("kafka.bootstrap.servers", bootstrap,
-                    "kafka.topic.partitions", "3", "kafka.topic.replication.factor", "1",
-                    "kafka.topic.min.insync.replicas", "1", "data.dir", dir.resolve("app").toString(),
-                    "tiers", "oob", "tier.oob.type", "store"));
+            MailstreamConfig config = MailstreamConfig.of(Map.of(
+                    "kafka.bootstrap.servers",
+                    bootstrap,
+                    "kafka.topic.partitions",
+                    "3",
+                    "kafka.topic.replication.factor",
+                    "1",
+                    "kafka.topic.min.insync.replicas",
+                    "1",
+                    "data.dir",
+                    dir.resolve("app").toString(),
+                    "tiers",
+                    "oob",
+                    "tier.oob.type",
+                    "store"));
             TopicAdmin.ensureTopics(config, bootstrap);
             ControlTopic control = new ControlTopic(bootstrap, SchemaResolver.none());
             control.promoteInitial("dc1", "dc1", "test", "first promotion");
@@ -76,20 +87,25 @@ class PromotionWithBacklogTest {
             ChangeEvent onNewPrimary = dc2.subscribe("alice", "Sent");
             commit(bootstrap, ControlTopic.captureTransactionalId("dc2"), List.of(onNewPrimary));
 
-            try (MailstreamStreams streams = MailstreamStreams.build(config, bootstrap,
-                    Map.of(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 100))) {
+            try (MailstreamStreams streams =
+                    MailstreamStreams.build(config, bootstrap, Map.of(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 100))) {
                 streams.start();
                 Set<String> expected = new java.util.HashSet<>();
                 acknowledged.forEach(e -> expected.add(e.getEnvelope().getEventId()));
                 expected.add(onNewPrimary.getEnvelope().getEventId());
-                await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
-                    assertThat(eventIds(bootstrap, Topics.feed("oob"))).isEqualTo(expected);
-                    assertThat(deadLetters(bootstrap)).hasSize(1);
-                });
+                await().atMost(Duration.ofSeconds(120))
+                        .pollInterval(Duration.ofMillis(500))
+                        .untilAsserted(() -> {
+                            assertThat(eventIds(bootstrap, Topics.feed("oob"))).isEqualTo(expected);
+                            assertThat(deadLetters(bootstrap)).hasSize(1);
+                        });
                 DeadLetter letter = deadLetters(bootstrap).get(0);
                 assertThat(letter.getReason()).isEqualTo(DeadLetterReason.FENCED);
-                assertThat(letter.getEventId()).isEqualTo(afterFence.getEnvelope().getEventId());
-                Set<String> stateKeys = CommittedReads.readAll(bootstrap, Topics.STATE).stream().map(ConsumerRecord::key).collect(Collectors.toSet());
+                assertThat(letter.getEventId())
+                        .isEqualTo(afterFence.getEnvelope().getEventId());
+                Set<String> stateKeys = CommittedReads.readAll(bootstrap, Topics.STATE).stream()
+                        .map(ConsumerRecord::key)
+                        .collect(Collectors.toSet());
                 for (String user : List.of("alice", "bob", "carol", "dave", "erin", "frank")) {
                     assertThat(stateKeys).contains("user:" + user, "mailbox:" + user + "-inbox");
                 }
@@ -99,23 +115,28 @@ class PromotionWithBacklogTest {
 
     private static void commit(String bootstrap, String transactionalId, List<ChangeEvent> events) {
         try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(
-                KafkaClients.producerProps(bootstrap, transactionalId, 1 << 20), new StringSerializer(), new ByteArraySerializer())) {
+                KafkaClients.producerProps(bootstrap, transactionalId, 1 << 20),
+                new StringSerializer(),
+                new ByteArraySerializer())) {
             producer.initTransactions();
             producer.beginTransaction();
             for (ChangeEvent e : events) {
-                producer.send(new ProducerRecord<>(Topics.CHANGES, e.getEnvelope().getPartitionKey(), CODEC.encode(e)));
+                producer.send(
+                        new ProducerRecord<>(Topics.CHANGES, e.getEnvelope().getPartitionKey(), CODEC.encode(e)));
             }
             producer.commitTransaction();
         }
     }
 
     private static Set<String> eventIds(String bootstrap, String topic) {
-        return CommittedReads.readAll(bootstrap, topic).stream().map(r -> CODEC.decode(r.value()).getEnvelope().getEventId())
+        return CommittedReads.readAll(bootstrap, topic).stream()
+                .map(r -> CODEC.decode(r.value()).getEnvelope().getEventId())
                 .collect(Collectors.toSet());
     }
 
     private static List<DeadLetter> deadLetters(String bootstrap) {
         return CommittedReads.readAll(bootstrap, Topics.DLQ).stream()
-                .map(r -> AvroSerdes.deadLetter().deserializer().deserialize(Topics.DLQ, r.value())).toList();
+                .map(r -> AvroSerdes.deadLetter().deserializer().deserialize(Topics.DLQ, r.value()))
+                .toList();
     }
 }

@@ -1,20 +1,19 @@
 package io.mailstream.streams;
 
-import io.mailstream.core.kafka.Topics;
+import static io.mailstream.streams.CommittedReads.readAll;
+
 import io.mailstream.core.config.MailstreamConfig;
+import io.mailstream.core.kafka.Topics;
 import io.mailstream.schemas.DeadLetter;
 import io.mailstream.schemas.codec.AvroCodec;
 import io.mailstream.schemas.codec.SchemaResolver;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.common.utils.Time;
-import org.apache.kafka.streams.StreamsConfig;
-
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-
-import static io.mailstream.streams.CommittedReads.readAll;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.common.utils.Time;
+import org.apache.kafka.streams.StreamsConfig;
 
 /** The streams application on the embedded broker, as the tests run it. */
 final class StreamsOnBroker {
@@ -35,20 +34,31 @@ final class StreamsOnBroker {
 
     /** Starts the application in this JVM on {@code time}, committing often, one thread. */
     static MailstreamStreams start(MailstreamConfig config, String bootstrap, Time time) {
-        MailstreamStreams app = MailstreamStreams.build(config, bootstrap, Map.of(
-                StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 100,
-                StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, 0,
-                StreamsConfig.NUM_STREAM_THREADS_CONFIG, 1,
-                // The broker's minimum: a restarted instance takes over once the first one's session expired.
-                StreamsConfig.consumerPrefix(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG), 6_000,
-                StreamsConfig.consumerPrefix(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG), 1_000), time);
+        MailstreamStreams app = MailstreamStreams.build(
+                config,
+                bootstrap,
+                Map.of(
+                        StreamsConfig.COMMIT_INTERVAL_MS_CONFIG,
+                        100,
+                        StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG,
+                        0,
+                        StreamsConfig.NUM_STREAM_THREADS_CONFIG,
+                        1,
+                        // The broker's minimum: a restarted instance takes over once the first one's session expired.
+                        StreamsConfig.consumerPrefix(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG),
+                        6_000,
+                        StreamsConfig.consumerPrefix(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG),
+                        1_000),
+                time);
         app.start();
         return app;
     }
 
     /** Every dead letter as "reason: detail". */
     static List<String> deadLetters(String bootstrap) {
-        return readAll(bootstrap, Topics.DLQ).stream().map(r -> LETTER.decode(r.value()))
-                .map(letter -> letter.getReason() + ": " + letter.getDetail()).toList();
+        return readAll(bootstrap, Topics.DLQ).stream()
+                .map(r -> LETTER.decode(r.value()))
+                .map(letter -> letter.getReason() + ": " + letter.getDetail())
+                .toList();
     }
 }

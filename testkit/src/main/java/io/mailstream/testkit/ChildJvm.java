@@ -35,16 +35,28 @@ public final class ChildJvm implements AutoCloseable {
     }
 
     /** As {@link #start(String, String, String, Duration, String...)}, with these JVM options (heap size, system properties). */
-    public static ChildJvm start(String name, List<String> jvmOptions, String mainClass, String readyLine, Duration timeout, String... args) {
+    public static ChildJvm start(
+            String name,
+            List<String> jvmOptions,
+            String mainClass,
+            String readyLine,
+            Duration timeout,
+            String... args) {
         String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
         Path log = Path.of("target", name + ".log").toAbsolutePath();
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        List<String> cmd = new ArrayList<>(
+                List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
         cmd.addAll(jvmOptions);
         cmd.addAll(List.of("-cp", classpath, mainClass));
         cmd.addAll(List.of(args));
         try {
             Files.createDirectories(log.getParent());
-            ChildJvm child = new ChildJvm(new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start(), log);
+            ChildJvm child = new ChildJvm(
+                    new ProcessBuilder(cmd)
+                            .redirectErrorStream(true)
+                            .redirectOutput(log.toFile())
+                            .start(),
+                    log);
             child.awaitOutput(readyLine, timeout);
             return child;
         } catch (IOException e) {
@@ -70,8 +82,9 @@ public final class ChildJvm implements AutoCloseable {
         while (!output().contains(line)) {
             if (!process.isAlive() || System.nanoTime() > deadline) {
                 kill();
-                throw new AssertionError((process.isAlive() ? "not ready in " + timeout : "exited " + process.exitValue())
-                        + ": " + log + "\n" + output());
+                throw new AssertionError(
+                        (process.isAlive() ? "not ready in " + timeout : "exited " + process.exitValue()) + ": " + log
+                                + "\n" + output());
             }
             try {
                 Thread.sleep(100);

@@ -3,8 +3,8 @@ package io.mailstream.testkit;
 import java.util.Map;
 
 /** Where a Cyrus server listens and who may log in: what clients and {@link ImapActionScript} need. */
-public record CyrusEndpoint(String host, int imapPort, int lmtpPort, int sievePort, String admin,
-                            Map<String, String> passwords) {
+public record CyrusEndpoint(
+        String host, int imapPort, int lmtpPort, int sievePort, String admin, Map<String, String> passwords) {
     public String password(String user) {
         String pw = passwords.get(user);
         if (pw == null) throw new IllegalArgumentException("no password for " + user);

@@ -26,12 +26,16 @@ import org.slf4j.LoggerFactory;
 public final class CyrusInstance implements AutoCloseable {
     /** The sync-log channel without a name: {@code lib/sync/log}, options {@code sync_*}. */
     public static final String DEFAULT_CHANNEL = "";
+
     public static final String MAILSTREAM_CHANNEL = "mailstream";
     public static final Path CYRUS_BIN = Path.of("/usr/lib/cyrus/bin");
     private static final Logger log = LoggerFactory.getLogger(CyrusInstance.class);
     private static final String HOST = "127.0.0.1";
 
-    public enum Role { PRIMARY, REPLICA }
+    public enum Role {
+        PRIMARY,
+        REPLICA
+    }
 
     /** Exit code and combined output of a script or Cyrus tool. */
     public record ProcessResult(int exitCode, String output) {}
@@ -71,8 +75,10 @@ public final class CyrusInstance implements AutoCloseable {
      */
     public static void requireCyrus() {
         List<String> missing = new ArrayList<>();
-        for (String tool : List.of("master", "imapd", "lmtpd", "timsieved", "sync_client", "sync_server", "ctl_cyrusdb")) {
-            if (!Files.isExecutable(CYRUS_BIN.resolve(tool))) missing.add(CYRUS_BIN.resolve(tool).toString());
+        for (String tool :
+                List.of("master", "imapd", "lmtpd", "timsieved", "sync_client", "sync_server", "ctl_cyrusdb")) {
+            if (!Files.isExecutable(CYRUS_BIN.resolve(tool)))
+                missing.add(CYRUS_BIN.resolve(tool).toString());
         }
         if (!Files.isExecutable(Path.of("/usr/sbin/saslpasswd2"))) missing.add("/usr/sbin/saslpasswd2");
         if (!missing.isEmpty()) {
@@ -85,27 +91,47 @@ public final class CyrusInstance implements AutoCloseable {
         }
     }
 
-    public Role role() { return role; }
+    public Role role() {
+        return role;
+    }
 
-    public Path dir() { return dir; }
+    public Path dir() {
+        return dir;
+    }
 
-    public String host() { return HOST; }
+    public String host() {
+        return HOST;
+    }
 
-    public int imapPort() { return imapPort; }
+    public int imapPort() {
+        return imapPort;
+    }
 
-    public int lmtpPort() { return lmtpPort; }
+    public int lmtpPort() {
+        return lmtpPort;
+    }
 
-    public int sievePort() { return sievePort; }
+    public int sievePort() {
+        return sievePort;
+    }
 
     /** The replica's sync_server port, or -1 on a primary. */
-    public int csyncPort() { return csyncPort; }
+    public int csyncPort() {
+        return csyncPort;
+    }
 
-    public CyrusEndpoint endpoint() { return endpoint; }
+    public CyrusEndpoint endpoint() {
+        return endpoint;
+    }
 
-    public Path imapdConf() { return dir.resolve("imapd.conf"); }
+    public Path imapdConf() {
+        return dir.resolve("imapd.conf");
+    }
 
     /** Cyrus's syslog, captured when the host has no /dev/log (see infra/cyrus/README.md). */
-    public Path syslogFile() { return dir.resolve("log/syslog.log"); }
+    public Path syslogFile() {
+        return dir.resolve("log/syslog.log");
+    }
 
     /** {@code lib/sync/log} for the default channel, {@code lib/sync/<channel>/log} otherwise. */
     public Path syncLogFile(String channel) {
@@ -169,7 +195,8 @@ public final class CyrusInstance implements AutoCloseable {
 
     /** Runs a Cyrus tool from /usr/lib/cyrus/bin with {@code -C <this imapd.conf>}, e.g. runTool("cyr_synclog", "-u", "alice"). */
     public ProcessResult runTool(String tool, String... args) {
-        List<String> cmd = new ArrayList<>(List.of(CYRUS_BIN.resolve(tool).toString(), "-C", imapdConf().toString()));
+        List<String> cmd = new ArrayList<>(
+                List.of(CYRUS_BIN.resolve(tool).toString(), "-C", imapdConf().toString()));
         cmd.addAll(List.of(args));
         return exec(cmd, Duration.ofSeconds(60));
     }
@@ -211,7 +238,8 @@ public final class CyrusInstance implements AutoCloseable {
     }
 
     private ProcessResult script(String name, String... args) {
-        List<String> cmd = new ArrayList<>(List.of("/bin/bash", scripts.resolve(name).toString()));
+        List<String> cmd =
+                new ArrayList<>(List.of("/bin/bash", scripts.resolve(name).toString()));
         cmd.addAll(List.of(args));
         ProcessResult r = exec(cmd, Duration.ofSeconds(60));
         if (r.exitCode() != 0) {
@@ -283,9 +311,11 @@ public final class CyrusInstance implements AutoCloseable {
     /** Locates infra/{@code name} (holding {@code script}) by walking up from the working directory (or {@code -Dmailstream.repo.root}). */
     static Path infraDir(String name, String script) {
         String configured = System.getProperty("mailstream.repo.root");
-        Path start = Path.of(configured != null ? configured : System.getProperty("user.dir")).toAbsolutePath();
+        Path start = Path.of(configured != null ? configured : System.getProperty("user.dir"))
+                .toAbsolutePath();
         for (Path p = start; p != null; p = p.getParent()) {
-            if (Files.isRegularFile(p.resolve("infra").resolve(name).resolve(script))) return p.resolve("infra").resolve(name);
+            if (Files.isRegularFile(p.resolve("infra").resolve(name).resolve(script)))
+                return p.resolve("infra").resolve(name);
         }
         throw new AssertionError("infra/" + name + "/" + script + " not found above " + start);
     }
@@ -414,16 +444,32 @@ public final class CyrusInstance implements AutoCloseable {
             int[] ports = freePorts(4);
             if (role == Role.PRIMARY && !serveCsync) ports[3] = -1;
             CyrusInstance instance = new CyrusInstance(this, dir, scripts, ports);
-            List<String> args = new ArrayList<>(List.of("--role", role.name().toLowerCase(), "--dir", dir.toString(),
-                    "--imap-port", "" + ports[0], "--lmtp-port", "" + ports[1], "--sieve-port", "" + ports[2],
-                    "--sync-repeat-interval", "" + repeatInterval, "--delete-mode", deleteMode,
-                    "--expunge-mode", expungeMode, "--admin", admin + ":" + users.get(admin)));
+            List<String> args = new ArrayList<>(List.of(
+                    "--role",
+                    role.name().toLowerCase(),
+                    "--dir",
+                    dir.toString(),
+                    "--imap-port",
+                    "" + ports[0],
+                    "--lmtp-port",
+                    "" + ports[1],
+                    "--sieve-port",
+                    "" + ports[2],
+                    "--sync-repeat-interval",
+                    "" + repeatInterval,
+                    "--delete-mode",
+                    deleteMode,
+                    "--expunge-mode",
+                    expungeMode,
+                    "--admin",
+                    admin + ":" + users.get(admin)));
             if (role == Role.REPLICA || serveCsync) args.addAll(List.of("--csync-port", "" + ports[3]));
             if (syncHost != null) args.addAll(List.of("--sync-host", syncHost, "--sync-port", "" + syncPort));
             if (mailstreamHost != null) {
                 args.addAll(List.of("--mailstream-host", mailstreamHost, "--mailstream-port", "" + mailstreamPort));
             }
-            if (annotationDefinitions != null) args.addAll(List.of("--annotation-definitions", annotationDefinitions.toString()));
+            if (annotationDefinitions != null)
+                args.addAll(List.of("--annotation-definitions", annotationDefinitions.toString()));
             users.forEach((u, pw) -> {
                 if (!u.equals(admin)) args.addAll(List.of("--user", u + ":" + pw));
             });

@@ -65,10 +65,11 @@ public final class ImapActionScript {
 
     public void run(Step step) {
         switch (step) {
-            case CREATE_USERS -> admin(c -> {
-                c.create("user." + ALICE);
-                c.create("user." + BOB);
-            });
+            case CREATE_USERS ->
+                admin(c -> {
+                    c.create("user." + ALICE);
+                    c.create("user." + BOB);
+                });
             case APPEND -> {
                 as(ALICE, c -> {
                     append(c, "INBOX", List.of(), 1024, "hello 1");
@@ -78,40 +79,46 @@ public final class ImapActionScript {
                 });
                 as(BOB, c -> append(c, "INBOX", List.of(), 2048, "bob's own"));
             }
-            case STORE_FLAGS -> inInbox(ALICE, c -> {
-                c.uidStore("1", true, "\\Seen", "$Label1");
-                c.uidStore("2", false, "\\Flagged");
-                c.uidStore("2", true, "\\Answered");
-            });
-            case EXPUNGE -> inInbox(ALICE, c -> {
-                c.uidStore("3", true, "\\Deleted");
-                c.expunge();
-                c.uidStore("4", true, "\\Deleted");
-                c.uidExpunge("4");
-            });
-            case CREATE_FOLDERS -> as(ALICE, c -> {
-                c.create("INBOX.Work");
-                c.create("INBOX.Archive");
-                append(c, "INBOX.Work", List.of(), 3000, "work item");
-                c.select("INBOX");
-                c.uidCopy("1", "INBOX.Work");
-            });
-            case SUBSCRIBE -> as(ALICE, c -> {
-                c.subscribe("INBOX.Work");
-                c.subscribe("INBOX.Archive");
-                c.unsubscribe("INBOX.Archive");
-            });
+            case STORE_FLAGS ->
+                inInbox(ALICE, c -> {
+                    c.uidStore("1", true, "\\Seen", "$Label1");
+                    c.uidStore("2", false, "\\Flagged");
+                    c.uidStore("2", true, "\\Answered");
+                });
+            case EXPUNGE ->
+                inInbox(ALICE, c -> {
+                    c.uidStore("3", true, "\\Deleted");
+                    c.expunge();
+                    c.uidStore("4", true, "\\Deleted");
+                    c.uidExpunge("4");
+                });
+            case CREATE_FOLDERS ->
+                as(ALICE, c -> {
+                    c.create("INBOX.Work");
+                    c.create("INBOX.Archive");
+                    append(c, "INBOX.Work", List.of(), 3000, "work item");
+                    c.select("INBOX");
+                    c.uidCopy("1", "INBOX.Work");
+                });
+            case SUBSCRIBE ->
+                as(ALICE, c -> {
+                    c.subscribe("INBOX.Work");
+                    c.subscribe("INBOX.Archive");
+                    c.unsubscribe("INBOX.Archive");
+                });
             case RENAME -> as(ALICE, c -> c.rename("INBOX.Work", "INBOX.Projects"));
             case DELETE_FOLDER -> as(ALICE, c -> c.delete("INBOX.Archive"));
             case SETACL -> as(ALICE, c -> c.setAcl("INBOX", BOB, "lrs"));
-            case SETMETADATA -> as(ALICE, c -> {
-                c.setMetadata("INBOX", "/private/comment", "alice private note");
-                c.setMetadata("INBOX", "/shared/comment", "shared note (with \"quotes\")");
-            });
-            case SEEN_OTHER_USER -> as(BOB, c -> {
-                c.select("user." + ALICE);
-                c.uidStore("2", true, "\\Seen");
-            });
+            case SETMETADATA ->
+                as(ALICE, c -> {
+                    c.setMetadata("INBOX", "/private/comment", "alice private note");
+                    c.setMetadata("INBOX", "/shared/comment", "shared note (with \"quotes\")");
+                });
+            case SEEN_OTHER_USER ->
+                as(BOB, c -> {
+                    c.select("user." + ALICE);
+                    c.uidStore("2", true, "\\Seen");
+                });
             case SETQUOTA -> admin(c -> c.setQuota("user." + ALICE, Map.of("STORAGE", 100000L)));
             case SIEVE -> {
                 try (ManageSieveClient s = target.sieve(ALICE)) {
@@ -126,13 +133,14 @@ public final class ImapActionScript {
                 }
             }
             case MOVE -> inInbox(ALICE, c -> c.uidMove("1", "INBOX.Projects"));
-            case DELETE_USER -> admin(c -> {
-                c.create("user." + CAROL);
-                // admins only have implicit l and a on users' mailboxes: grant i (append) and x (delete)
-                c.setAcl("user." + CAROL, target.admin(), "lrswipkxtecda");
-                append(c, "user." + CAROL, List.of(), 1500, "for carol");
-                c.delete("user." + CAROL);
-            });
+            case DELETE_USER ->
+                admin(c -> {
+                    c.create("user." + CAROL);
+                    // admins only have implicit l and a on users' mailboxes: grant i (append) and x (delete)
+                    c.setAcl("user." + CAROL, target.admin(), "lrswipkxtecda");
+                    append(c, "user." + CAROL, List.of(), 1500, "for carol");
+                    c.delete("user." + CAROL);
+                });
         }
     }
 

@@ -24,6 +24,7 @@ public final class ImapClient implements AutoCloseable {
     /** INTERNALDATE format of RFC 3501, e.g. {@code 05-Mar-2026 10:00:00 +0000}. */
     public static final DateTimeFormatter INTERNALDATE =
             DateTimeFormatter.ofPattern("dd-MMM-yyyy HH:mm:ss Z", Locale.ROOT);
+
     private static final Pattern CODE = Pattern.compile("\\[([A-Z-]+)(?: ([^\\]]*))?\\]");
 
     /** Untagged lines (literals inlined as on the wire) and the tagged completion. */
@@ -34,7 +35,9 @@ public final class ImapClient implements AutoCloseable {
 
         /** Untagged lines as text (UTF-8), without the leading {@code "* "}. */
         public List<String> lines() {
-            return untagged.stream().map(b -> new String(b, StandardCharsets.UTF_8).substring(2)).toList();
+            return untagged.stream()
+                    .map(b -> new String(b, StandardCharsets.UTF_8).substring(2))
+                    .toList();
         }
 
         /** Tokens of the untagged lines whose first word (after "* ") is {@code keyword}; number-first lines match on the second word. */
@@ -133,7 +136,8 @@ public final class ImapClient implements AutoCloseable {
             while (true) {
                 byte[] line = reader.readResponseLine();
                 if (line.length > 0 && line[0] == '*') untagged.add(line);
-                else if (line.length > 0 && line[0] == '+') throw new ImapException("unexpected continuation: " + text(line));
+                else if (line.length > 0 && line[0] == '+')
+                    throw new ImapException("unexpected continuation: " + text(line));
                 else return completion(tag, untagged, line);
             }
         } catch (IOException e) {
@@ -148,33 +152,50 @@ public final class ImapClient implements AutoCloseable {
         return r;
     }
 
-    public void create(String mailbox) { ok("CREATE " + quote(mailbox)); }
+    public void create(String mailbox) {
+        ok("CREATE " + quote(mailbox));
+    }
 
-    public void delete(String mailbox) { ok("DELETE " + quote(mailbox)); }
+    public void delete(String mailbox) {
+        ok("DELETE " + quote(mailbox));
+    }
 
-    public void rename(String from, String to) { ok("RENAME " + quote(from) + " " + quote(to)); }
+    public void rename(String from, String to) {
+        ok("RENAME " + quote(from) + " " + quote(to));
+    }
 
-    public MailboxInfo select(String mailbox) { return open("SELECT", mailbox); }
+    public MailboxInfo select(String mailbox) {
+        return open("SELECT", mailbox);
+    }
 
-    public MailboxInfo examine(String mailbox) { return open("EXAMINE", mailbox); }
+    public MailboxInfo examine(String mailbox) {
+        return open("EXAMINE", mailbox);
+    }
 
     private MailboxInfo open(String verb, String mailbox) {
         Response r = ok(verb + " " + quote(mailbox));
-        long exists = r.tokens("EXISTS").stream().mapToLong(t -> Long.parseLong((String) t.get(0))).findFirst().orElse(0);
-        return new MailboxInfo(exists, number(r.code("UIDVALIDITY")), number(r.code("UIDNEXT")),
-                number(r.code("HIGHESTMODSEQ")));
+        long exists = r.tokens("EXISTS").stream()
+                .mapToLong(t -> Long.parseLong((String) t.get(0)))
+                .findFirst()
+                .orElse(0);
+        return new MailboxInfo(
+                exists, number(r.code("UIDVALIDITY")), number(r.code("UIDNEXT")), number(r.code("HIGHESTMODSEQ")));
     }
 
     /** Enables an extension (e.g. CONDSTORE) for this session. */
-    public void enable(String capability) { ok("ENABLE " + capability); }
+    public void enable(String capability) {
+        ok("ENABLE " + capability);
+    }
 
     /**
      * Appends a message; {@code internalDate} may be null (server time). Returns the new UID (APPENDUID).
      */
     public long append(String mailbox, List<String> flags, ZonedDateTime internalDate, byte[] message) {
         StringBuilder cmd = new StringBuilder("APPEND ").append(quote(mailbox));
-        if (flags != null && !flags.isEmpty()) cmd.append(" (").append(String.join(" ", flags)).append(')');
-        if (internalDate != null) cmd.append(" \"").append(INTERNALDATE.format(internalDate)).append('"');
+        if (flags != null && !flags.isEmpty())
+            cmd.append(" (").append(String.join(" ", flags)).append(')');
+        if (internalDate != null)
+            cmd.append(" \"").append(INTERNALDATE.format(internalDate)).append('"');
         Response r = ok(cmd.append(' ').toString(), message);
         String uid = r.code("APPENDUID");
         return uid == null ? -1 : Long.parseLong(uid.split(" ")[1]);
@@ -185,28 +206,47 @@ public final class ImapClient implements AutoCloseable {
         ok("UID STORE " + uidSet + (add ? " +FLAGS (" : " -FLAGS (") + String.join(" ", flags) + ")");
     }
 
-    public void expunge() { ok("EXPUNGE"); }
+    public void expunge() {
+        ok("EXPUNGE");
+    }
 
-    public void uidExpunge(String uidSet) { ok("UID EXPUNGE " + uidSet); }
+    public void uidExpunge(String uidSet) {
+        ok("UID EXPUNGE " + uidSet);
+    }
 
-    public void uidMove(String uidSet, String target) { ok("UID MOVE " + uidSet + " " + quote(target)); }
+    public void uidMove(String uidSet, String target) {
+        ok("UID MOVE " + uidSet + " " + quote(target));
+    }
 
-    public void uidCopy(String uidSet, String target) { ok("UID COPY " + uidSet + " " + quote(target)); }
+    public void uidCopy(String uidSet, String target) {
+        ok("UID COPY " + uidSet + " " + quote(target));
+    }
 
-    public void subscribe(String mailbox) { ok("SUBSCRIBE " + quote(mailbox)); }
+    public void subscribe(String mailbox) {
+        ok("SUBSCRIBE " + quote(mailbox));
+    }
 
-    public void unsubscribe(String mailbox) { ok("UNSUBSCRIBE " + quote(mailbox)); }
+    public void unsubscribe(String mailbox) {
+        ok("UNSUBSCRIBE " + quote(mailbox));
+    }
 
-    public List<ListEntry> list(String reference, String pattern) { return listing("LIST", reference, pattern); }
+    public List<ListEntry> list(String reference, String pattern) {
+        return listing("LIST", reference, pattern);
+    }
 
-    public List<ListEntry> lsub(String reference, String pattern) { return listing("LSUB", reference, pattern); }
+    public List<ListEntry> lsub(String reference, String pattern) {
+        return listing("LSUB", reference, pattern);
+    }
 
     private List<ListEntry> listing(String verb, String reference, String pattern) {
         List<ListEntry> out = new ArrayList<>();
-        for (List<Object> t : ok(verb + " " + quote(reference) + " " + quote(pattern)).tokens(verb)) {
+        for (List<Object> t :
+                ok(verb + " " + quote(reference) + " " + quote(pattern)).tokens(verb)) {
             @SuppressWarnings("unchecked")
             List<Object> attrs = (List<Object>) t.get(0);
-            out.add(new ListEntry(attrs.stream().map(String::valueOf).toList(), ResponseParser.string(t.get(1)),
+            out.add(new ListEntry(
+                    attrs.stream().map(String::valueOf).toList(),
+                    ResponseParser.string(t.get(1)),
                     ResponseParser.string(t.get(2))));
         }
         return out;
@@ -224,13 +264,15 @@ public final class ImapClient implements AutoCloseable {
     public Map<String, String> getAcl(String mailbox) {
         Map<String, String> acl = new LinkedHashMap<>();
         for (List<Object> t : ok("GETACL " + quote(mailbox)).tokens("ACL")) {
-            for (int i = 1; i + 1 < t.size(); i += 2) acl.put(ResponseParser.string(t.get(i)), ResponseParser.string(t.get(i + 1)));
+            for (int i = 1; i + 1 < t.size(); i += 2)
+                acl.put(ResponseParser.string(t.get(i)), ResponseParser.string(t.get(i + 1)));
         }
         return acl;
     }
 
     public String myRights(String mailbox) {
-        return ResponseParser.string(ok("MYRIGHTS " + quote(mailbox)).tokens("MYRIGHTS").get(0).get(1));
+        return ResponseParser.string(
+                ok("MYRIGHTS " + quote(mailbox)).tokens("MYRIGHTS").get(0).get(1));
     }
 
     /** Sets (or, with a null value, removes) one RFC 5464 entry; mailbox "" is the server. */
@@ -242,11 +284,13 @@ public final class ImapClient implements AutoCloseable {
     /** entry -> value for the entries that have a value. */
     public Map<String, String> getMetadata(String mailbox, String... entries) {
         Map<String, String> out = new LinkedHashMap<>();
-        for (List<Object> t : ok("GETMETADATA " + quote(mailbox) + " (" + String.join(" ", entries) + ")").tokens("METADATA")) {
+        for (List<Object> t : ok("GETMETADATA " + quote(mailbox) + " (" + String.join(" ", entries) + ")")
+                .tokens("METADATA")) {
             @SuppressWarnings("unchecked")
             List<Object> kv = (List<Object>) t.get(1);
             for (int i = 0; i + 1 < kv.size(); i += 2) {
-                if (kv.get(i + 1) != null) out.put(ResponseParser.string(kv.get(i)), ResponseParser.string(kv.get(i + 1)));
+                if (kv.get(i + 1) != null)
+                    out.put(ResponseParser.string(kv.get(i)), ResponseParser.string(kv.get(i + 1)));
             }
         }
         return out;
@@ -255,7 +299,8 @@ public final class ImapClient implements AutoCloseable {
     /** {@code SETQUOTA root (RESOURCE limit ...)}; an empty map removes the quota. */
     public void setQuota(String root, Map<String, Long> limits) {
         StringBuilder sb = new StringBuilder();
-        limits.forEach((k, v) -> sb.append(sb.length() == 0 ? "" : " ").append(k).append(' ').append(v));
+        limits.forEach((k, v) ->
+                sb.append(sb.length() == 0 ? "" : " ").append(k).append(' ').append(v));
         ok("SETQUOTA " + quote(root) + " (" + sb + ")");
     }
 
@@ -279,7 +324,9 @@ public final class ImapClient implements AutoCloseable {
             @SuppressWarnings("unchecked")
             List<Object> triples = (List<Object>) t.get(1);
             for (int i = 0; i + 2 < triples.size(); i += 3) {
-                res.put((String) triples.get(i), new long[] {number((String) triples.get(i + 1)), number((String) triples.get(i + 2))});
+                res.put((String) triples.get(i), new long[] {
+                    number((String) triples.get(i + 1)), number((String) triples.get(i + 2))
+                });
             }
         }
         return out;
@@ -288,7 +335,9 @@ public final class ImapClient implements AutoCloseable {
     /** item -> number, e.g. status("INBOX", "MESSAGES", "UIDNEXT"). */
     public Map<String, Long> status(String mailbox, String... items) {
         Map<String, Long> out = new LinkedHashMap<>();
-        List<Object> t = ok("STATUS " + quote(mailbox) + " (" + String.join(" ", items) + ")").tokens("STATUS").get(0);
+        List<Object> t = ok("STATUS " + quote(mailbox) + " (" + String.join(" ", items) + ")")
+                .tokens("STATUS")
+                .get(0);
         @SuppressWarnings("unchecked")
         List<Object> kv = (List<Object>) t.get(1);
         for (int i = 0; i + 1 < kv.size(); i += 2) out.put((String) kv.get(i), number((String) kv.get(i + 1)));
@@ -302,18 +351,23 @@ public final class ImapClient implements AutoCloseable {
     public List<Message> uidFetch(String uidSet) {
         enable("CONDSTORE");
         List<Message> out = new ArrayList<>();
-        for (List<Object> t : ok("UID FETCH " + uidSet + " (UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[] MODSEQ)").tokens("FETCH")) {
+        for (List<Object> t : ok("UID FETCH " + uidSet + " (UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[] MODSEQ)")
+                .tokens("FETCH")) {
             @SuppressWarnings("unchecked")
             List<Object> kv = (List<Object>) t.get(2);
             Map<String, Object> items = new LinkedHashMap<>();
-            for (int i = 0; i + 1 < kv.size(); i += 2) items.put(((String) kv.get(i)).toUpperCase(Locale.ROOT), kv.get(i + 1));
+            for (int i = 0; i + 1 < kv.size(); i += 2)
+                items.put(((String) kv.get(i)).toUpperCase(Locale.ROOT), kv.get(i + 1));
             @SuppressWarnings("unchecked")
             List<Object> flags = (List<Object>) items.get("FLAGS");
             @SuppressWarnings("unchecked")
             List<Object> modseq = (List<Object>) items.get("MODSEQ");
             Object body = items.get("BODY[]");
-            out.add(new Message(number((String) items.get("UID")), flags.stream().map(String::valueOf).toList(),
-                    (String) items.get("INTERNALDATE"), number((String) items.get("RFC822.SIZE")),
+            out.add(new Message(
+                    number((String) items.get("UID")),
+                    flags.stream().map(String::valueOf).toList(),
+                    (String) items.get("INTERNALDATE"),
+                    number((String) items.get("RFC822.SIZE")),
                     number((String) modseq.get(0)),
                     body instanceof byte[] b ? b : ResponseParser.string(body).getBytes(StandardCharsets.UTF_8)));
         }
@@ -353,7 +407,8 @@ public final class ImapClient implements AutoCloseable {
         if (!text.startsWith(tag + " ")) throw new ImapException("unexpected line (wanted " + tag + "): " + text);
         String rest = text.substring(tag.length() + 1);
         int sp = rest.indexOf(' ');
-        return new Response(List.copyOf(untagged), sp < 0 ? rest : rest.substring(0, sp), sp < 0 ? "" : rest.substring(sp + 1));
+        return new Response(
+                List.copyOf(untagged), sp < 0 ? rest : rest.substring(0, sp), sp < 0 ? "" : rest.substring(sp + 1));
     }
 
     private static String text(byte[] line) {

@@ -37,7 +37,8 @@ public final class ImapSnapshot {
                 if (hasAttribute(entry, "\\Noselect") || hasAttribute(entry, "\\NonExistent")) continue;
                 folder(c, entry.name(), e);
             }
-            for (ImapClient.ListEntry sub : c.lsub("", "*")) e.put("subscribed " + sub.name(), String.join(" ", sub.attributes()));
+            for (ImapClient.ListEntry sub : c.lsub("", "*"))
+                e.put("subscribed " + sub.name(), String.join(" ", sub.attributes()));
             c.getMetadata("", "/shared/comment").forEach((k, v) -> e.put("server metadata " + k, v));
             c.logout();
         }
@@ -58,19 +59,28 @@ public final class ImapSnapshot {
         e.put(f + "highestmodseq", "" + info.highestModseq());
         e.put(f + "exists", "" + info.exists());
         ImapClient.Response acl = c.command("GETACL " + ImapClient.quote(name));
-        e.put(f + (acl.ok() ? "acl" : "myrights"), acl.ok() ? new TreeMap<>(c.getAcl(name)).toString() : c.myRights(name));
+        e.put(
+                f + (acl.ok() ? "acl" : "myrights"),
+                acl.ok() ? new TreeMap<>(c.getAcl(name)).toString() : c.myRights(name));
         c.getMetadata(name, METADATA).forEach((k, v) -> e.put(f + "metadata " + k, v));
         c.getQuotaRoot(name).forEach((root, resources) -> {
             StringBuilder q = new StringBuilder();
-            resources.forEach((res, v) -> q.append(res).append(' ').append(v[0]).append('/').append(v[1]).append(' '));
+            resources.forEach((res, v) -> q.append(res)
+                    .append(' ')
+                    .append(v[0])
+                    .append('/')
+                    .append(v[1])
+                    .append(' '));
             e.put(f + "quotaroot " + root, q.toString().strip());
         });
         if (info.exists() > 0) {
             for (ImapClient.Message m : c.uidFetch("1:*")) {
                 Set<String> flags = new TreeSet<>(m.flags());
                 flags.remove("\\Recent");
-                e.put(f + "uid " + m.uid(), "flags=" + flags + " internaldate=" + m.internalDate() + " size=" + m.size()
-                        + " modseq=" + m.modseq() + " sha1=" + sha1(m.body()));
+                e.put(
+                        f + "uid " + m.uid(),
+                        "flags=" + flags + " internaldate=" + m.internalDate() + " size=" + m.size() + " modseq="
+                                + m.modseq() + " sha1=" + sha1(m.body()));
             }
         }
     }
@@ -109,7 +119,9 @@ public final class ImapSnapshot {
     /** A failure message with the full diff, or null when equal. */
     public String describeDifferences(ImapSnapshot other) {
         List<String> d = diff(other);
-        return d.isEmpty() ? null : "snapshots differ (- " + label + ", + " + other.label + "):\n  " + String.join("\n  ", d);
+        return d.isEmpty()
+                ? null
+                : "snapshots differ (- " + label + ", + " + other.label + "):\n  " + String.join("\n  ", d);
     }
 
     @Override
@@ -125,7 +137,8 @@ public final class ImapSnapshot {
     @Override
     public String toString() {
         StringBuilder sb = new StringBuilder(label).append(":\n");
-        entries.forEach((k, v) -> sb.append("  ").append(k).append(": ").append(v).append('\n'));
+        entries.forEach(
+                (k, v) -> sb.append("  ").append(k).append(": ").append(v).append('\n'));
         return sb.toString();
     }
 }

@@ -1,12 +1,5 @@
 package io.mailstream.testkit;
 
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
-import org.apache.kafka.clients.admin.OffsetSpec;
-import org.apache.kafka.clients.admin.TopicDescription;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.TopicPartitionInfo;
-
 import java.io.IOException;
 import java.io.Reader;
 import java.io.UncheckedIOException;
@@ -14,7 +7,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -24,6 +16,12 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.TopicPartitionInfo;
 
 /**
  * A KRaft cluster of several nodes, each a JVM of its own running Kafka's {@code kafka.Kafka}
@@ -52,8 +50,10 @@ public final class KafkaCluster implements AutoCloseable {
             throw new UncheckedIOException("reading " + dir.resolve("cluster.env"), e);
         }
         this.bootstrapServers = cluster.getProperty("BOOTSTRAP");
-        this.brokers = Arrays.stream(cluster.getProperty("BROKERS").replace("\"", "").trim().split("\\s+"))
-                .map(Integer::valueOf).toList();
+        this.brokers = Arrays.stream(
+                        cluster.getProperty("BROKERS").replace("\"", "").trim().split("\\s+"))
+                .map(Integer::valueOf)
+                .toList();
     }
 
     public static Builder builder(Path dir) {
@@ -105,10 +105,21 @@ public final class KafkaCluster implements AutoCloseable {
         public KafkaCluster start() {
             Path scripts = CyrusInstance.infraDir("kafka", "create-cluster.sh");
             Map<String, String> env = Map.of(
-                    "KAFKA_CLASSPATH", System.getProperty("surefire.test.class.path", System.getProperty("java.class.path")),
-                    "JAVA", Path.of(System.getProperty("java.home"), "bin", "java").toString());
-            List<String> args = new ArrayList<>(List.of("--dir", dir.toString(), "--nodes", String.valueOf(nodes),
-                    "--controllers", String.valueOf(controllers), "--heap", heap, "--lab"));
+                    "KAFKA_CLASSPATH",
+                            System.getProperty("surefire.test.class.path", System.getProperty("java.class.path")),
+                    "JAVA",
+                            Path.of(System.getProperty("java.home"), "bin", "java")
+                                    .toString());
+            List<String> args = new ArrayList<>(List.of(
+                    "--dir",
+                    dir.toString(),
+                    "--nodes",
+                    String.valueOf(nodes),
+                    "--controllers",
+                    String.valueOf(controllers),
+                    "--heap",
+                    heap,
+                    "--lab"));
             if (fastFailover) args.add("--fast-failover");
             settings.forEach((k, v) -> args.addAll(List.of("--set", k + "=" + v)));
             run(scripts, env, "create-cluster.sh", args);
@@ -155,20 +166,29 @@ public final class KafkaCluster implements AutoCloseable {
      * offsets summed per leader): the one whose loss interrupts the most traffic.
      */
     public int busiestLeader(String topic) {
-        return recordsLedPerBroker(topic).entrySet().stream().max(Map.Entry.comparingByValue()).orElseThrow().getKey();
+        return recordsLedPerBroker(topic).entrySet().stream()
+                .max(Map.Entry.comparingByValue())
+                .orElseThrow()
+                .getKey();
     }
 
     /** Records of {@code topic} so far (end offsets), summed per broker leading the partitions they are in. */
     public Map<Integer, Long> recordsLedPerBroker(String topic) {
         return admin(admin -> {
-            TopicDescription d = admin.describeTopics(List.of(topic)).allTopicNames().get(30, TimeUnit.SECONDS).get(topic);
+            TopicDescription d = admin.describeTopics(List.of(topic))
+                    .allTopicNames()
+                    .get(30, TimeUnit.SECONDS)
+                    .get(topic);
             Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
             d.partitions().forEach(p -> latest.put(new TopicPartition(topic, p.partition()), OffsetSpec.latest()));
             var ends = admin.listOffsets(latest).all().get(30, TimeUnit.SECONDS);
             Map<Integer, Long> perLeader = new TreeMap<>();
             for (TopicPartitionInfo p : d.partitions()) {
                 if (p.leader() == null) continue;
-                perLeader.merge(p.leader().id(), ends.get(new TopicPartition(topic, p.partition())).offset(), Long::sum);
+                perLeader.merge(
+                        p.leader().id(),
+                        ends.get(new TopicPartition(topic, p.partition())).offset(),
+                        Long::sum);
             }
             return perLeader;
         });
@@ -176,14 +196,30 @@ public final class KafkaCluster implements AutoCloseable {
 
     /** The leader of each partition of {@code topic}, -1 for none, in partition order. */
     public List<Integer> leaders(String topic) {
-        return admin(admin -> admin.describeTopics(List.of(topic)).allTopicNames().get(30, TimeUnit.SECONDS).get(topic)
-                .partitions().stream().map(p -> p.leader() == null ? -1 : p.leader().id()).toList());
+        return admin(
+                admin -> admin
+                        .describeTopics(List.of(topic))
+                        .allTopicNames()
+                        .get(30, TimeUnit.SECONDS)
+                        .get(topic)
+                        .partitions()
+                        .stream()
+                        .map(p -> p.leader() == null ? -1 : p.leader().id())
+                        .toList());
     }
 
     /** How many partitions of {@code topic} do not have broker {@code id} among their in-sync replicas. */
     public long partitionsOutOfSync(String topic, int id) {
-        return admin(admin -> admin.describeTopics(List.of(topic)).allTopicNames().get(30, TimeUnit.SECONDS).get(topic)
-                .partitions().stream().filter(p -> p.isr().stream().noneMatch(n -> n.id() == id)).count());
+        return admin(admin ->
+                admin
+                        .describeTopics(List.of(topic))
+                        .allTopicNames()
+                        .get(30, TimeUnit.SECONDS)
+                        .get(topic)
+                        .partitions()
+                        .stream()
+                        .filter(p -> p.isr().stream().noneMatch(n -> n.id() == id))
+                        .count());
     }
 
     private interface AdminCall<T> {
@@ -191,8 +227,13 @@ public final class KafkaCluster implements AutoCloseable {
     }
 
     private <T> T admin(AdminCall<T> call) {
-        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
-                AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 15_000, AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 30_000))) {
+        try (Admin admin = Admin.create(Map.of(
+                AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
+                bootstrapServers,
+                AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG,
+                15_000,
+                AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG,
+                30_000))) {
             return call.call(admin);
         } catch (RuntimeException e) {
             throw e;
@@ -210,11 +251,13 @@ public final class KafkaCluster implements AutoCloseable {
     }
 
     private static void run(Path scripts, Map<String, String> env, String name, List<String> args) {
-        List<String> cmd = new ArrayList<>(List.of("/bin/bash", scripts.resolve(name).toString()));
+        List<String> cmd =
+                new ArrayList<>(List.of("/bin/bash", scripts.resolve(name).toString()));
         cmd.addAll(args);
         CyrusInstance.ProcessResult r = CyrusInstance.exec(cmd, env, SCRIPT_TIMEOUT);
         if (r.exitCode() != 0) {
-            throw new IllegalStateException(name + " " + String.join(" ", args) + " failed (" + r.exitCode() + "):\n" + r.output());
+            throw new IllegalStateException(
+                    name + " " + String.join(" ", args) + " failed (" + r.exitCode() + "):\n" + r.output());
         }
     }
 

@@ -36,7 +36,8 @@ public final class ManageSieveClient implements AutoCloseable {
             s.setSoTimeout(60_000);
             s.setTcpNoDelay(true);
             ManageSieveClient c = new ManageSieveClient(s);
-            String plain = Base64.getEncoder().encodeToString(("\0" + user + "\0" + password).getBytes(StandardCharsets.UTF_8));
+            String plain = Base64.getEncoder()
+                    .encodeToString(("\0" + user + "\0" + password).getBytes(StandardCharsets.UTF_8));
             c.ok("AUTHENTICATE \"PLAIN\" \"" + plain + "\"");
             return c;
         } catch (IOException e) {
@@ -59,7 +60,9 @@ public final class ManageSieveClient implements AutoCloseable {
         Map<String, Boolean> out = new LinkedHashMap<>();
         for (byte[] line : ok("LISTSCRIPTS").lines()) {
             List<Object> t = ResponseParser.parse(line, 0);
-            out.put(ResponseParser.string(t.get(0)), t.size() > 1 && "ACTIVE".equalsIgnoreCase(String.valueOf(t.get(1))));
+            out.put(
+                    ResponseParser.string(t.get(0)),
+                    t.size() > 1 && "ACTIVE".equalsIgnoreCase(String.valueOf(t.get(1))));
         }
         return out;
     }

@@ -15,9 +15,36 @@ import java.util.Random;
  */
 public final class MessageFactory {
     static final int PLAIN_LIMIT = 32 * 1024;
-    private static final String[] WORDS = {"replication", "mailbox", "quarterly", "report", "the", "a", "of", "meeting",
-            "agenda", "please", "review", "attached", "draft", "budget", "server", "migration", "tomorrow", "and",
-            "schedule", "notes", "customer", "invoice", "project", "update", "thanks", "regards", "kafka", "cyrus"};
+    private static final String[] WORDS = {
+        "replication",
+        "mailbox",
+        "quarterly",
+        "report",
+        "the",
+        "a",
+        "of",
+        "meeting",
+        "agenda",
+        "please",
+        "review",
+        "attached",
+        "draft",
+        "budget",
+        "server",
+        "migration",
+        "tomorrow",
+        "and",
+        "schedule",
+        "notes",
+        "customer",
+        "invoice",
+        "project",
+        "update",
+        "thanks",
+        "regards",
+        "kafka",
+        "cyrus"
+    };
     private static final ZonedDateTime BASE_DATE = ZonedDateTime.of(2026, 1, 5, 9, 0, 0, 0, ZoneOffset.UTC);
 
     private final long seed;
@@ -35,12 +62,27 @@ public final class MessageFactory {
     public byte[] message(int index, int size, String from, String to, String subject) {
         Random random = new Random(seed * 1_000_003L + index);
         StringBuilder headers = new StringBuilder()
-                .append("Return-Path: <").append(from).append(">\r\n")
-                .append("From: ").append(displayName(from)).append(" <").append(from).append(">\r\n")
-                .append("To: <").append(to).append(">\r\n")
-                .append("Subject: ").append(subject).append("\r\n")
-                .append("Date: ").append(DateTimeFormatter.RFC_1123_DATE_TIME.format(date(index))).append("\r\n")
-                .append("Message-ID: <").append(Long.toHexString(seed)).append('.').append(index)
+                .append("Return-Path: <")
+                .append(from)
+                .append(">\r\n")
+                .append("From: ")
+                .append(displayName(from))
+                .append(" <")
+                .append(from)
+                .append(">\r\n")
+                .append("To: <")
+                .append(to)
+                .append(">\r\n")
+                .append("Subject: ")
+                .append(subject)
+                .append("\r\n")
+                .append("Date: ")
+                .append(DateTimeFormatter.RFC_1123_DATE_TIME.format(date(index)))
+                .append("\r\n")
+                .append("Message-ID: <")
+                .append(Long.toHexString(seed))
+                .append('.')
+                .append(index)
                 .append("@mailstream.test>\r\n")
                 .append("MIME-Version: 1.0\r\n");
         ByteArrayOutputStream out = new ByteArrayOutputStream(size + 1024);
@@ -51,22 +93,28 @@ public final class MessageFactory {
             return out.toByteArray();
         }
         String boundary = "=_mailstream_" + Long.toHexString(seed) + "_" + index;
-        headers.append("Content-Type: multipart/mixed; boundary=\"").append(boundary).append("\"\r\n\r\n")
+        headers.append("Content-Type: multipart/mixed; boundary=\"")
+                .append(boundary)
+                .append("\"\r\n\r\n")
                 .append("This is a multi-part message in MIME format.\r\n")
-                .append("--").append(boundary).append("\r\n")
+                .append("--")
+                .append(boundary)
+                .append("\r\n")
                 .append("Content-Type: text/plain; charset=us-ascii\r\n\r\n");
         out.writeBytes(headers.toString().getBytes(StandardCharsets.US_ASCII));
         out.writeBytes(text(random, 2000));
         out.writeBytes(("--" + boundary + "\r\n"
-                + "Content-Type: application/octet-stream; name=\"attachment-" + index + ".bin\"\r\n"
-                + "Content-Disposition: attachment; filename=\"attachment-" + index + ".bin\"\r\n"
-                + "Content-Transfer-Encoding: base64\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+                        + "Content-Type: application/octet-stream; name=\"attachment-" + index + ".bin\"\r\n"
+                        + "Content-Disposition: attachment; filename=\"attachment-" + index + ".bin\"\r\n"
+                        + "Content-Transfer-Encoding: base64\r\n\r\n")
+                .getBytes(StandardCharsets.US_ASCII));
         int trailer = boundary.length() + 8;
         // base64 with CRLF every 76 chars: 4 output bytes per 3 input bytes, plus 2 per 76
         int encodedBudget = Math.max(size - out.size() - trailer, 78);
         byte[] attachment = new byte[(int) ((long) encodedBudget * 76 / 78 * 3 / 4)];
         random.nextBytes(attachment);
-        out.writeBytes(Base64.getMimeEncoder(76, "\r\n".getBytes(StandardCharsets.US_ASCII)).encode(attachment));
+        out.writeBytes(Base64.getMimeEncoder(76, "\r\n".getBytes(StandardCharsets.US_ASCII))
+                .encode(attachment));
         out.writeBytes(("\r\n--" + boundary + "--\r\n").getBytes(StandardCharsets.US_ASCII));
         return out.toByteArray();
     }

@@ -26,7 +26,8 @@ final class ProtocolReader {
         while (true) {
             int b = in.read();
             if (b < 0) {
-                throw new EOFException("connection closed; partial line: " + line.toString(java.nio.charset.StandardCharsets.ISO_8859_1));
+                throw new EOFException("connection closed; partial line: "
+                        + line.toString(java.nio.charset.StandardCharsets.ISO_8859_1));
             }
             if (b == '\n' && prev == '\r') {
                 byte[] bytes = line.toByteArray();

@@ -27,8 +27,15 @@ class ReplicationTest {
     @BeforeAll
     static void start() {
         CyrusInstance.requireCyrus();
-        replica = CyrusInstance.replica().user("alice", "alicepw").user("bob", "bobpw").start();
-        primary = CyrusInstance.primary().user("alice", "alicepw").user("bob", "bobpw").syncTo(replica).start();
+        replica = CyrusInstance.replica()
+                .user("alice", "alicepw")
+                .user("bob", "bobpw")
+                .start();
+        primary = CyrusInstance.primary()
+                .user("alice", "alicepw")
+                .user("bob", "bobpw")
+                .syncTo(replica)
+                .start();
         primary.startSyncClient(CyrusInstance.DEFAULT_CHANNEL);
     }
 
@@ -48,7 +55,9 @@ class ReplicationTest {
             for (String user : List.of("alice", "bob")) {
                 ImapSnapshot p = ImapSnapshot.take(primary.endpoint(), user);
                 ImapSnapshot r = ImapSnapshot.take(replica.endpoint(), user);
-                assertThat(p.describeDifferences(r)).as("after %s for %s", step, user).isNull();
+                assertThat(p.describeDifferences(r))
+                        .as("after %s for %s", step, user)
+                        .isNull();
             }
         }
     }
@@ -57,7 +66,8 @@ class ReplicationTest {
     @Order(2)
     void finalStateIsWhatTheScriptDid() {
         ImapSnapshot alice = ImapSnapshot.take(primary.endpoint(), "alice");
-        assertThat(alice.entries()).as(alice.toString())
+        assertThat(alice.entries())
+                .as(alice.toString())
                 .containsKey("folder INBOX.Projects uidvalidity")
                 .doesNotContainKey("folder INBOX.Archive uidvalidity")
                 .containsEntry("folder INBOX metadata /private/comment", "alice private note")
@@ -65,9 +75,12 @@ class ReplicationTest {
                 .containsEntry("sieve " + ImapActionScript.SIEVE_SCRIPT_NAME + " active", "true")
                 .containsEntry("sieve " + ImapActionScript.SIEVE_SCRIPT_NAME, ImapActionScript.SIEVE_SCRIPT);
         assertThat(alice.entries().get("folder INBOX acl")).as(alice.toString()).contains("bob=lrs");
-        assertThat(alice.entries().get("folder INBOX quotaroot INBOX")).as(alice.toString()).endsWith("/100000");
+        assertThat(alice.entries().get("folder INBOX quotaroot INBOX"))
+                .as(alice.toString())
+                .endsWith("/100000");
         // sieve filed the "project update" delivery and MOVE added uid 1 of INBOX
-        assertThat(alice.entries().keySet().stream().filter(k -> k.startsWith("folder INBOX.Projects uid "))).hasSize(4);
+        assertThat(alice.entries().keySet().stream().filter(k -> k.startsWith("folder INBOX.Projects uid ")))
+                .hasSize(4);
         ImapSnapshot bob = ImapSnapshot.take(replica.endpoint(), "bob");
         assertThat(bob.entries().get("folder user.alice uid 2")).contains("\\Seen");
         try (ImapClient admin = replica.endpoint().imapAdmin()) {
@@ -78,7 +91,8 @@ class ReplicationTest {
     @Test
     @Order(3)
     void syncGetOverImapShowsTheSameCrcOnBothSides() {
-        try (ImapClient p = primary.endpoint().imapAdmin(); ImapClient r = replica.endpoint().imapAdmin()) {
+        try (ImapClient p = primary.endpoint().imapAdmin();
+                ImapClient r = replica.endpoint().imapAdmin()) {
             List<byte[]> onPrimary = p.syncGet("MAILBOXES (user.alice user.alice.Projects)");
             List<byte[]> onReplica = r.syncGet("MAILBOXES (user.alice user.alice.Projects)");
             assertThat(onPrimary).hasSize(2);
@@ -87,7 +101,8 @@ class ReplicationTest {
             assertThat(onReplica).zipSatisfy(onPrimary, (a, b) -> assertThat(a).isEqualTo(b));
             List<byte[]> user = p.syncGet("USER alice");
             assertThat(user.stream().map(b -> new String(b, StandardCharsets.UTF_8)))
-                    .anyMatch(l -> l.startsWith("* QUOTA ")).anyMatch(l -> l.startsWith("* LSUB "));
+                    .anyMatch(l -> l.startsWith("* QUOTA "))
+                    .anyMatch(l -> l.startsWith("* LSUB "));
         }
     }
 
@@ -96,14 +111,19 @@ class ReplicationTest {
     void aStoppedSyncClientLeavesTheLogForLater() throws Exception {
         primary.stopSyncClient(CyrusInstance.DEFAULT_CHANNEL);
         try (ImapClient alice = primary.endpoint().imap("alice")) {
-            alice.append("INBOX", List.of(), null, new MessageFactory(7).message(0, 1500, "x@example.org", "alice@mailstream.test", "while down"));
+            alice.append(
+                    "INBOX",
+                    List.of(),
+                    null,
+                    new MessageFactory(7).message(0, 1500, "x@example.org", "alice@mailstream.test", "while down"));
         }
         assertThat(primary.isSyncLogDrained(CyrusInstance.DEFAULT_CHANNEL)).isFalse();
         assertThat(java.nio.file.Files.readString(primary.syncLogFile(CyrusInstance.DEFAULT_CHANNEL)))
                 .contains("APPEND user.alice");
         primary.startSyncClient(CyrusInstance.DEFAULT_CHANNEL);
         primary.awaitSyncLogDrained(CyrusInstance.DEFAULT_CHANNEL, DRAIN);
-        assertThat(ImapSnapshot.take(primary.endpoint(), "alice").describeDifferences(ImapSnapshot.take(replica.endpoint(), "alice")))
+        assertThat(ImapSnapshot.take(primary.endpoint(), "alice")
+                        .describeDifferences(ImapSnapshot.take(replica.endpoint(), "alice")))
                 .isNull();
     }
 }

@@ -2,7 +2,6 @@ package io.mailstream.bridge.apply;
 
 import io.mailstream.csync.dlist.MessageBody;
 import io.mailstream.csync.model.Guid;
-
 import java.io.IOException;
 import java.util.Collection;
 import java.util.Optional;

@@ -22,7 +22,6 @@ import io.mailstream.schemas.Subscribe;
 import io.mailstream.schemas.Unsubscribe;
 import io.mailstream.schemas.UserDelete;
 import io.mailstream.schemas.UserState;
-
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -43,8 +42,12 @@ public final class EventCommands {
     public static Optional<CsyncCommand> forPayload(Object payload, String partition) {
         CsyncCommand c;
         if (payload instanceof MailboxRename r) {
-            c = new CsyncCommand.ApplyRename(r.getOldName(), r.getNewName(), partition,
-                    r.getUidValidity() > 0 ? r.getUidValidity() : null, false);
+            c = new CsyncCommand.ApplyRename(
+                    r.getOldName(),
+                    r.getNewName(),
+                    partition,
+                    r.getUidValidity() > 0 ? r.getUidValidity() : null,
+                    false);
         } else if (payload instanceof MailboxDelete d) {
             c = new CsyncCommand.ApplyUnmailbox(d.getName(), false);
         } else if (payload instanceof Expunge e) {
@@ -56,8 +59,8 @@ public final class EventCommands {
         } else if (payload instanceof Unsubscribe u) {
             c = new CsyncCommand.ApplyUnsub(u.getUserId(), u.getMailboxName());
         } else if (payload instanceof SieveUpsert s) {
-            c = new CsyncCommand.ApplySieve(SieveEntry.upload(s.getUserId(), s.getFilename(), s.getLastUpdate(),
-                    MailboxTranslation.bytes(s.getContent())));
+            c = new CsyncCommand.ApplySieve(SieveEntry.upload(
+                    s.getUserId(), s.getFilename(), s.getLastUpdate(), MailboxTranslation.bytes(s.getContent())));
         } else if (payload instanceof SieveDelete d) {
             c = new CsyncCommand.ApplyUnsieve(d.getUserId(), d.getFilename());
         } else if (payload instanceof SieveActivate a) {
@@ -91,7 +94,8 @@ public final class EventCommands {
         List<CsyncCommand> out = new ArrayList<>();
         for (QuotaUpsert q : user.getQuotas()) out.add(quota(q));
         for (String root : replica.quotaRoots()) {
-            if (user.getQuotas().stream().noneMatch(q -> q.getRoot().equals(root))) out.add(new CsyncCommand.ApplyUnquota(root));
+            if (user.getQuotas().stream().noneMatch(q -> q.getRoot().equals(root)))
+                out.add(new CsyncCommand.ApplyUnquota(root));
         }
         for (String name : user.getSubscriptions()) {
             if (!replica.subscriptions().contains(name)) out.add(new CsyncCommand.ApplySub(userId, name));
@@ -100,8 +104,8 @@ public final class EventCommands {
             if (!user.getSubscriptions().contains(name)) out.add(new CsyncCommand.ApplyUnsub(userId, name));
         }
         for (SieveScriptState s : user.getSieveScripts()) {
-            out.add(new CsyncCommand.ApplySieve(SieveEntry.upload(userId, s.getFilename(), s.getLastUpdate(),
-                    MailboxTranslation.bytes(s.getContent()))));
+            out.add(new CsyncCommand.ApplySieve(SieveEntry.upload(
+                    userId, s.getFilename(), s.getLastUpdate(), MailboxTranslation.bytes(s.getContent()))));
         }
         for (String file : replica.sieveScripts()) {
             if (user.getSieveScripts().stream().noneMatch(s -> s.getFilename().equals(file))) {
@@ -116,13 +120,13 @@ public final class EventCommands {
     }
 
     private static CsyncCommand seen(SeenUpsert s) {
-        return new CsyncCommand.ApplySeen(SeenEntry.of(s.getUserId(), s.getUniqueId(), s.getLastRead(), s.getLastUid(),
-                s.getLastChange(), s.getSeenUids()));
+        return new CsyncCommand.ApplySeen(SeenEntry.of(
+                s.getUserId(), s.getUniqueId(), s.getLastRead(), s.getLastUid(), s.getLastChange(), s.getSeenUids()));
     }
 
     private static CsyncCommand annotation(AnnotationUpsert a) {
-        return new CsyncCommand.ApplyAnnotation(Annotation.forMailbox(a.getMailboxName(), a.getEntry(), a.getUserId(),
-                MailboxTranslation.bytes(a.getValue())));
+        return new CsyncCommand.ApplyAnnotation(Annotation.forMailbox(
+                a.getMailboxName(), a.getEntry(), a.getUserId(), MailboxTranslation.bytes(a.getValue())));
     }
 
     /** ACTIVATE_SIEVE names the compiled file, {@code <name>.bc} (spec 3.2). */

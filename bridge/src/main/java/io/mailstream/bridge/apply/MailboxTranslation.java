@@ -9,7 +9,6 @@ import io.mailstream.csync.model.Guid;
 import io.mailstream.csync.model.Mailbox;
 import io.mailstream.csync.model.MessageRecord;
 import io.mailstream.schemas.MailboxUpsert;
-
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -31,24 +30,36 @@ public final class MailboxTranslation {
      * The APPLY MAILBOX for {@code header} carrying {@code records} (sorted here by UID, as the
      * replica requires). Intermediates and tombstones get only the keys Cyrus sends for them.
      */
-    public static Mailbox toMailbox(MailboxUpsert header, List<io.mailstream.schemas.MessageRecord> records, String partition) {
+    public static Mailbox toMailbox(
+            MailboxUpsert header, List<io.mailstream.schemas.MessageRecord> records, String partition) {
         Mailbox.Builder b = Mailbox.builder(header.getUniqueId(), header.getName());
         String type = header.getMboxType();
         if (type != null && !type.isEmpty()) b.mboxType(type);
         if (type != null && (type.contains("i") || type.contains("d"))) {
-            return b.highestModSeq(header.getHighestModseq()).createdModSeq(header.getCreatedModseq())
-                    .folderModSeq(header.getFolderModseq()).build();
+            return b.highestModSeq(header.getHighestModseq())
+                    .createdModSeq(header.getCreatedModseq())
+                    .folderModSeq(header.getFolderModseq())
+                    .build();
         }
         b.syncCrc(header.getSyncCrc(), header.getSyncCrcAnnot())
-                .lastUid(header.getLastUid()).highestModSeq(header.getHighestModseq())
-                .recentUid(header.getRecentUid()).recentTime(header.getRecentTime())
-                .lastAppendDate(header.getLastAppendDate()).pop3LastLogin(header.getPop3LastLogin())
+                .lastUid(header.getLastUid())
+                .highestModSeq(header.getHighestModseq())
+                .recentUid(header.getRecentUid())
+                .recentTime(header.getRecentTime())
+                .lastAppendDate(header.getLastAppendDate())
+                .pop3LastLogin(header.getPop3LastLogin())
                 .pop3ShowAfter(header.getPop3ShowAfter())
-                .uidValidity(header.getUidValidity()).partition(partition)
-                .acl(header.getAcl()).options(header.getOptions())
-                .annotations(header.getAnnotations().stream().map(MailboxTranslation::toAnnotation).toList())
-                .records(records.stream().sorted(Comparator.comparingLong(io.mailstream.schemas.MessageRecord::getUid))
-                        .map(MailboxTranslation::toRecord).toList());
+                .uidValidity(header.getUidValidity())
+                .partition(partition)
+                .acl(header.getAcl())
+                .options(header.getOptions())
+                .annotations(header.getAnnotations().stream()
+                        .map(MailboxTranslation::toAnnotation)
+                        .toList())
+                .records(records.stream()
+                        .sorted(Comparator.comparingLong(io.mailstream.schemas.MessageRecord::getUid))
+                        .map(MailboxTranslation::toRecord)
+                        .toList());
         if (header.getQuotaRoot() != null) b.quotaRoot(header.getQuotaRoot());
         if (header.getCreatedModseq() != 0) b.createdModSeq(header.getCreatedModseq());
         if (header.getFolderModseq() != 0) b.folderModSeq(header.getFolderModseq());
@@ -62,8 +73,17 @@ public final class MailboxTranslation {
     }
 
     public static MessageRecord toRecord(io.mailstream.schemas.MessageRecord r) {
-        return MessageRecord.of(r.getUid(), r.getModseq(), r.getLastUpdated(), r.getFlags(), r.getInternalDate(),
-                r.getSize(), Guid.of(r.getGuid()), r.getAnnotations().stream().map(MailboxTranslation::toAnnotation).toList());
+        return MessageRecord.of(
+                r.getUid(),
+                r.getModseq(),
+                r.getLastUpdated(),
+                r.getFlags(),
+                r.getInternalDate(),
+                r.getSize(),
+                Guid.of(r.getGuid()),
+                r.getAnnotations().stream()
+                        .map(MailboxTranslation::toAnnotation)
+                        .toList());
     }
 
     static Annotation toAnnotation(io.mailstream.schemas.Annotation a) {
@@ -80,7 +100,9 @@ public final class MailboxTranslation {
     /** extraKeys hold a value as its csync text (an atom, or a list/kvlist in parentheses). */
     private static DValue parse(String csyncText) {
         try {
-            return new DListReader(new ByteArrayInputStream(csyncText.getBytes(StandardCharsets.UTF_8)), DListLimits.DEFAULTS).readValue();
+            return new DListReader(
+                            new ByteArrayInputStream(csyncText.getBytes(StandardCharsets.UTF_8)), DListLimits.DEFAULTS)
+                    .readValue();
         } catch (IOException e) {
             throw new UncheckedIOException("unparseable extra header value: " + csyncText, e);
         }

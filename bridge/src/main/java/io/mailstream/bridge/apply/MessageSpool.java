@@ -5,9 +5,6 @@ import io.mailstream.csync.model.Guid;
 import io.mailstream.schemas.MessageContent;
 import io.mailstream.schemas.content.ContentAssembler;
 import io.mailstream.schemas.content.MessageChunker;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -21,6 +18,8 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Message bodies from a feed's {@link MessageContent} chunks, reassembled and verified into files
@@ -76,7 +75,9 @@ public final class MessageSpool implements BodySource, AutoCloseable {
         if (!Files.exists(file)) return Optional.empty();
         if (!verified.contains(guid.hex())) {
             if (!guid.hex().equalsIgnoreCase(sha1(file))) {
-                LOG.warn("spooled body {} does not match its GUID (cut short by a crash?): dropped, to be fetched again", guid.hex());
+                LOG.warn(
+                        "spooled body {} does not match its GUID (cut short by a crash?): dropped, to be fetched again",
+                        guid.hex());
                 Files.deleteIfExists(file);
                 return Optional.empty();
             }
@@ -97,7 +98,8 @@ public final class MessageSpool implements BodySource, AutoCloseable {
     /** GUIDs of the whole bodies in the spool. */
     public Set<String> spooled() throws IOException {
         try (Stream<Path> files = Files.list(dir)) {
-            return files.map(f -> f.getFileName().toString()).filter(n -> n.length() == 40 && !assembling.containsKey(n))
+            return files.map(f -> f.getFileName().toString())
+                    .filter(n -> n.length() == 40 && !assembling.containsKey(n))
                     .collect(Collectors.toSet());
         }
     }

@@ -1,7 +1,6 @@
 package io.mailstream.bridge.apply;
 
 import io.mailstream.schemas.MailboxState;
-
 import java.util.Optional;
 
 /**

@@ -2,14 +2,17 @@ package io.mailstream.bridge.apply;
 
 import io.mailstream.csync.model.CsyncReply;
 import io.mailstream.csync.model.Mailbox;
-
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
 /** What a replica reported for a user in GET USER: its mailboxes and non-mailbox state. */
-public record ReplicaUser(List<Mailbox> mailboxes, List<String> quotaRoots, List<String> subscriptions,
-                          List<String> sieveScripts, Optional<String> activeSieve) {
+public record ReplicaUser(
+        List<Mailbox> mailboxes,
+        List<String> quotaRoots,
+        List<String> subscriptions,
+        List<String> sieveScripts,
+        Optional<String> activeSieve) {
 
     public static ReplicaUser from(List<CsyncReply> replies) {
         List<Mailbox> mailboxes = new ArrayList<>();
@@ -28,7 +31,11 @@ public record ReplicaUser(List<Mailbox> mailboxes, List<String> quotaRoots, List
                 if (s.sieve().isActive()) active = file.substring(0, file.lastIndexOf('.'));
             }
         }
-        return new ReplicaUser(List.copyOf(mailboxes), List.copyOf(quotas), List.copyOf(subs), List.copyOf(scripts),
+        return new ReplicaUser(
+                List.copyOf(mailboxes),
+                List.copyOf(quotas),
+                List.copyOf(subs),
+                List.copyOf(scripts),
                 Optional.ofNullable(active));
     }
 }

@@ -15,18 +15,17 @@ import io.mailstream.csync.model.MessageRecord;
 import io.mailstream.schemas.MailboxState;
 import io.mailstream.schemas.MailboxUpsert;
 import io.mailstream.schemas.UserState;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.function.Consumer;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Writes folded state into a Cyrus replica over one csync session, the way Cyrus's own
@@ -40,6 +39,7 @@ public final class ReplicaWriter {
     private static final Logger LOG = LoggerFactory.getLogger(ReplicaWriter.class);
     /** Cyrus's own limits: GUIDs per RESERVE, files per MESSAGE. Bytes per MESSAGE keeps one command bounded. */
     private static final int RESERVE_BATCH = 8192;
+
     private static final int MESSAGE_FILES = 1024;
     private static final long MESSAGE_BYTES = 64L << 20;
 
@@ -65,8 +65,9 @@ public final class ReplicaWriter {
             csync.execute(command);
         } catch (CsyncException e) {
             boolean alreadyGone = e.error() == CsyncError.MAILBOX_NONEXISTENT
-                    && (command instanceof CsyncCommand.ApplyUnmailbox || command instanceof CsyncCommand.ApplyRename
-                        || command instanceof CsyncCommand.ApplyExpunge);
+                    && (command instanceof CsyncCommand.ApplyUnmailbox
+                            || command instanceof CsyncCommand.ApplyRename
+                            || command instanceof CsyncCommand.ApplyExpunge);
             if (!alreadyGone) throw e;
             LOG.debug("{}: already applied ({})", command, e.getMessage());
         }
@@ -85,9 +86,13 @@ public final class ReplicaWriter {
      * parents first, then quotas, subscriptions, sieve, seen and standalone annotations. {@code done}
      * hears of each mailbox.
      */
-    public void pushUser(List<MailboxState> mailboxes, Optional<UserState> user, BodySource bodies, Consumer<Pushed> done) throws Exception {
-        List<MailboxState> ordered = mailboxes.stream().filter(m -> m.getHeader() != null && !m.getDeleted())
-                .sorted(Comparator.comparing(m -> m.getHeader().getName())).toList();
+    public void pushUser(
+            List<MailboxState> mailboxes, Optional<UserState> user, BodySource bodies, Consumer<Pushed> done)
+            throws Exception {
+        List<MailboxState> ordered = mailboxes.stream()
+                .filter(m -> m.getHeader() != null && !m.getDeleted())
+                .sorted(Comparator.comparing(m -> m.getHeader().getName()))
+                .toList();
         List<String> names = ordered.stream().map(m -> m.getHeader().getName()).toList();
         for (MailboxState m : ordered) done.accept(push(m, names, bodies, id -> Optional.of(m)));
         if (user.isPresent()) pushUserState(user.get());
@@ -109,10 +114,14 @@ public final class ReplicaWriter {
         }
         Optional<Mailbox> current = byUniqueId(header);
         List<String> reserveFrom = new ArrayList<>(reserveFolders(header.getName()));
-        current.ifPresent(m -> { if (!reserveFrom.contains(m.name())) reserveFrom.add(m.name()); });
+        current.ifPresent(m -> {
+            if (!reserveFrom.contains(m.name())) reserveFrom.add(m.name());
+        });
         int uploaded = needed.isEmpty() ? 0 : upload(missing(() -> reserveFrom, needed), bodies);
         Optional<Mailbox> sameName = first(new CsyncCommand.GetMailboxes(List.of(header.getName())));
-        if (sameName.isPresent() && !sameName.get().isHeaderOnly() && !sameName.get().uniqueId().equals(header.getUniqueId())) {
+        if (sameName.isPresent()
+                && !sameName.get().isHeaderOnly()
+                && !sameName.get().uniqueId().equals(header.getUniqueId())) {
             // Another mailbox took the name on the replica: it is not the canonical one.
             csync.execute(new CsyncCommand.ApplyUnmailbox(header.getName(), false));
         }
@@ -120,23 +129,27 @@ public final class ReplicaWriter {
             // Under another name (deleted into DELETED.*, renamed): back to its name first, as sync_client
             // would, since Cyrus keeps a uniqueid's tombstone under the name it was deleted from.
             if (!current.get().name().equals(header.getName())) {
-                csync.execute(new CsyncCommand.ApplyRename(current.get().name(), header.getName(), partition, null, false));
+                csync.execute(
+                        new CsyncCommand.ApplyRename(current.get().name(), header.getName(), partition, null, false));
             }
             csync.execute(new CsyncCommand.ApplyUnmailbox(header.getName(), false));
         }
-        csync.execute(new CsyncCommand.ApplyMailbox(MailboxTranslation.toMailbox(header, canonical.getRecords(), partition)));
+        csync.execute(
+                new CsyncCommand.ApplyMailbox(MailboxTranslation.toMailbox(header, canonical.getRecords(), partition)));
         csync.restart();
         return new Pushed(header.getUniqueId(), false, canonical.getRecords().size(), uploaded, header.getSyncCrc());
     }
 
     /** The replica's mailbox with this uniqueid, under whatever name: GET UNIQUEIDS, else the user's GET USER (which lists DELETED.* too). */
     private Optional<Mailbox> byUniqueId(MailboxUpsert header) throws IOException, CsyncException {
-        Optional<Mailbox> found = first(new CsyncCommand.GetUniqueIds(List.of(header.getUniqueId()))).filter(m -> !m.isHeaderOnly());
+        Optional<Mailbox> found = first(new CsyncCommand.GetUniqueIds(List.of(header.getUniqueId())))
+                .filter(m -> !m.isHeaderOnly());
         if (found.isPresent()) return found;
         Optional<String> user = MailboxNames.userOf(header.getName());
         if (user.isEmpty()) return Optional.empty();
         return user(user.get()).mailboxes().stream()
-                .filter(m -> !m.isHeaderOnly() && m.uniqueId().equals(header.getUniqueId())).findFirst();
+                .filter(m -> !m.isHeaderOnly() && m.uniqueId().equals(header.getUniqueId()))
+                .findFirst();
     }
 
     /** Deletes a mailbox the canonical state does not hold (a repair asked to remove extras). */
@@ -159,7 +172,8 @@ public final class ReplicaWriter {
      * event) is left alone: later events bring it forward. {@code reserveFrom} names the mailboxes
      * where the replica may already hold bodies (a copy or move), as RESERVE wants them.
      */
-    public Pushed push(MailboxState state, List<String> reserveFrom, BodySource bodies, RepairSource repair) throws Exception {
+    public Pushed push(MailboxState state, List<String> reserveFrom, BodySource bodies, RepairSource repair)
+            throws Exception {
         return push(state, () -> reserveFrom, bodies, repair);
     }
 
@@ -178,20 +192,27 @@ public final class ReplicaWriter {
     private List<String> reserveFolders(String mboxName) throws IOException, CsyncException {
         Optional<String> user = MailboxNames.userOf(mboxName);
         if (user.isEmpty()) return List.of(mboxName);
-        return user(user.get()).mailboxes().stream().filter(m -> !m.isHeaderOnly()).map(Mailbox::name).toList();
+        return user(user.get()).mailboxes().stream()
+                .filter(m -> !m.isHeaderOnly())
+                .map(Mailbox::name)
+                .toList();
     }
 
-    private Pushed push(MailboxState state, ReserveFrom reserveFrom, BodySource bodies, RepairSource repair) throws Exception {
+    private Pushed push(MailboxState state, ReserveFrom reserveFrom, BodySource bodies, RepairSource repair)
+            throws Exception {
         MailboxUpsert header = state.getHeader();
         Optional<Mailbox> replica = replicaMailbox(header);
-        boolean same = replica.isPresent() && replica.get().uniqueId().equals(header.getUniqueId()) && !replica.get().isHeaderOnly();
+        boolean same = replica.isPresent()
+                && replica.get().uniqueId().equals(header.getUniqueId())
+                && !replica.get().isHeaderOnly();
         if (same && replica.get().highestModSeq() > header.getHighestModseq()) {
             // Also the case of a replayed header whose mailbox was renamed since: never move it back.
             return new Pushed(header.getUniqueId(), true, 0, 0, 0);
         }
         long since = same ? replica.get().highestModSeq() : -1;
         long replicaLastUid = same ? replica.get().lastUid() : 0;
-        List<io.mailstream.schemas.MessageRecord> delta = state.getRecords().stream().filter(r -> r.getModseq() > since).toList();
+        List<io.mailstream.schemas.MessageRecord> delta =
+                state.getRecords().stream().filter(r -> r.getModseq() > since).toList();
         try {
             return send(header, delta, replicaLastUid, reserveFrom, bodies);
         } catch (CsyncException e) {
@@ -207,17 +228,21 @@ public final class ReplicaWriter {
      * replica cannot un-expunge), expunge there what the canonical state does not hold, then send
      * every record with checksums computed over them.
      */
-    private Pushed fullUpdate(MailboxState view, ReserveFrom reserveFrom, BodySource bodies, RepairSource repair) throws Exception {
+    private Pushed fullUpdate(MailboxState view, ReserveFrom reserveFrom, BodySource bodies, RepairSource repair)
+            throws Exception {
         MailboxUpsert header = view.getHeader();
         // Only a canonical state of this mailbox under this name may decide what the replica loses:
         // renamed back and forth between keys, mailstream.state can briefly hold a former copy.
         Optional<MailboxState> canonical = repair.canonical(header.getUniqueId())
                 .filter(c -> c.getHeader() != null && c.getHeader().getName().equals(header.getName()));
         TreeMap<Long, io.mailstream.schemas.MessageRecord> ours = new TreeMap<>();
-        canonical.ifPresent(c -> c.getRecords().stream().filter(r -> r.getUid() <= header.getLastUid()).forEach(r -> ours.put(r.getUid(), r)));
+        canonical.ifPresent(c -> c.getRecords().stream()
+                .filter(r -> r.getUid() <= header.getLastUid())
+                .forEach(r -> ours.put(r.getUid(), r)));
         for (var r : view.getRecords()) ours.merge(r.getUid(), r, (c, v) -> v.getModseq() >= c.getModseq() ? v : c);
 
-        Optional<Mailbox> full = fullMailbox(header.getName()).filter(m -> m.uniqueId().equals(header.getUniqueId()));
+        Optional<Mailbox> full =
+                fullMailbox(header.getName()).filter(m -> m.uniqueId().equals(header.getUniqueId()));
         MailboxUpsert.Builder h = MailboxUpsert.newBuilder(header);
         List<Long> stale = new ArrayList<>();
         if (full.isPresent()) {
@@ -228,39 +253,61 @@ public final class ReplicaWriter {
             for (MessageRecord theirs : replica.records()) {
                 io.mailstream.schemas.MessageRecord mine = ours.get(theirs.uid());
                 if (mine == null) {
-                    if (!theirs.isExpunged() && canonical.isPresent() && theirs.uid() <= header.getLastUid()) stale.add(theirs.uid());
-                    else if (!theirs.isExpunged()) LOG.warn("{}: replica-only message UID {} left alone", header.getName(), theirs.uid());
+                    if (!theirs.isExpunged() && canonical.isPresent() && theirs.uid() <= header.getLastUid())
+                        stale.add(theirs.uid());
+                    else if (!theirs.isExpunged())
+                        LOG.warn("{}: replica-only message UID {} left alone", header.getName(), theirs.uid());
                     continue;
                 }
                 if (!mine.getGuid().equals(theirs.guid().hex())) {
-                    LOG.error("{}: UID {} is {} here and {} on the replica (split brain); needs an operator",
-                            header.getName(), theirs.uid(), mine.getGuid(), theirs.guid().hex());
+                    LOG.error(
+                            "{}: UID {} is {} here and {} on the replica (split brain); needs an operator",
+                            header.getName(),
+                            theirs.uid(),
+                            mine.getGuid(),
+                            theirs.guid().hex());
                     continue;
                 }
-                var adjusted = io.mailstream.schemas.MessageRecord.newBuilder(mine).setModseq(Math.max(mine.getModseq(), theirs.modSeq()));
+                var adjusted = io.mailstream.schemas.MessageRecord.newBuilder(mine)
+                        .setModseq(Math.max(mine.getModseq(), theirs.modSeq()));
                 if (theirs.isExpunged() && !mine.getFlags().contains(MessageRecord.EXPUNGED)) {
-                    adjusted.setFlags(MailboxTranslation.toRecord(mine).expunged().flags());
+                    adjusted.setFlags(
+                            MailboxTranslation.toRecord(mine).expunged().flags());
                 }
                 ours.put(theirs.uid(), adjusted.build());
             }
         }
         List<io.mailstream.schemas.MessageRecord> records = new ArrayList<>(ours.values());
-        long highest = records.stream().mapToLong(io.mailstream.schemas.MessageRecord::getModseq).max().orElse(0);
+        long highest = records.stream()
+                .mapToLong(io.mailstream.schemas.MessageRecord::getModseq)
+                .max()
+                .orElse(0);
         h.setHighestModseq(Math.max(h.getHighestModseq(), highest));
-        SyncCrc.Pair crcs = SyncCrc.of(records.stream().map(MailboxTranslation::toRecord).toList());
+        SyncCrc.Pair crcs =
+                SyncCrc.of(records.stream().map(MailboxTranslation::toRecord).toList());
         h.setSyncCrc(crcs.basic()).setSyncCrcAnnot(crcs.annot());
         if (!stale.isEmpty()) {
-            LOG.warn("{}: expunging {} record(s) the canonical state does not hold: {}", header.getName(), stale.size(), stale);
+            LOG.warn(
+                    "{}: expunging {} record(s) the canonical state does not hold: {}",
+                    header.getName(),
+                    stale.size(),
+                    stale);
             csync.execute(new CsyncCommand.ApplyExpunge(header.getName(), header.getUniqueId(), stale));
         }
         return send(h.build(), records, full.map(Mailbox::lastUid).orElse(0L), reserveFrom, bodies);
     }
 
-    private Pushed send(MailboxUpsert header, List<io.mailstream.schemas.MessageRecord> records, long replicaLastUid,
-                        ReserveFrom reserveFrom, BodySource bodies) throws IOException, CsyncException {
+    private Pushed send(
+            MailboxUpsert header,
+            List<io.mailstream.schemas.MessageRecord> records,
+            long replicaLastUid,
+            ReserveFrom reserveFrom,
+            BodySource bodies)
+            throws IOException, CsyncException {
         Set<Guid> needed = new LinkedHashSet<>();
         for (var r : records) {
-            if (r.getUid() > replicaLastUid && !r.getFlags().contains(MessageRecord.EXPUNGED)) needed.add(Guid.of(r.getGuid()));
+            if (r.getUid() > replicaLastUid && !r.getFlags().contains(MessageRecord.EXPUNGED))
+                needed.add(Guid.of(r.getGuid()));
         }
         int uploaded = needed.isEmpty() ? 0 : upload(missing(reserveFrom, needed), bodies);
         csync.execute(new CsyncCommand.ApplyMailbox(MailboxTranslation.toMailbox(header, records, partition)));
@@ -290,8 +337,9 @@ public final class ReplicaWriter {
         List<MessageFile> batch = new ArrayList<>();
         long bytes = 0;
         for (Guid guid : guids) {
-            MessageBody body = bodies.open(guid).orElseThrow(() -> new IllegalStateException(
-                    "body " + guid.hex() + " is missing on the replica and not available to send"));
+            MessageBody body = bodies.open(guid)
+                    .orElseThrow(() -> new IllegalStateException(
+                            "body " + guid.hex() + " is missing on the replica and not available to send"));
             if (!batch.isEmpty() && (batch.size() >= MESSAGE_FILES || bytes + body.size() > MESSAGE_BYTES)) {
                 csync.execute(new CsyncCommand.ApplyMessage(batch));
                 batch.clear();
@@ -313,8 +361,12 @@ public final class ReplicaWriter {
         Optional<Mailbox> byName = first(new CsyncCommand.GetMailboxes(List.of(header.getName())));
         if (byName.isPresent()) return byName;
         Optional<Mailbox> byId = first(new CsyncCommand.GetUniqueIds(List.of(header.getUniqueId())));
-        if (byId.isEmpty() || byId.get().isHeaderOnly() || byId.get().highestModSeq() > header.getHighestModseq()) return byId;
-        LOG.info("{} is {} on the replica: renaming", header.getName(), byId.get().name());
+        if (byId.isEmpty() || byId.get().isHeaderOnly() || byId.get().highestModSeq() > header.getHighestModseq())
+            return byId;
+        LOG.info(
+                "{} is {} on the replica: renaming",
+                header.getName(),
+                byId.get().name());
         csync.execute(new CsyncCommand.ApplyRename(byId.get().name(), header.getName(), partition, null, false));
         return Optional.of(byId.get().withName(header.getName()));
     }

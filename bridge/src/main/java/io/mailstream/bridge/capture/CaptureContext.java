@@ -4,7 +4,6 @@ import io.mailstream.csync.model.Guid;
 import io.mailstream.csync.model.Mailbox;
 import io.mailstream.csync.model.MessageFile;
 import io.mailstream.csync.model.MessageRecord;
-
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;

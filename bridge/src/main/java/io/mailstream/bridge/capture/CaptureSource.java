@@ -2,7 +2,6 @@ package io.mailstream.bridge.capture;
 
 import io.mailstream.schemas.ChangeEvent;
 import io.mailstream.schemas.Envelope;
-
 import java.util.UUID;
 
 /**
@@ -35,6 +34,9 @@ public record CaptureSource(String serverId, String site, String tier, long epoc
                 .setCaptureTime(captureTime)
                 .setSequence(sequence)
                 .build();
-        return ChangeEvent.newBuilder().setEnvelope(envelope).setPayload(change.payload()).build();
+        return ChangeEvent.newBuilder()
+                .setEnvelope(envelope)
+                .setPayload(change.payload())
+                .build();
     }
 }

@@ -1,7 +1,7 @@
 package io.mailstream.bridge.capture;
 
-import io.mailstream.csync.dlist.DListWriter;
 import io.mailstream.csync.dlist.DKvList;
+import io.mailstream.csync.dlist.DListWriter;
 import io.mailstream.csync.dlist.DValue;
 import io.mailstream.csync.model.Annotation;
 import io.mailstream.csync.model.CsyncCommand;
@@ -29,7 +29,6 @@ import io.mailstream.schemas.Subscribe;
 import io.mailstream.schemas.Unsubscribe;
 import io.mailstream.schemas.UserDelete;
 import io.mailstream.schemas.content.MessageChunker;
-
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
@@ -59,10 +58,29 @@ import java.util.function.Consumer;
  */
 public final class CaptureTranslator {
     /** Header keys with a MailboxUpsert field; every other key travels in extraKeys. */
-    private static final Set<String> KNOWN_HEADER_KEYS = Set.of("UNIQUEID", "MBOXNAME", "MBOXTYPE", "SYNC_CRC",
-            "SYNC_CRC_ANNOT", "LAST_UID", "HIGHESTMODSEQ", "RECENTUID", "RECENTTIME", "LAST_APPENDDATE",
-            "POP3_LAST_LOGIN", "POP3_SHOW_AFTER", "XCONVMODSEQ", "RACLMODSEQ", "UIDVALIDITY", "PARTITION", "ACL",
-            "OPTIONS", "QUOTAROOT", "CREATEDMODSEQ", "FOLDERMODSEQ", "ANNOTATIONS");
+    private static final Set<String> KNOWN_HEADER_KEYS = Set.of(
+            "UNIQUEID",
+            "MBOXNAME",
+            "MBOXTYPE",
+            "SYNC_CRC",
+            "SYNC_CRC_ANNOT",
+            "LAST_UID",
+            "HIGHESTMODSEQ",
+            "RECENTUID",
+            "RECENTTIME",
+            "LAST_APPENDDATE",
+            "POP3_LAST_LOGIN",
+            "POP3_SHOW_AFTER",
+            "XCONVMODSEQ",
+            "RACLMODSEQ",
+            "UIDVALIDITY",
+            "PARTITION",
+            "ACL",
+            "OPTIONS",
+            "QUOTAROOT",
+            "CREATEDMODSEQ",
+            "FOLDERMODSEQ",
+            "ANNOTATIONS");
     /** Request-only keys: preconditions and the record delta, not mailbox state. */
     private static final Set<String> REQUEST_KEYS = Set.of("RECORD", "SINCE_MODSEQ", "SINCE_CRC", "SINCE_CRC_ANNOT");
     /** Avro overhead per record beyond its variable fields, rounded up. */
@@ -79,8 +97,9 @@ public final class CaptureTranslator {
      */
     public CaptureTranslator(int maxRecordsPerEvent, int maxEventBytes, int contentChunkBytes) {
         if (maxRecordsPerEvent < 1 || maxEventBytes < 4096 || contentChunkBytes < 1) {
-            throw new IllegalArgumentException("records per event " + maxRecordsPerEvent + ", event bytes "
-                    + maxEventBytes + ", chunk bytes " + contentChunkBytes + ": all must be positive, event bytes >= 4096");
+            throw new IllegalArgumentException(
+                    "records per event " + maxRecordsPerEvent + ", event bytes " + maxEventBytes + ", chunk bytes "
+                            + contentChunkBytes + ": all must be positive, event bytes >= 4096");
         }
         this.maxRecordsPerEvent = maxRecordsPerEvent;
         this.maxRecordEventBytes = maxEventBytes / 2; // estimates below are rough: keep a safety margin
@@ -98,18 +117,37 @@ public final class CaptureTranslator {
             rename(r, context, out);
         } else if (command instanceof ApplyUnmailbox u) {
             Mailbox old = require(context, u.name());
-            out.accept(new Change(PartitionKeys.ofMailbox(u.name()), old.uniqueId(), MailboxDelete.newBuilder()
-                    .setUniqueId(old.uniqueId()).setName(u.name()).setUidValidity(number(old.toDList(), "UIDVALIDITY"))
-                    .build()));
+            out.accept(new Change(
+                    PartitionKeys.ofMailbox(u.name()),
+                    old.uniqueId(),
+                    MailboxDelete.newBuilder()
+                            .setUniqueId(old.uniqueId())
+                            .setName(u.name())
+                            .setUidValidity(number(old.toDList(), "UIDVALIDITY"))
+                            .build()));
         } else if (command instanceof ApplyExpunge e) {
-            out.accept(new Change(PartitionKeys.ofMailbox(e.mboxName()), e.uniqueId(), Expunge.newBuilder()
-                    .setUniqueId(e.uniqueId()).setMailboxName(e.mboxName()).setUids(e.uids()).build()));
+            out.accept(new Change(
+                    PartitionKeys.ofMailbox(e.mboxName()),
+                    e.uniqueId(),
+                    Expunge.newBuilder()
+                            .setUniqueId(e.uniqueId())
+                            .setMailboxName(e.mboxName())
+                            .setUids(e.uids())
+                            .build()));
         } else if (command instanceof ApplySeen s) {
             SeenEntry seen = s.seen();
             String user = seen.userId().orElseThrow();
-            out.accept(new Change(user, seen.uniqueId(), SeenUpsert.newBuilder().setUserId(user)
-                    .setUniqueId(seen.uniqueId()).setLastRead(seen.lastRead()).setLastUid(seen.lastUid())
-                    .setLastChange(seen.lastChange()).setSeenUids(seen.seenUids()).build()));
+            out.accept(new Change(
+                    user,
+                    seen.uniqueId(),
+                    SeenUpsert.newBuilder()
+                            .setUserId(user)
+                            .setUniqueId(seen.uniqueId())
+                            .setLastRead(seen.lastRead())
+                            .setLastUid(seen.lastUid())
+                            .setLastChange(seen.lastChange())
+                            .setSeenUids(seen.seenUids())
+                            .build()));
         } else if (command instanceof ApplySub s) {
             out.accept(new Change(s.userId(), null, new Subscribe(s.userId(), s.mboxName())));
         } else if (command instanceof ApplyUnsub s) {
@@ -121,17 +159,31 @@ public final class CaptureTranslator {
         } else if (command instanceof ApplyAnnotation a) {
             Annotation an = a.annotation();
             String mbox = an.mboxName().orElseThrow();
-            out.accept(new Change(annotationKey(mbox), uniqueIdOf(context, mbox), AnnotationUpsert.newBuilder()
-                    .setMailboxName(mbox).setEntry(an.entry()).setUserId(an.userId())
-                    .setValue(ByteBuffer.wrap(an.value())).build()));
+            out.accept(new Change(
+                    annotationKey(mbox),
+                    uniqueIdOf(context, mbox),
+                    AnnotationUpsert.newBuilder()
+                            .setMailboxName(mbox)
+                            .setEntry(an.entry())
+                            .setUserId(an.userId())
+                            .setValue(ByteBuffer.wrap(an.value()))
+                            .build()));
         } else if (command instanceof ApplyUnannotation a) {
-            out.accept(new Change(annotationKey(a.mboxName()), uniqueIdOf(context, a.mboxName()),
+            out.accept(new Change(
+                    annotationKey(a.mboxName()),
+                    uniqueIdOf(context, a.mboxName()),
                     new AnnotationDelete(a.mboxName(), a.entry(), a.userId())));
         } else if (command instanceof ApplySieve s) {
             String user = s.script().userId().orElseThrow();
-            out.accept(new Change(user, null, SieveUpsert.newBuilder().setUserId(user)
-                    .setFilename(s.script().fileName()).setLastUpdate(s.script().lastUpdate())
-                    .setContent(ByteBuffer.wrap(s.script().content())).build()));
+            out.accept(new Change(
+                    user,
+                    null,
+                    SieveUpsert.newBuilder()
+                            .setUserId(user)
+                            .setFilename(s.script().fileName())
+                            .setLastUpdate(s.script().lastUpdate())
+                            .setContent(ByteBuffer.wrap(s.script().content()))
+                            .build()));
         } else if (command instanceof ApplyUnsieve s) {
             out.accept(new Change(s.userId(), null, new SieveDelete(s.userId(), s.fileName())));
         } else if (command instanceof ApplyActivateSieve s) {
@@ -156,9 +208,13 @@ public final class CaptureTranslator {
         String newKey = PartitionKeys.ofMailbox(r.newName());
         boolean crossesKeys = !oldKey.equals(newKey);
         MailboxRename rename = MailboxRename.newBuilder()
-                .setUniqueId(old.uniqueId()).setOldName(r.oldName()).setNewName(r.newName())
-                .setUidValidity(r.uidValidity() == null ? 0 : r.uidValidity()).setPartition(r.partition())
-                .setNewPartitionKey(crossesKeys ? newKey : null).build();
+                .setUniqueId(old.uniqueId())
+                .setOldName(r.oldName())
+                .setNewName(r.newName())
+                .setUidValidity(r.uidValidity() == null ? 0 : r.uidValidity())
+                .setPartition(r.partition())
+                .setNewPartitionKey(crossesKeys ? newKey : null)
+                .build();
         if (!crossesKeys) {
             out.accept(new Change(newKey, old.uniqueId(), rename));
             return;
@@ -204,14 +260,24 @@ public final class CaptureTranslator {
 
     private void content(String key, String uniqueId, MessageFile file, Consumer<Change> out) throws IOException {
         try (InputStream in = file.body().open()) {
-            chunker.split(file.guid().hex(), file.partition(), in, file.body().size(),
+            chunker.split(
+                    file.guid().hex(),
+                    file.partition(),
+                    in,
+                    file.body().size(),
                     chunk -> out.accept(new Change(key, uniqueId, chunk)));
         }
     }
 
     private static Change recordsChange(String key, Mailbox m, List<io.mailstream.schemas.MessageRecord> batch) {
-        return new Change(key, m.uniqueId(), RecordsUpsert.newBuilder().setUniqueId(m.uniqueId())
-                .setMailboxName(m.name()).setRecords(batch).build());
+        return new Change(
+                key,
+                m.uniqueId(),
+                RecordsUpsert.newBuilder()
+                        .setUniqueId(m.uniqueId())
+                        .setMailboxName(m.name())
+                        .setRecords(batch)
+                        .build());
     }
 
     /**
@@ -275,15 +341,21 @@ public final class CaptureTranslator {
     }
 
     private static List<io.mailstream.schemas.Annotation> annotations(List<Annotation> list) {
-        return list.stream().map(a -> io.mailstream.schemas.Annotation.newBuilder().setEntry(a.entry())
-                .setUserId(a.userId()).setModseq(a.modSeq()).setValue(ByteBuffer.wrap(a.value())).build()).toList();
+        return list.stream()
+                .map(a -> io.mailstream.schemas.Annotation.newBuilder()
+                        .setEntry(a.entry())
+                        .setUserId(a.userId())
+                        .setModseq(a.modSeq())
+                        .setValue(ByteBuffer.wrap(a.value()))
+                        .build())
+                .toList();
     }
 
     /** Cyrus resource name to limit; an absent resource is unlimited, and so is LIMIT 4294967295. */
     public static QuotaUpsert quota(QuotaRoot q) {
         Map<String, Long> limits = new LinkedHashMap<>();
-        for (String resource : List.of(QuotaRoot.STORAGE, QuotaRoot.MESSAGE, QuotaRoot.ANNOTATION_STORAGE,
-                QuotaRoot.NUM_FOLDERS)) {
+        for (String resource :
+                List.of(QuotaRoot.STORAGE, QuotaRoot.MESSAGE, QuotaRoot.ANNOTATION_STORAGE, QuotaRoot.NUM_FOLDERS)) {
             q.limit(resource).ifPresent(v -> limits.put(resource, v));
         }
         // Old masters send the storage limit only as LIMIT.
@@ -292,7 +364,11 @@ public final class CaptureTranslator {
                 limits.putIfAbsent(QuotaRoot.STORAGE, v);
             }
         });
-        return QuotaUpsert.newBuilder().setRoot(q.root()).setLimits(limits).setModseq(q.modSeq()).build();
+        return QuotaUpsert.newBuilder()
+                .setRoot(q.root())
+                .setLimits(limits)
+                .setModseq(q.modSeq())
+                .build();
     }
 
     private static int estimatedSize(io.mailstream.schemas.MessageRecord r) {
@@ -301,7 +377,10 @@ public final class CaptureTranslator {
             size += f.length() + 2;
         }
         for (io.mailstream.schemas.Annotation a : r.getAnnotations()) {
-            size += a.getEntry().length() + a.getUserId().length() + a.getValue().remaining() + 16;
+            size += a.getEntry().length()
+                    + a.getUserId().length()
+                    + a.getValue().remaining()
+                    + 16;
         }
         return size;
     }
@@ -311,12 +390,15 @@ public final class CaptureTranslator {
     }
 
     private static String uniqueIdOf(CaptureContext context, String mboxName) {
-        return mboxName.isEmpty() ? null : context.mailbox(mboxName).map(Mailbox::uniqueId).orElse(null);
+        return mboxName.isEmpty()
+                ? null
+                : context.mailbox(mboxName).map(Mailbox::uniqueId).orElse(null);
     }
 
     private static Mailbox require(CaptureContext context, String name) {
-        return context.mailbox(name).orElseThrow(() -> new IllegalStateException(
-                "no mailbox " + name + " in the shadow: the command should have been refused before translation"));
+        return context.mailbox(name)
+                .orElseThrow(() -> new IllegalStateException("no mailbox " + name
+                        + " in the shadow: the command should have been refused before translation"));
     }
 
     /** Header-only mailboxes (intermediates, tombstones) lack most keys: absent counts as 0 / "". */

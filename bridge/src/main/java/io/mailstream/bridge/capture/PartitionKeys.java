@@ -12,8 +12,7 @@ import io.mailstream.csync.model.MailboxNames;
 public final class PartitionKeys {
     public static final String SERVER = "#server";
 
-    private PartitionKeys() {
-    }
+    private PartitionKeys() {}
 
     public static String ofMailbox(String mboxName) {
         return MailboxNames.userOf(mboxName).orElseGet(() -> topLevel(mboxName));

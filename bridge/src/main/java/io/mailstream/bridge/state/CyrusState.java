@@ -13,7 +13,6 @@ import io.mailstream.schemas.MailboxState;
 import io.mailstream.schemas.QuotaUpsert;
 import io.mailstream.schemas.SeenUpsert;
 import io.mailstream.schemas.UserState;
-
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -68,8 +67,10 @@ public final class CyrusState implements StateSource {
         List<MailboxState> out = new ArrayList<>();
         for (Mailbox m : headers) {
             if (m.isHeaderOnly()) continue; // intermediates carry no mail
-            if (withRecords) fullMailbox(partitionKey, m.name()).filter(f -> f.uniqueId().equals(m.uniqueId()))
-                    .ifPresent(f -> out.add(state(partitionKey, f)));
+            if (withRecords)
+                fullMailbox(partitionKey, m.name())
+                        .filter(f -> f.uniqueId().equals(m.uniqueId()))
+                        .ifPresent(f -> out.add(state(partitionKey, f)));
             else out.add(state(partitionKey, m));
         }
         out.sort(Comparator.comparing(s -> s.getHeader().getName()));
@@ -77,14 +78,17 @@ public final class CyrusState implements StateSource {
     }
 
     @Override
-    public Optional<MailboxState> mailbox(String partitionKey, String uniqueId, String name) throws IOException, CsyncException {
-        Optional<Mailbox> full = name == null ? Optional.empty()
+    public Optional<MailboxState> mailbox(String partitionKey, String uniqueId, String name)
+            throws IOException, CsyncException {
+        Optional<Mailbox> full = name == null
+                ? Optional.empty()
                 : fullMailbox(partitionKey, name).filter(m -> m.uniqueId().equals(uniqueId));
         if (full.isEmpty()) {
             // Renamed on this server: look it up by uniqueid, then read it under its name there.
             for (CsyncReply r : csync.execute(new CsyncCommand.GetUniqueIds(List.of(uniqueId)))) {
                 if (r instanceof CsyncReply.MailboxReply m && !m.mailbox().isHeaderOnly()) {
-                    full = fullMailbox(partitionKey, m.mailbox().name()).filter(f -> f.uniqueId().equals(uniqueId));
+                    full = fullMailbox(partitionKey, m.mailbox().name())
+                            .filter(f -> f.uniqueId().equals(uniqueId));
                 }
             }
         }
@@ -100,7 +104,8 @@ public final class CyrusState implements StateSource {
         for (CsyncReply r : csync.execute(new CsyncCommand.GetUser(partitionKey))) {
             if (r instanceof CsyncReply.SeenReply s) seen.add(seen(partitionKey, s.seen()));
             else if (r instanceof CsyncReply.LsubReply l) subscriptions.addAll(l.mboxNames());
-            else if (r instanceof CsyncReply.QuotaReply q && PartitionKeys.ofMailbox(q.quota().root()).equals(partitionKey)) {
+            else if (r instanceof CsyncReply.QuotaReply q
+                    && PartitionKeys.ofMailbox(q.quota().root()).equals(partitionKey)) {
                 quotas.add(CaptureTranslator.quota(q.quota()));
             }
         }
@@ -108,14 +113,29 @@ public final class CyrusState implements StateSource {
         seen.sort(Comparator.comparing(SeenUpsert::getUniqueId));
         subscriptions.sort(null);
         quotas.sort(Comparator.comparing(QuotaUpsert::getRoot));
-        return Optional.of(UserState.newBuilder().setUserId(partitionKey).setSeen(seen).setSubscriptions(subscriptions)
-                .setSieveScripts(new ArrayList<>()).setActiveSieve(null).setQuotas(quotas).setAnnotations(new ArrayList<>())
-                .setLastEventId("").setLastCaptureTime(0).setDeleted(false).build());
+        return Optional.of(UserState.newBuilder()
+                .setUserId(partitionKey)
+                .setSeen(seen)
+                .setSubscriptions(subscriptions)
+                .setSieveScripts(new ArrayList<>())
+                .setActiveSieve(null)
+                .setQuotas(quotas)
+                .setAnnotations(new ArrayList<>())
+                .setLastEventId("")
+                .setLastCaptureTime(0)
+                .setDeleted(false)
+                .build());
     }
 
     private static SeenUpsert seen(String user, SeenEntry s) {
-        return SeenUpsert.newBuilder().setUserId(user).setUniqueId(s.uniqueId()).setLastRead(s.lastRead())
-                .setLastUid(s.lastUid()).setLastChange(s.lastChange()).setSeenUids(s.seenUids()).build();
+        return SeenUpsert.newBuilder()
+                .setUserId(user)
+                .setUniqueId(s.uniqueId())
+                .setLastRead(s.lastRead())
+                .setLastUid(s.lastUid())
+                .setLastChange(s.lastChange())
+                .setSeenUids(s.seenUids())
+                .build();
     }
 
     private Optional<Mailbox> fullMailbox(String partitionKey, String name) throws IOException, CsyncException {
@@ -131,8 +151,14 @@ public final class CyrusState implements StateSource {
 
     /** A Cyrus mailbox as folded state; the SYNC_CRCs are Cyrus's own, as GET reports them. */
     static MailboxState state(String partitionKey, Mailbox m) {
-        return MailboxState.newBuilder().setHeader(CaptureTranslator.header(m))
-                .setRecords(new ArrayList<>(m.records().stream().map(CaptureTranslator::record).toList()))
-                .setPartitionKey(partitionKey).setLastEventId("").setLastCaptureTime(0).setDeleted(false).build();
+        return MailboxState.newBuilder()
+                .setHeader(CaptureTranslator.header(m))
+                .setRecords(new ArrayList<>(
+                        m.records().stream().map(CaptureTranslator::record).toList()))
+                .setPartitionKey(partitionKey)
+                .setLastEventId("")
+                .setLastCaptureTime(0)
+                .setDeleted(false)
+                .build();
     }
 }

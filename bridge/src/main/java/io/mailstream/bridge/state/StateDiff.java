@@ -9,7 +9,6 @@ import io.mailstream.schemas.QuotaUpsert;
 import io.mailstream.schemas.SeenUpsert;
 import io.mailstream.schemas.UserState;
 import io.mailstream.schemas.state.StateFold;
-
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -42,7 +41,8 @@ public final class StateDiff {
         for (MailboxUpsert c : ours.values()) {
             MailboxUpsert t = theirs.get(c.getUniqueId());
             if (t == null) {
-                out.add(new Difference(partitionKey, c.getName(), c.getUniqueId(), Kind.MISSING_MAILBOX, "not on the tier"));
+                out.add(new Difference(
+                        partitionKey, c.getName(), c.getUniqueId(), Kind.MISSING_MAILBOX, "not on the tier"));
                 continue;
             }
             List<String> fields = new ArrayList<>();
@@ -54,11 +54,14 @@ public final class StateDiff {
             field(fields, "SYNC_CRC_ANNOT", c.getSyncCrcAnnot(), t.getSyncCrcAnnot());
             field(fields, "ACL", c.getAcl(), t.getAcl());
             field(fields, "annotations", annotations(c.getAnnotations()), annotations(t.getAnnotations()));
-            if (!fields.isEmpty()) out.add(new Difference(partitionKey, c.getName(), c.getUniqueId(), Kind.MAILBOX, String.join("; ", fields)));
+            if (!fields.isEmpty())
+                out.add(new Difference(
+                        partitionKey, c.getName(), c.getUniqueId(), Kind.MAILBOX, String.join("; ", fields)));
         }
         for (MailboxUpsert t : theirs.values()) {
             if (!ours.containsKey(t.getUniqueId())) {
-                out.add(new Difference(partitionKey, t.getName(), t.getUniqueId(), Kind.EXTRA_MAILBOX, "not in the canonical state"));
+                out.add(new Difference(
+                        partitionKey, t.getName(), t.getUniqueId(), Kind.EXTRA_MAILBOX, "not in the canonical state"));
             }
         }
         return out;
@@ -106,20 +109,31 @@ public final class StateDiff {
         for (String id : new TreeSet<>(union(cSeen.keySet(), tSeen.keySet()))) {
             field(fields, "seen " + id, cSeen.getOrDefault(id, "none"), tSeen.getOrDefault(id, "none"));
         }
-        field(fields, "subscriptions", c == null ? List.of() : c.getSubscriptions(), t == null ? List.of() : t.getSubscriptions());
+        field(
+                fields,
+                "subscriptions",
+                c == null ? List.of() : c.getSubscriptions(),
+                t == null ? List.of() : t.getSubscriptions());
         field(fields, "quotas", quotas(c), quotas(t));
         field(fields, "sieve scripts", scripts(c), scripts(t));
         field(fields, "active sieve", c == null ? null : c.getActiveSieve(), t == null ? null : t.getActiveSieve());
         if (fields.isEmpty()) return List.of();
-        return fields.stream().map(f -> new Difference(partitionKey, null, null, Kind.USER, f)).toList();
+        return fields.stream()
+                .map(f -> new Difference(partitionKey, null, null, Kind.USER, f))
+                .toList();
     }
 
     /** The SYNC_CRCs of a mailbox's records, as a Cyrus computes them (expunged records count for nothing). */
     public static MailboxState withComputedCrcs(MailboxState m) {
         var crcs = io.mailstream.csync.crc.SyncCrc.of(m.getRecords().stream()
-                .map(io.mailstream.bridge.apply.MailboxTranslation::toRecord).toList());
-        return MailboxState.newBuilder(m).setHeader(MailboxUpsert.newBuilder(m.getHeader())
-                .setSyncCrc(crcs.basic()).setSyncCrcAnnot(crcs.annot()).build()).build();
+                .map(io.mailstream.bridge.apply.MailboxTranslation::toRecord)
+                .toList());
+        return MailboxState.newBuilder(m)
+                .setHeader(MailboxUpsert.newBuilder(m.getHeader())
+                        .setSyncCrc(crcs.basic())
+                        .setSyncCrcAnnot(crcs.annot())
+                        .build())
+                .build();
     }
 
     private static Map<String, MailboxUpsert> byId(List<MailboxState> states) {
@@ -131,18 +145,26 @@ public final class StateDiff {
     }
 
     private static Map<Long, MessageRecord> live(MailboxState m) {
-        return m.getRecords().stream().filter(r -> !StateFold.isExpunged(r))
+        return m.getRecords().stream()
+                .filter(r -> !StateFold.isExpunged(r))
                 .collect(Collectors.toMap(MessageRecord::getUid, Function.identity(), (a, b) -> b, TreeMap::new));
     }
 
     /** Flags compared as a set, case-insensitively for system flags, as Cyrus treats them. */
     private static String flags(MessageRecord r) {
-        return r.getFlags().stream().map(f -> f.startsWith("\\") ? f.toLowerCase() : f).sorted().toList().toString();
+        return r.getFlags().stream()
+                .map(f -> f.startsWith("\\") ? f.toLowerCase() : f)
+                .sorted()
+                .toList()
+                .toString();
     }
 
     private static String annotations(List<Annotation> list) {
-        return list.stream().map(a -> a.getEntry() + " " + a.getUserId() + "=" + text(a.getValue()))
-                .sorted().toList().toString();
+        return list.stream()
+                .map(a -> a.getEntry() + " " + a.getUserId() + "=" + text(a.getValue()))
+                .sorted()
+                .toList()
+                .toString();
     }
 
     private static String text(ByteBuffer b) {
@@ -156,21 +178,35 @@ public final class StateDiff {
         Map<String, String> out = new TreeMap<>();
         if (u == null) return out;
         for (SeenUpsert s : u.getSeen()) {
-            out.put(s.getUniqueId(), "LASTUID " + s.getLastUid() + " SEENUIDS " + s.getSeenUids() + " LASTCHANGE " + s.getLastChange());
+            out.put(
+                    s.getUniqueId(),
+                    "LASTUID " + s.getLastUid() + " SEENUIDS " + s.getSeenUids() + " LASTCHANGE " + s.getLastChange());
         }
         return out;
     }
 
     private static String quotas(UserState u) {
         if (u == null) return "[]";
-        return u.getQuotas().stream().map(QuotaUpsert::getRoot).sorted().map(root -> root + " " + new TreeMap<>(
-                u.getQuotas().stream().filter(q -> q.getRoot().equals(root)).findFirst().orElseThrow().getLimits()))
-                .toList().toString();
+        return u.getQuotas().stream()
+                .map(QuotaUpsert::getRoot)
+                .sorted()
+                .map(root -> root + " "
+                        + new TreeMap<>(u.getQuotas().stream()
+                                .filter(q -> q.getRoot().equals(root))
+                                .findFirst()
+                                .orElseThrow()
+                                .getLimits()))
+                .toList()
+                .toString();
     }
 
     private static String scripts(UserState u) {
         if (u == null) return "[]";
-        return u.getSieveScripts().stream().map(s -> s.getFilename() + " " + s.getContentSha1()).sorted().toList().toString();
+        return u.getSieveScripts().stream()
+                .map(s -> s.getFilename() + " " + s.getContentSha1())
+                .sorted()
+                .toList()
+                .toString();
     }
 
     private static <T> java.util.Set<T> union(java.util.Set<T> a, java.util.Set<T> b) {

@@ -4,7 +4,6 @@ import io.mailstream.csync.dlist.MessageBody;
 import io.mailstream.csync.model.Guid;
 import io.mailstream.schemas.MailboxState;
 import io.mailstream.schemas.UserState;
-
 import java.util.List;
 import java.util.Optional;
 
@@ -42,7 +41,8 @@ public interface StateSource extends AutoCloseable {
      * the source keeps no such time.
      */
     default java.util.OptionalLong lastChange(String partitionKey, String uniqueId) throws Exception {
-        return mailbox(partitionKey, uniqueId, null).map(m -> java.util.OptionalLong.of(m.getLastCaptureTime()))
+        return mailbox(partitionKey, uniqueId, null)
+                .map(m -> java.util.OptionalLong.of(m.getLastCaptureTime()))
                 .orElse(java.util.OptionalLong.empty());
     }
 

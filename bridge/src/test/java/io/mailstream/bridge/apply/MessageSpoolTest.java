@@ -1,23 +1,23 @@
 package io.mailstream.bridge.apply;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import io.mailstream.csync.model.Guid;
 import io.mailstream.schemas.MessageContent;
 import io.mailstream.schemas.content.MessageChunker;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-
-import static org.assertj.core.api.Assertions.assertThat;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The spool writes bodies without an fsync each, so it must never hand out one a crash cut short. */
 class MessageSpoolTest {
-    private static final byte[] BODY = ("Subject: spooled\r\n\r\n" + "x".repeat(5000) + "\r\n").getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] BODY =
+            ("Subject: spooled\r\n\r\n" + "x".repeat(5000) + "\r\n").getBytes(StandardCharsets.US_ASCII);
     private static final Guid GUID = new Guid(MessageChunker.sha1Hex(BODY));
 
     @TempDir

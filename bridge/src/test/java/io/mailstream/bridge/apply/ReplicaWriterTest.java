@@ -1,10 +1,11 @@
 package io.mailstream.bridge.apply;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import io.mailstream.csync.client.CsyncClient;
 import io.mailstream.csync.client.CsyncClientConfig;
 import io.mailstream.csync.crc.SyncCrc;
 import io.mailstream.csync.dlist.MessageBody;
-import io.mailstream.csync.model.CsyncCommand;
 import io.mailstream.csync.model.Guid;
 import io.mailstream.csync.model.MessageRecord;
 import io.mailstream.csync.replica.InMemoryReplica;
@@ -24,11 +25,6 @@ import io.mailstream.schemas.SieveScriptState;
 import io.mailstream.schemas.UserDelete;
 import io.mailstream.schemas.UserState;
 import io.mailstream.schemas.content.MessageChunker;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -38,8 +34,10 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-
-import static org.assertj.core.api.Assertions.assertThat;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The event/state -> csync direction against {@link InMemoryReplica}, which has Cyrus 3.6's replica checks. */
 class ReplicaWriterTest {
@@ -55,7 +53,8 @@ class ReplicaWriterTest {
     @BeforeEach
     void start() throws Exception {
         server = CsyncServer.start(CsyncServerConfig.builder(Authenticator.single("admin", "adminpw"), replica)
-                .failedAuthPause(Duration.ofMillis(10)).build());
+                .failedAuthPause(Duration.ofMillis(10))
+                .build());
         client = CsyncClient.connect(CsyncClientConfig.of("127.0.0.1", server.getPort(), "admin", "adminpw"));
         writer = new ReplicaWriter(client, "replicapart");
     }
@@ -76,9 +75,12 @@ class ReplicaWriterTest {
         assertThat(replica.mailbox("user.alice").orElseThrow().partition()).isEqualTo("replicapart");
         assertThat(replica.records(UID)).extracting(MessageRecord::uid).containsExactly(1L, 2L, 3L);
         assertThat(replica.records(UID).get(2).flags()).containsExactly("$Label");
-        assertThat(replica.records(UID).get(0).annotations()).extracting(a -> a.entry()).containsExactly("/comment");
+        assertThat(replica.records(UID).get(0).annotations())
+                .extracting(a -> a.entry())
+                .containsExactly("/comment");
         for (Guid g : bodies.keySet()) assertThat(replica.body(g)).hasValue(bodies.get(g));
-        assertThat(replica.crcs(UID).orElseThrow().basic()).isEqualTo(state.getHeader().getSyncCrc());
+        assertThat(replica.crcs(UID).orElseThrow().basic())
+                .isEqualTo(state.getHeader().getSyncCrc());
     }
 
     @Test
@@ -106,14 +108,20 @@ class ReplicaWriterTest {
         served.clear();
         // The copy's feed names only its own, new mailbox; the body is in the replica's INBOX.
         MailboxState copy = withName(inbox(2, 1, List.of(record(2, 1))), "user.alice.Archive");
-        copy = MailboxState.newBuilder(copy).setHeader(MailboxUpsert.newBuilder(copy.getHeader()).setUniqueId("2a1f0c3e-archive").build()).build();
+        copy = MailboxState.newBuilder(copy)
+                .setHeader(MailboxUpsert.newBuilder(copy.getHeader())
+                        .setUniqueId("2a1f0c3e-archive")
+                        .build())
+                .build();
         MailboxState archive = copy;
 
         ReplicaWriter.Pushed pushed = writer.push(archive, guid -> Optional.empty(), id -> Optional.of(archive));
 
         assertThat(pushed.bodiesUploaded()).isZero();
         assertThat(served).isEmpty();
-        assertThat(replica.records("2a1f0c3e-archive")).extracting(MessageRecord::uid).containsExactly(2L);
+        assertThat(replica.records("2a1f0c3e-archive"))
+                .extracting(MessageRecord::uid)
+                .containsExactly(2L);
     }
 
     @Test
@@ -122,11 +130,13 @@ class ReplicaWriterTest {
         push(inbox(3, 3, List.of(record(1, 1), record(2, 2), record(3, 3))));
         MailboxState canonical = inbox(3, 5, List.of(record(1, 1), record(2, 5, "\\Seen")));
 
-        ReplicaWriter.Pushed pushed = writer.push(canonical, List.of("user.alice"), this::body, id -> Optional.of(canonical));
+        ReplicaWriter.Pushed pushed =
+                writer.push(canonical, List.of("user.alice"), this::body, id -> Optional.of(canonical));
 
         assertThat(pushed.syncCrc()).isEqualTo(canonical.getHeader().getSyncCrc());
         assertThat(replica.records(UID).get(2).isExpunged()).isTrue();
-        assertThat(replica.crcs(UID).orElseThrow().basic()).isEqualTo(canonical.getHeader().getSyncCrc());
+        assertThat(replica.crcs(UID).orElseThrow().basic())
+                .isEqualTo(canonical.getHeader().getSyncCrc());
     }
 
     @Test
@@ -157,7 +167,8 @@ class ReplicaWriterTest {
     }
 
     private void assertThatPushFails(MailboxState view, MailboxState canonical) {
-        org.assertj.core.api.Assertions.assertThatThrownBy(() -> writer.push(view, List.of(), this::body, id -> Optional.ofNullable(canonical)))
+        org.assertj.core.api.Assertions.assertThatThrownBy(
+                        () -> writer.push(view, List.of(), this::body, id -> Optional.ofNullable(canonical)))
                 .hasMessageContaining("IMAP_SYNC_CHECKSUM");
     }
 
@@ -177,21 +188,38 @@ class ReplicaWriterTest {
     @Test
     void userStateAndStandaloneEventsBecomeTheirApplyCommands() throws Exception {
         push(inbox(2, 2, List.of(record(1, 1), record(2, 2))));
-        UserState user = UserState.newBuilder().setUserId("alice").setLastEventId("e").setLastCaptureTime(0)
+        UserState user = UserState.newBuilder()
+                .setUserId("alice")
+                .setLastEventId("e")
+                .setLastCaptureTime(0)
                 .setSubscriptions(List.of("user.alice"))
-                .setSeen(List.of(SeenUpsert.newBuilder().setUserId("alice").setUniqueId("shared-1").setLastRead(10)
-                        .setLastUid(4).setLastChange(11).setSeenUids("1:4").build()))
-                .setSieveScripts(List.of(SieveScriptState.newBuilder().setFilename("vacation.script").setLastUpdate(5)
-                        .setContentSha1("x").setContent(utf8("keep;\r\n")).build()))
+                .setSeen(List.of(SeenUpsert.newBuilder()
+                        .setUserId("alice")
+                        .setUniqueId("shared-1")
+                        .setLastRead(10)
+                        .setLastUid(4)
+                        .setLastChange(11)
+                        .setSeenUids("1:4")
+                        .build()))
+                .setSieveScripts(List.of(SieveScriptState.newBuilder()
+                        .setFilename("vacation.script")
+                        .setLastUpdate(5)
+                        .setContentSha1("x")
+                        .setContent(utf8("keep;\r\n"))
+                        .build()))
                 .setActiveSieve("vacation")
-                .setQuotas(List.of(QuotaUpsert.newBuilder().setRoot("user.alice").setLimits(Map.of("STORAGE", 2048L, "MESSAGE", 50L)).build()))
+                .setQuotas(List.of(QuotaUpsert.newBuilder()
+                        .setRoot("user.alice")
+                        .setLimits(Map.of("STORAGE", 2048L, "MESSAGE", 50L))
+                        .build()))
                 .build();
 
         writer.pushUserState(user);
         writer.pushUserState(user); // asserting state twice changes nothing
         apply(new Expunge(UID, "user.alice", List.of(2L)));
         apply(new MailboxRename(UID, "user.alice", "user.alice.Old", 0L, "primarypart", null));
-        apply(new MailboxRename(UID, "user.alice", "user.alice.Old", 0L, "primarypart", null)); // replay: already renamed
+        apply(new MailboxRename(
+                UID, "user.alice", "user.alice.Old", 0L, "primarypart", null)); // replay: already renamed
 
         assertThat(replica.subscriptions("alice")).containsExactly("user.alice");
         assertThat(replica.seen("alice")).containsKey("shared-1");
@@ -207,7 +235,10 @@ class ReplicaWriterTest {
 
     @Test
     void rebuildRestoresServerAnnotationsFromTheServerKeysState() throws Exception {
-        UserState server = UserState.newBuilder().setUserId("#server").setLastEventId("e").setLastCaptureTime(0)
+        UserState server = UserState.newBuilder()
+                .setUserId("#server")
+                .setLastEventId("e")
+                .setLastCaptureTime(0)
                 .setAnnotations(List.of(new AnnotationUpsert("", "/shared/comment", "", utf8("server note"))))
                 .build();
 
@@ -258,28 +289,61 @@ class ReplicaWriterTest {
         Guid guid = Guid.sha1(body);
         bodies.put(guid, body);
         List<Annotation> annotations = uid == 1
-                ? List.of(Annotation.newBuilder().setEntry("/comment").setUserId("").setModseq(modseq).setValue(utf8("hello")).build())
+                ? List.of(Annotation.newBuilder()
+                        .setEntry("/comment")
+                        .setUserId("")
+                        .setModseq(modseq)
+                        .setValue(utf8("hello"))
+                        .build())
                 : List.of();
-        return io.mailstream.schemas.MessageRecord.newBuilder().setUid(uid).setModseq(modseq).setLastUpdated(1_700_000_000 + modseq)
-                .setFlags(List.of(flags)).setInternalDate(1_700_000_000 + uid).setSize(body.length).setGuid(guid.hex())
-                .setAnnotations(annotations).build();
+        return io.mailstream.schemas.MessageRecord.newBuilder()
+                .setUid(uid)
+                .setModseq(modseq)
+                .setLastUpdated(1_700_000_000 + modseq)
+                .setFlags(List.of(flags))
+                .setInternalDate(1_700_000_000 + uid)
+                .setSize(body.length)
+                .setGuid(guid.hex())
+                .setAnnotations(annotations)
+                .build();
     }
 
     /** A header as capture would carry it: the source's SYNC_CRC over exactly these records. */
-    private static MailboxState inbox(long lastUid, long highestModseq, List<io.mailstream.schemas.MessageRecord> records) {
-        SyncCrc.Pair crcs = SyncCrc.of(records.stream().map(MailboxTranslation::toRecord).toList());
-        MailboxUpsert header = MailboxUpsert.newBuilder().setUniqueId(UID).setName("user.alice").setUidValidity(1_700_000_000L)
-                .setLastUid(lastUid).setHighestModseq(highestModseq).setPartition("primarypart")
-                .setAcl("alice\tlrswipkxtecdan\t").setOptions("P").setSyncCrc(crcs.basic()).setSyncCrcAnnot(crcs.annot())
-                .setAnnotations(List.of(Annotation.newBuilder().setEntry("/specialuse").setUserId("alice").setModseq(1)
-                        .setValue(utf8("\\Archive")).build()))
+    private static MailboxState inbox(
+            long lastUid, long highestModseq, List<io.mailstream.schemas.MessageRecord> records) {
+        SyncCrc.Pair crcs =
+                SyncCrc.of(records.stream().map(MailboxTranslation::toRecord).toList());
+        MailboxUpsert header = MailboxUpsert.newBuilder()
+                .setUniqueId(UID)
+                .setName("user.alice")
+                .setUidValidity(1_700_000_000L)
+                .setLastUid(lastUid)
+                .setHighestModseq(highestModseq)
+                .setPartition("primarypart")
+                .setAcl("alice\tlrswipkxtecdan\t")
+                .setOptions("P")
+                .setSyncCrc(crcs.basic())
+                .setSyncCrcAnnot(crcs.annot())
+                .setAnnotations(List.of(Annotation.newBuilder()
+                        .setEntry("/specialuse")
+                        .setUserId("alice")
+                        .setModseq(1)
+                        .setValue(utf8("\\Archive"))
+                        .build()))
                 .build();
-        return MailboxState.newBuilder().setHeader(header).setRecords(records).setPartitionKey("alice")
-                .setLastEventId("e").setLastCaptureTime(0).build();
+        return MailboxState.newBuilder()
+                .setHeader(header)
+                .setRecords(records)
+                .setPartitionKey("alice")
+                .setLastEventId("e")
+                .setLastCaptureTime(0)
+                .build();
     }
 
     private static MailboxState withName(MailboxState s, String name) {
-        return MailboxState.newBuilder(s).setHeader(MailboxUpsert.newBuilder(s.getHeader()).setName(name).build()).build();
+        return MailboxState.newBuilder(s)
+                .setHeader(MailboxUpsert.newBuilder(s.getHeader()).setName(name).build())
+                .build();
     }
 
     private static ByteBuffer utf8(String s) {

@@ -21,7 +21,9 @@ import java.util.concurrent.TimeUnit;
  */
 public final class DemoCyrus {
     /** The Debian packages the demo (and the tests) need. */
-    public static final String INSTALL_COMMAND = "apt-get install -y cyrus-imapd cyrus-replication cyrus-admin cyrus-clients sasl2-bin";
+    public static final String INSTALL_COMMAND =
+            "apt-get install -y cyrus-imapd cyrus-replication cyrus-admin cyrus-clients sasl2-bin";
+
     private static final Path CYRUS_BIN = Path.of("/usr/lib/cyrus/bin");
     static final String HOST = "127.0.0.1";
 
@@ -32,6 +34,7 @@ public final class DemoCyrus {
     private final int sievePort;
     /** The replica's sync_server port; -1 on the primary. */
     private final int csyncPort;
+
     private boolean started;
 
     private DemoCyrus(Path scripts, Path dir, int[] ports, boolean replica) {
@@ -64,10 +67,19 @@ public final class DemoCyrus {
     }
 
     /** A primary replicating its {@code mailstream} channel to capture at {@code capturePort}. */
-    public static DemoCyrus primary(Path scripts, Path dir, int capturePort, String admin, List<String> users) throws IOException {
+    public static DemoCyrus primary(Path scripts, Path dir, int capturePort, String admin, List<String> users)
+            throws IOException {
         DemoCyrus p = new DemoCyrus(scripts, dir, freePorts(3), false);
-        p.create("primary", admin, users, "--mailstream-host", HOST, "--mailstream-port", "" + capturePort,
-                "--sync-repeat-interval", "1");
+        p.create(
+                "primary",
+                admin,
+                users,
+                "--mailstream-host",
+                HOST,
+                "--mailstream-port",
+                "" + capturePort,
+                "--sync-repeat-interval",
+                "1");
         return p;
     }
 
@@ -80,8 +92,19 @@ public final class DemoCyrus {
     }
 
     private void create(String role, String admin, List<String> users, String... options) throws IOException {
-        List<String> args = new ArrayList<>(List.of("--role", role, "--dir", dir.toString(), "--imap-port", "" + imapPort,
-                "--lmtp-port", "" + lmtpPort, "--sieve-port", "" + sievePort, "--admin", admin));
+        List<String> args = new ArrayList<>(List.of(
+                "--role",
+                role,
+                "--dir",
+                dir.toString(),
+                "--imap-port",
+                "" + imapPort,
+                "--lmtp-port",
+                "" + lmtpPort,
+                "--sieve-port",
+                "" + sievePort,
+                "--admin",
+                admin));
         args.addAll(List.of(options));
         users.forEach(u -> args.addAll(List.of("--user", u)));
         script("create-instance.sh", args);
@@ -107,7 +130,8 @@ public final class DemoCyrus {
 
     /** Stops whatever an earlier run left in an instance folder (e.g. after kill -9 of the demo). */
     public static void stopLeftovers(Path scripts, Path dir) throws IOException {
-        if (Files.exists(dir.resolve("instance.env"))) new DemoCyrus(scripts, dir, new int[4], false).script("stop-instance.sh", List.of(dir.toString()));
+        if (Files.exists(dir.resolve("instance.env")))
+            new DemoCyrus(scripts, dir, new int[4], false).script("stop-instance.sh", List.of(dir.toString()));
     }
 
     void start() throws IOException {
@@ -131,7 +155,8 @@ public final class DemoCyrus {
     }
 
     private void script(String name, List<String> args) throws IOException {
-        List<String> cmd = new ArrayList<>(List.of("/bin/bash", scripts.resolve(name).toString()));
+        List<String> cmd =
+                new ArrayList<>(List.of("/bin/bash", scripts.resolve(name).toString()));
         cmd.addAll(args);
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         p.getOutputStream().close();
@@ -168,7 +193,11 @@ public final class DemoCyrus {
     public static Path scriptsDir() {
         List<Path> starts = new ArrayList<>();
         try {
-            starts.add(Path.of(DemoCyrus.class.getProtectionDomain().getCodeSource().getLocation().toURI()));
+            starts.add(Path.of(DemoCyrus.class
+                    .getProtectionDomain()
+                    .getCodeSource()
+                    .getLocation()
+                    .toURI()));
         } catch (Exception e) {
             // no code source (unusual class loader): the working directory is still tried
         }

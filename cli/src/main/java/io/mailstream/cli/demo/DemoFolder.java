@@ -24,7 +24,8 @@ public final class DemoFolder {
             return home + ": Cyrus runs as the cyrus user, which cannot reach /root; choose a --dir elsewhere";
         }
         if (home.toString().length() > MAX_LENGTH) {
-            return home + ": too long for Cyrus's unix sockets (at most " + MAX_LENGTH + " characters); choose a shorter --dir";
+            return home + ": too long for Cyrus's unix sockets (at most " + MAX_LENGTH
+                    + " characters); choose a shorter --dir";
         }
         if (Files.isDirectory(home)) {
             boolean empty;
@@ -34,7 +35,8 @@ public final class DemoFolder {
             if (!empty && !Files.exists(home.resolve(MARKER))) {
                 return home + " exists and is not a demo folder; choose another --dir";
             }
-            for (String instance : new String[] {"primary", "dc2"}) DemoCyrus.stopLeftovers(scripts, home.resolve(instance));
+            for (String instance : new String[] {"primary", "dc2"})
+                DemoCyrus.stopLeftovers(scripts, home.resolve(instance));
             deleteTree(home);
         }
         Files.createDirectories(home);

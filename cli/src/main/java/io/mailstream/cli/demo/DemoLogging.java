@@ -1,12 +1,11 @@
 package io.mailstream.cli.demo;
 
-import org.apache.logging.log4j.LogManager;
-import org.apache.logging.log4j.core.LoggerContext;
-
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.net.URL;
 import java.nio.file.Path;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.core.LoggerContext;
 
 /**
  * Keeps the demo's console readable: Kafka's, Kafka Streams' and every other library's INFO and

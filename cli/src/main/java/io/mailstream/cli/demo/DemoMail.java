@@ -12,16 +12,46 @@ import java.util.Random;
  * CRLF lines, none starting with a dot, so it can go to LMTP as is.
  */
 final class DemoMail {
-    private static final String[] PEOPLE = {"Ana Souza", "Ben Carter", "Chen Wei", "Dara Okafor", "Elif Yilmaz",
-            "Farid Haddad", "Greta Lindqvist", "Hiro Tanaka", "Ines Moreau", "Jonas Berg"};
-    private static final String[] TOPICS = {"Quarterly numbers", "Offsite agenda", "Server migration plan", "Invoice 4471",
-            "Release checklist", "Lunch on Friday?", "Contract draft v3", "Backup window change", "Customer escalation",
-            "Hiring: second round", "Budget review", "Travel booking"};
-    private static final String[] SENTENCES = {"Please find my notes below.", "Can we move this to Thursday?",
-            "I have updated the figures in the shared sheet.", "The replica in the second data centre is in sync again.",
-            "Let me know if anything is missing.", "Thanks for the quick turnaround.", "We still need sign-off from legal.",
-            "The migration window is Saturday 02:00 to 04:00.", "I will send the final version tomorrow morning.",
-            "Attached is the latest draft for review.", "Could you double-check the totals?", "Agreed, let's go ahead."};
+    private static final String[] PEOPLE = {
+        "Ana Souza",
+        "Ben Carter",
+        "Chen Wei",
+        "Dara Okafor",
+        "Elif Yilmaz",
+        "Farid Haddad",
+        "Greta Lindqvist",
+        "Hiro Tanaka",
+        "Ines Moreau",
+        "Jonas Berg"
+    };
+    private static final String[] TOPICS = {
+        "Quarterly numbers",
+        "Offsite agenda",
+        "Server migration plan",
+        "Invoice 4471",
+        "Release checklist",
+        "Lunch on Friday?",
+        "Contract draft v3",
+        "Backup window change",
+        "Customer escalation",
+        "Hiring: second round",
+        "Budget review",
+        "Travel booking"
+    };
+    private static final String[] SENTENCES = {
+        "Please find my notes below.",
+        "Can we move this to Thursday?",
+        "I have updated the figures in the shared sheet.",
+        "The replica in the second data centre is in sync again.",
+        "Let me know if anything is missing.",
+        "Thanks for the quick turnaround.",
+        "We still need sign-off from legal.",
+        "The migration window is Saturday 02:00 to 04:00.",
+        "I will send the final version tomorrow morning.",
+        "Attached is the latest draft for review.",
+        "Could you double-check the totals?",
+        "Agreed, let's go ahead."
+    };
 
     private final Random random;
     private final String domain;
@@ -40,11 +70,28 @@ final class DemoMail {
         int topic = random.nextInt(TOPICS.length);
         boolean reply = random.nextInt(3) == 0;
         StringBuilder head = new StringBuilder()
-                .append("From: ").append(sender).append(" <").append(senderAddress).append(">\r\n")
-                .append("To: ").append(user).append('@').append(domain).append("\r\n")
-                .append("Subject: ").append(reply ? "Re: " : "").append(TOPICS[topic]).append("\r\n")
-                .append("Date: ").append(DateTimeFormatter.RFC_1123_DATE_TIME.format(ZonedDateTime.now())).append("\r\n")
-                .append("Message-ID: <demo.").append(n).append('.').append(Long.toHexString(random.nextLong())).append("@example.com>\r\n");
+                .append("From: ")
+                .append(sender)
+                .append(" <")
+                .append(senderAddress)
+                .append(">\r\n")
+                .append("To: ")
+                .append(user)
+                .append('@')
+                .append(domain)
+                .append("\r\n")
+                .append("Subject: ")
+                .append(reply ? "Re: " : "")
+                .append(TOPICS[topic])
+                .append("\r\n")
+                .append("Date: ")
+                .append(DateTimeFormatter.RFC_1123_DATE_TIME.format(ZonedDateTime.now()))
+                .append("\r\n")
+                .append("Message-ID: <demo.")
+                .append(n)
+                .append('.')
+                .append(Long.toHexString(random.nextLong()))
+                .append("@example.com>\r\n");
         if (reply) head.append("In-Reply-To: <thread.").append(topic).append("@example.com>\r\n");
         head.append("MIME-Version: 1.0\r\n");
         String text = text(1_000 + random.nextInt(12_000), sender);
@@ -55,12 +102,24 @@ final class DemoMail {
         String boundary = "demo-" + n;
         byte[] document = new byte[100_000 + random.nextInt(1_000_000)];
         random.nextBytes(document);
-        head.append("Content-Type: multipart/mixed; boundary=\"").append(boundary).append("\"\r\n\r\n")
-                .append("--").append(boundary).append("\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n").append(text)
-                .append("--").append(boundary).append("\r\nContent-Type: application/pdf; name=\"document-").append(n)
-                .append(".pdf\"\r\nContent-Disposition: attachment; filename=\"document-").append(n)
+        head.append("Content-Type: multipart/mixed; boundary=\"")
+                .append(boundary)
+                .append("\"\r\n\r\n")
+                .append("--")
+                .append(boundary)
+                .append("\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n")
+                .append(text)
+                .append("--")
+                .append(boundary)
+                .append("\r\nContent-Type: application/pdf; name=\"document-")
+                .append(n)
+                .append(".pdf\"\r\nContent-Disposition: attachment; filename=\"document-")
+                .append(n)
                 .append(".pdf\"\r\nContent-Transfer-Encoding: base64\r\n\r\n")
-                .append(Base64.getMimeEncoder().encodeToString(document)).append("\r\n--").append(boundary).append("--\r\n");
+                .append(Base64.getMimeEncoder().encodeToString(document))
+                .append("\r\n--")
+                .append(boundary)
+                .append("--\r\n");
         return head.toString().getBytes(StandardCharsets.UTF_8);
     }
 
@@ -81,6 +140,10 @@ final class DemoMail {
                 line.setLength(0);
             }
         }
-        return body.append(line.toString().stripTrailing()).append("\r\n\r\n").append(sender).append("\r\n").toString();
+        return body.append(line.toString().stripTrailing())
+                .append("\r\n\r\n")
+                .append(sender)
+                .append("\r\n")
+                .toString();
     }
 }

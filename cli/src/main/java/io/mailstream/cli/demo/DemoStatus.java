@@ -5,12 +5,11 @@ import io.mailstream.core.config.MailstreamConfig;
 import io.mailstream.streams.StatusReport;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.io.PrintWriter;
 import java.time.LocalTime;
 import java.time.temporal.ChronoUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The demo's live view, every few seconds until closed: what the users did on the primary, and
@@ -28,8 +27,13 @@ public final class DemoStatus implements AutoCloseable {
     private final Thread thread;
     private volatile boolean stopping;
 
-    private DemoStatus(MailstreamConfig config, String bootstrapServers, MeterRegistry metrics, DemoTraffic traffic,
-                       PrintWriter out, int refreshSeconds) {
+    private DemoStatus(
+            MailstreamConfig config,
+            String bootstrapServers,
+            MeterRegistry metrics,
+            DemoTraffic traffic,
+            PrintWriter out,
+            int refreshSeconds) {
         this.config = config;
         this.bootstrapServers = bootstrapServers;
         this.metrics = metrics;
@@ -40,8 +44,13 @@ public final class DemoStatus implements AutoCloseable {
         thread.setDaemon(true);
     }
 
-    public static DemoStatus start(MailstreamConfig config, String bootstrapServers, MeterRegistry metrics, DemoTraffic traffic,
-                                   PrintWriter out, int refreshSeconds) {
+    public static DemoStatus start(
+            MailstreamConfig config,
+            String bootstrapServers,
+            MeterRegistry metrics,
+            DemoTraffic traffic,
+            PrintWriter out,
+            int refreshSeconds) {
         DemoStatus status = new DemoStatus(config, bootstrapServers, metrics, traffic, out, refreshSeconds);
         status.thread.start();
         return status;
@@ -63,11 +72,15 @@ public final class DemoStatus implements AutoCloseable {
 
     private void print() {
         StatusReport report = StatusReport.compute(config, bootstrapServers);
-        StringBuilder s = new StringBuilder(String.format("%n-- %s  primary: %d messages delivered over LMTP, %d IMAP actions%s%n",
-                LocalTime.now().truncatedTo(ChronoUnit.SECONDS), traffic.delivered(), traffic.actions(),
+        StringBuilder s = new StringBuilder(String.format(
+                "%n-- %s  primary: %d messages delivered over LMTP, %d IMAP actions%s%n",
+                LocalTime.now().truncatedTo(ChronoUnit.SECONDS),
+                traffic.delivered(),
+                traffic.actions(),
                 traffic.failures() > 0 ? " (" + traffic.failures() + " failed)" : ""));
         String page = config.get(ConfigKeys.HTTP_LISTEN);
-        if (!page.isBlank() && !page.endsWith(":0")) s.append("   status page: http://").append(page).append("/\n");
+        if (!page.isBlank() && !page.endsWith(":0"))
+            s.append("   status page: http://").append(page).append("/\n");
         for (String tier : config.tiers()) {
             s.append(String.format("   tier %s: %.0f events applied%n", tier, applied(tier)));
         }
@@ -77,7 +90,8 @@ public final class DemoStatus implements AutoCloseable {
     }
 
     private double applied(String tier) {
-        Counter c = metrics.find("mailstream.sink.events.applied").tag("tier", tier).counter();
+        Counter c =
+                metrics.find("mailstream.sink.events.applied").tag("tier", tier).counter();
         return c == null ? 0 : c.count();
     }
 

@@ -11,9 +11,6 @@ import io.mailstream.core.config.ConfigKeys;
 import io.mailstream.core.config.MailstreamConfig;
 import io.mailstream.core.metrics.MailstreamMetrics;
 import io.micrometer.core.instrument.MeterRegistry;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -28,6 +25,8 @@ import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The HTTP side of a long-running mailstream process: the status page ({@code /}, its files under
@@ -39,8 +38,15 @@ public final class StatusPage implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(StatusPage.class);
     private static final String PAGE_RESOURCES = "/io/mailstream/cli/web/page/";
     private static final Pattern PAGE_FILE = Pattern.compile("[a-z][a-z0-9-]*\\.(html|js|css|svg)");
-    private static final Map<String, String> TYPES = Map.of("html", "text/html; charset=utf-8", "js", "text/javascript; charset=utf-8",
-            "css", "text/css; charset=utf-8", "svg", "image/svg+xml");
+    private static final Map<String, String> TYPES = Map.of(
+            "html",
+            "text/html; charset=utf-8",
+            "js",
+            "text/javascript; charset=utf-8",
+            "css",
+            "text/css; charset=utf-8",
+            "svg",
+            "image/svg+xml");
 
     private final StatusSampler sampler;
     private final List<HttpServer> servers = new ArrayList<>();
@@ -62,7 +68,8 @@ public final class StatusPage implements AutoCloseable {
      * Starts the servers the configuration asks for and the sampler behind them; with both keys
      * empty, nothing. {@code typedTiers}: see {@link StatusSampler}.
      */
-    public static StatusPage start(MailstreamConfig config, String bootstrapServers, Set<String> typedTiers, MeterRegistry metrics) {
+    public static StatusPage start(
+            MailstreamConfig config, String bootstrapServers, Set<String> typedTiers, MeterRegistry metrics) {
         String page = config.get(ConfigKeys.HTTP_LISTEN).trim();
         String metricsAt = config.get(ConfigKeys.METRICS_LISTEN).trim();
         boolean shared = metricsAt.isEmpty() || metricsAt.equals(page);
@@ -109,12 +116,13 @@ public final class StatusPage implements AutoCloseable {
             servers.add(server);
             return server;
         } catch (BindException e) {
-            throw new ConfigException(key.name() + ": cannot listen on " + address.getHostString() + ":" + address.getPort()
+            throw new ConfigException(key.name() + ": cannot listen on " + address.getHostString() + ":"
+                    + address.getPort()
                     + " (" + e.getMessage() + "): another process has it; choose a free port (0 picks one) or leave "
                     + key.name() + " empty");
         } catch (IOException e) {
-            throw new ConfigException(key.name() + ": cannot listen on " + address.getHostString() + ":" + address.getPort()
-                    + ": " + e.getMessage());
+            throw new ConfigException(key.name() + ": cannot listen on " + address.getHostString() + ":"
+                    + address.getPort() + ": " + e.getMessage());
         }
     }
 
@@ -137,15 +145,20 @@ public final class StatusPage implements AutoCloseable {
         } catch (NumberFormatException e) {
             throw new ConfigException(key.name() + ": '" + value + "' has no valid port");
         }
-        if (port < 0 || port > 65535) throw new ConfigException(key.name() + ": port " + port + " is out of range in '" + value + "'");
+        if (port < 0 || port > 65535)
+            throw new ConfigException(key.name() + ": port " + port + " is out of range in '" + value + "'");
         return new InetSocketAddress(host, port);
     }
 
     private void page(HttpExchange exchange) throws IOException {
         try (exchange) {
             String path = exchange.getRequestURI().getPath();
-            String file = path.equals("/") ? "index.html" : path.startsWith("/page/") ? path.substring("/page/".length()) : null;
-            if (!"GET".equals(exchange.getRequestMethod()) || file == null || !PAGE_FILE.matcher(file).matches()) {
+            String file = path.equals("/")
+                    ? "index.html"
+                    : path.startsWith("/page/") ? path.substring("/page/".length()) : null;
+            if (!"GET".equals(exchange.getRequestMethod())
+                    || file == null
+                    || !PAGE_FILE.matcher(file).matches()) {
                 send(exchange, 404, "text/plain; charset=utf-8", "not found: " + path + "\n");
                 return;
             }
@@ -180,7 +193,11 @@ public final class StatusPage implements AutoCloseable {
         root.set("history", json.valueToTree(sampler.history()));
         ObjectNode dead = root.putObject("deadLetters");
         dead.set("byReason", json.valueToTree(s.deadLettersByReason()));
-        dead.put("total", s.deadLettersByReason().values().stream().mapToLong(Long::longValue).sum());
+        dead.put(
+                "total",
+                s.deadLettersByReason().values().stream()
+                        .mapToLong(Long::longValue)
+                        .sum());
         dead.set("recent", json.valueToTree(s.recentDeadLetters()));
         ArrayNode changes = root.putArray("recentChanges");
         for (String change : s.recentChanges()) changes.add(json.readTree(change));

@@ -18,14 +18,6 @@ import io.mailstream.streams.StatusReport;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -42,6 +34,13 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Reads the cluster's status every {@code status.refresh.seconds} on one thread: each tier's lag
@@ -59,18 +58,26 @@ public final class StatusSampler implements AutoCloseable {
     private static final Duration READ_TIMEOUT = Duration.ofSeconds(30);
 
     /** One tier as the page shows it. {@code type} is null when the configuration does not name it (dashboard on a bare cluster). */
-    public record TierView(String tier, String type, String role, long epoch, long eventsBehind, Double secondsBehind) {}
+    public record TierView(
+            String tier, String type, String role, long epoch, long eventsBehind, Double secondsBehind) {}
 
     /** One point of the lag chart. */
     public record LagPoint(long time, Map<String, Long> eventsBehind, Map<String, Double> secondsBehind) {}
 
     /** A dead letter without its payload. */
-    public record DeadLetterView(long time, String reason, String detail, String sourceTopic, int sourcePartition, long sourceOffset) {}
+    public record DeadLetterView(
+            long time, String reason, String detail, String sourceTopic, int sourcePartition, long sourceOffset) {}
 
     /** The latest reading; {@code error} says why the last read failed (the rest is then from the read before). */
-    public record Snapshot(long time, String site, Map<String, Object> primary, List<TierView> tiers,
-                           Map<String, Long> deadLettersByReason, List<DeadLetterView> recentDeadLetters,
-                           List<String> recentChanges, String error) {}
+    public record Snapshot(
+            long time,
+            String site,
+            Map<String, Object> primary,
+            List<TierView> tiers,
+            Map<String, Long> deadLettersByReason,
+            List<DeadLetterView> recentDeadLetters,
+            List<String> recentChanges,
+            String error) {}
 
     private final MailstreamConfig config;
     private final String bootstrapServers;
@@ -96,14 +103,22 @@ public final class StatusSampler implements AutoCloseable {
      * @param typedTiers tiers whose {@code tier.<name>.type} the configuration sets (all of them for
      *     {@code run}; none for a dashboard that found the tiers by their feed topics)
      */
-    public StatusSampler(MailstreamConfig config, String bootstrapServers, Set<String> typedTiers, MeterRegistry metrics) {
+    public StatusSampler(
+            MailstreamConfig config, String bootstrapServers, Set<String> typedTiers, MeterRegistry metrics) {
         this.config = config;
         this.bootstrapServers = bootstrapServers;
         this.typedTiers = Set.copyOf(typedTiers);
         this.metrics = metrics;
         this.interval = Duration.ofSeconds(Math.max(1, config.get(ConfigKeys.STATUS_REFRESH_SECONDS)));
-        this.latest = new Snapshot(System.currentTimeMillis(), config.get(ConfigKeys.SITE), null, List.of(), Map.of(), List.of(),
-                List.of(), "no reading yet");
+        this.latest = new Snapshot(
+                System.currentTimeMillis(),
+                config.get(ConfigKeys.SITE),
+                null,
+                List.of(),
+                Map.of(),
+                List.of(),
+                List.of(),
+                "no reading yet");
         this.thread = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "status-sampler");
             t.setDaemon(true);
@@ -134,22 +149,48 @@ public final class StatusSampler implements AutoCloseable {
 
     private void registerGauges() {
         for (String tier : config.tiers()) {
-            meters.add(Gauge.builder("mailstream.tier.lag.events", this, s -> s.tier(tier).map(t -> (double) t.eventsBehind()).orElse(Double.NaN))
-                    .tag("tier", tier).description("Feed events the tier's sink has not committed yet").register(metrics));
-            meters.add(Gauge.builder("mailstream.tier.lag.seconds", this,
-                            s -> s.tier(tier).map(t -> t.secondsBehind() == null ? Double.NaN : t.secondsBehind()).orElse(Double.NaN))
-                    .tag("tier", tier).description("Capture time of the newest change minus that of the newest change the tier applied")
+            meters.add(Gauge.builder(
+                            "mailstream.tier.lag.events",
+                            this,
+                            s -> s.tier(tier)
+                                    .map(t -> (double) t.eventsBehind())
+                                    .orElse(Double.NaN))
+                    .tag("tier", tier)
+                    .description("Feed events the tier's sink has not committed yet")
                     .register(metrics));
-            meters.add(Gauge.builder("mailstream.tier.epoch", this, s -> s.tier(tier).map(t -> (double) t.epoch()).orElse(Double.NaN))
-                    .tag("tier", tier).description("Epoch of the tier's role in mailstream.control").register(metrics));
+            meters.add(Gauge.builder(
+                            "mailstream.tier.lag.seconds",
+                            this,
+                            s -> s.tier(tier)
+                                    .map(t -> t.secondsBehind() == null ? Double.NaN : t.secondsBehind())
+                                    .orElse(Double.NaN))
+                    .tag("tier", tier)
+                    .description("Capture time of the newest change minus that of the newest change the tier applied")
+                    .register(metrics));
+            meters.add(Gauge.builder(
+                            "mailstream.tier.epoch",
+                            this,
+                            s -> s.tier(tier).map(t -> (double) t.epoch()).orElse(Double.NaN))
+                    .tag("tier", tier)
+                    .description("Epoch of the tier's role in mailstream.control")
+                    .register(metrics));
             for (TierRole role : TierRole.values()) {
                 String name = role.name().toLowerCase();
-                meters.add(Gauge.builder("mailstream.tier.role", this, s -> s.tier(tier).map(t -> t.role().equals(name) ? 1.0 : 0.0).orElse(Double.NaN))
-                        .tag("tier", tier).tag("role", name).description("1 for the tier's current role in mailstream.control").register(metrics));
+                meters.add(Gauge.builder(
+                                "mailstream.tier.role",
+                                this,
+                                s -> s.tier(tier)
+                                        .map(t -> t.role().equals(name) ? 1.0 : 0.0)
+                                        .orElse(Double.NaN))
+                        .tag("tier", tier)
+                        .tag("role", name)
+                        .description("1 for the tier's current role in mailstream.control")
+                        .register(metrics));
             }
         }
         meters.add(Gauge.builder("mailstream.control.primary.epoch", primaryEpoch, AtomicLong::get)
-                .description("Epoch of the primary of scope * in mailstream.control").register(metrics));
+                .description("Epoch of the primary of scope * in mailstream.control")
+                .register(metrics));
     }
 
     private java.util.Optional<TierView> tier(String name) {
@@ -162,8 +203,15 @@ public final class StatusSampler implements AutoCloseable {
             lastLoggedError = null;
         } catch (Exception e) {
             String why = e.getMessage() != null ? e.getMessage() : e.toString();
-            latest = new Snapshot(System.currentTimeMillis(), latest.site(), latest.primary(), latest.tiers(), latest.deadLettersByReason(),
-                    latest.recentDeadLetters(), latest.recentChanges(), why);
+            latest = new Snapshot(
+                    System.currentTimeMillis(),
+                    latest.site(),
+                    latest.primary(),
+                    latest.tiers(),
+                    latest.deadLettersByReason(),
+                    latest.recentDeadLetters(),
+                    latest.recentChanges(),
+                    why);
             if (!why.equals(lastLoggedError)) {
                 LOG.warn("status page: cannot read the cluster's status at {}: {}", bootstrapServers, why);
                 lastLoggedError = why;
@@ -177,7 +225,9 @@ public final class StatusSampler implements AutoCloseable {
         StatusReport report = StatusReport.lag(config, bootstrapServers);
         Map<String, ControlEvent> control = new ControlTopic(bootstrapServers, schemas).readLatest();
         PrimaryAssignment all = control.get(ControlTopic.ALL_KEYS) != null
-                && control.get(ControlTopic.ALL_KEYS).getPayload() instanceof PrimaryAssignment a ? a : null;
+                        && control.get(ControlTopic.ALL_KEYS).getPayload() instanceof PrimaryAssignment a
+                ? a
+                : null;
         long epoch = all != null ? all.getEpoch() : 0;
         List<TierView> views = new ArrayList<>();
         Map<String, Long> events = new TreeMap<>();
@@ -186,10 +236,15 @@ public final class StatusSampler implements AutoCloseable {
             ControlEvent change = control.get(ControlTopic.tierKey(t.tier()));
             TierRoleChange role = change != null && change.getPayload() instanceof TierRoleChange r ? r : null;
             Double behind = t.secondsBehind().isPresent() ? t.secondsBehind().getAsDouble() : null;
-            views.add(new TierView(t.tier(),
-                    typedTiers.contains(t.tier()) ? config.get(ConfigKeys.TIER_TYPE, t.tier()).name().toLowerCase() : null,
-                    (role != null ? role.getRole() : TierRole.REPLICA).name().toLowerCase(), role != null ? role.getEpoch() : epoch,
-                    t.eventsBehind(), behind));
+            views.add(new TierView(
+                    t.tier(),
+                    typedTiers.contains(t.tier())
+                            ? config.get(ConfigKeys.TIER_TYPE, t.tier()).name().toLowerCase()
+                            : null,
+                    (role != null ? role.getRole() : TierRole.REPLICA).name().toLowerCase(),
+                    role != null ? role.getEpoch() : epoch,
+                    t.eventsBehind(),
+                    behind));
             events.put(t.tier(), t.eventsBehind());
             seconds.put(t.tier(), behind);
         }
@@ -216,17 +271,24 @@ public final class StatusSampler implements AutoCloseable {
         synchronized (recentDeadLetters) {
             letters = new ArrayList<>(recentDeadLetters);
         }
-        latest = new Snapshot(now, config.get(ConfigKeys.SITE), primaryView, tiers, byReason, letters, recentChanges, null);
+        latest = new Snapshot(
+                now, config.get(ConfigKeys.SITE), primaryView, tiers, byReason, letters, recentChanges, null);
     }
 
     private void openClients() {
         if (schemas != null) return;
         schemas = new SchemaTopicRegistry(KafkaClients.adminProps(bootstrapServers));
-        dlqConsumer = new KafkaConsumer<>(KafkaClients.consumerProps(bootstrapServers, null), new StringDeserializer(), new ByteArrayDeserializer());
+        dlqConsumer = new KafkaConsumer<>(
+                KafkaClients.consumerProps(bootstrapServers, null),
+                new StringDeserializer(),
+                new ByteArrayDeserializer());
         List<TopicPartition> dlq = partitions(dlqConsumer, Topics.DLQ);
         dlqConsumer.assign(dlq);
         dlqConsumer.seekToBeginning(dlq);
-        changesConsumer = new KafkaConsumer<>(KafkaClients.consumerProps(bootstrapServers, null), new StringDeserializer(), new ByteArrayDeserializer());
+        changesConsumer = new KafkaConsumer<>(
+                KafkaClients.consumerProps(bootstrapServers, null),
+                new StringDeserializer(),
+                new ByteArrayDeserializer());
     }
 
     /** Reads the dead letters written since the last reading (the consumer keeps its position). */
@@ -234,17 +296,28 @@ public final class StatusSampler implements AutoCloseable {
         AvroCodec<DeadLetter> codec = AvroCodec.deadLetter(schemas);
         Map<TopicPartition, Long> end = dlqConsumer.endOffsets(dlqConsumer.assignment(), READ_TIMEOUT);
         long deadline = System.nanoTime() + READ_TIMEOUT.toNanos();
-        while (end.entrySet().stream().anyMatch(e -> dlqConsumer.position(e.getKey()) < e.getValue()) && System.nanoTime() < deadline) {
+        while (end.entrySet().stream().anyMatch(e -> dlqConsumer.position(e.getKey()) < e.getValue())
+                && System.nanoTime() < deadline) {
             for (ConsumerRecord<String, byte[]> r : dlqConsumer.poll(Duration.ofMillis(200))) {
                 if (r.value() == null) continue;
                 DeadLetterView letter;
                 try {
                     DeadLetter d = codec.decode(r.value());
-                    letter = new DeadLetterView(d.getTime(), d.getReason().name(), d.getDetail(), d.getSourceTopic(),
-                            d.getSourcePartition(), d.getSourceOffset());
+                    letter = new DeadLetterView(
+                            d.getTime(),
+                            d.getReason().name(),
+                            d.getDetail(),
+                            d.getSourceTopic(),
+                            d.getSourcePartition(),
+                            d.getSourceOffset());
                 } catch (RuntimeException e) {
-                    letter = new DeadLetterView(r.timestamp(), "UNREADABLE", "cannot decode this dead letter: " + e.getMessage(),
-                            r.topic(), r.partition(), r.offset());
+                    letter = new DeadLetterView(
+                            r.timestamp(),
+                            "UNREADABLE",
+                            "cannot decode this dead letter: " + e.getMessage(),
+                            r.topic(),
+                            r.partition(),
+                            r.offset());
                 }
                 countDeadLetter(letter.reason());
                 synchronized (recentDeadLetters) {
@@ -256,12 +329,16 @@ public final class StatusSampler implements AutoCloseable {
     }
 
     private void countDeadLetter(String reason) {
-        deadLettersByReason.computeIfAbsent(reason, r -> {
-            AtomicLong n = new AtomicLong();
-            meters.add(Gauge.builder("mailstream.dlq.letters", n, AtomicLong::get).tag("reason", r)
-                    .description("Records in mailstream.dlq, by reason").register(metrics));
-            return n;
-        }).incrementAndGet();
+        deadLettersByReason
+                .computeIfAbsent(reason, r -> {
+                    AtomicLong n = new AtomicLong();
+                    meters.add(Gauge.builder("mailstream.dlq.letters", n, AtomicLong::get)
+                            .tag("reason", r)
+                            .description("Records in mailstream.dlq, by reason")
+                            .register(metrics));
+                    return n;
+                })
+                .incrementAndGet();
     }
 
     /** The newest events of mailstream.changes, newest first, as {@code mailstream events} prints them. */
@@ -287,13 +364,19 @@ public final class StatusSampler implements AutoCloseable {
             }
         }
         return events.stream()
-                .sorted(Comparator.comparingLong((ChangeEvent e) -> e.getEnvelope().getCaptureTime())
-                        .thenComparingLong(e -> e.getEnvelope().getSequence()).reversed())
-                .limit(RECENT_CHANGES).map(ChangeEventJson::render).toList();
+                .sorted(Comparator.comparingLong(
+                                (ChangeEvent e) -> e.getEnvelope().getCaptureTime())
+                        .thenComparingLong(e -> e.getEnvelope().getSequence())
+                        .reversed())
+                .limit(RECENT_CHANGES)
+                .map(ChangeEventJson::render)
+                .toList();
     }
 
     private static List<TopicPartition> partitions(KafkaConsumer<?, ?> consumer, String topic) {
-        return consumer.partitionsFor(topic, READ_TIMEOUT).stream().map(p -> new TopicPartition(topic, p.partition())).toList();
+        return consumer.partitionsFor(topic, READ_TIMEOUT).stream()
+                .map(p -> new TopicPartition(topic, p.partition()))
+                .toList();
     }
 
     @Override

@@ -15,7 +15,8 @@ public final class ConfigKey<T> {
     private final Function<String, T> parser;
     private final String typeName;
 
-    ConfigKey(String name, String defaultValue, String typeName, Function<String, T> parser, boolean secret, String doc) {
+    ConfigKey(
+            String name, String defaultValue, String typeName, Function<String, T> parser, boolean secret, String doc) {
         this.name = Objects.requireNonNull(name);
         this.defaultValue = defaultValue;
         this.typeName = typeName;
@@ -24,16 +25,37 @@ public final class ConfigKey<T> {
         this.doc = doc;
     }
 
-    public String name() { return name; }
-    public String defaultValue() { return defaultValue; }
-    public String doc() { return doc; }
-    public boolean secret() { return secret; }
-    public String typeName() { return typeName; }
-    public boolean isTierTemplate() { return name.contains("<name>"); }
+    public String name() {
+        return name;
+    }
+
+    public String defaultValue() {
+        return defaultValue;
+    }
+
+    public String doc() {
+        return doc;
+    }
+
+    public boolean secret() {
+        return secret;
+    }
+
+    public String typeName() {
+        return typeName;
+    }
+
+    public boolean isTierTemplate() {
+        return name.contains("<name>");
+    }
     /** A family of keys passed on under a prefix ({@code kafka.client.<property>}), not one value. */
-    public boolean isPassThrough() { return name.endsWith(".<property>"); }
+    public boolean isPassThrough() {
+        return name.endsWith(".<property>");
+    }
     /** For a pass-through key: the prefix of its concrete keys, e.g. {@code kafka.client.}. */
-    public String prefix() { return name.substring(0, name.length() - "<property>".length()); }
+    public String prefix() {
+        return name.substring(0, name.length() - "<property>".length());
+    }
 
     /** The concrete key for one tier, e.g. {@code tier.dc2.type}. */
     public String forTier(String tier) {

@@ -79,8 +79,12 @@ public final class MailstreamConfig {
         String clientEnv = ConfigKeys.envName(ConfigKeys.KAFKA_CLIENT.prefix());
         env.forEach((name, value) -> {
             if (name.startsWith(clientEnv) && name.length() > clientEnv.length()) {
-                raw.put(ConfigKeys.KAFKA_CLIENT.prefix()
-                        + name.substring(clientEnv.length()).toLowerCase(java.util.Locale.ROOT).replace('_', '.'), value);
+                raw.put(
+                        ConfigKeys.KAFKA_CLIENT.prefix()
+                                + name.substring(clientEnv.length())
+                                        .toLowerCase(java.util.Locale.ROOT)
+                                        .replace('_', '.'),
+                        value);
             }
         });
         for (ConfigKey<?> key : ConfigKeys.all()) {
@@ -238,13 +242,14 @@ public final class MailstreamConfig {
         for (String property : kafkaClientProperties().keySet()) {
             String reason = GUARANTEED_CLIENT_PROPERTIES.get(property);
             if (reason != null) {
-                throw new ConfigException(ConfigKeys.KAFKA_CLIENT.prefix() + property + ": mailstream sets this itself ("
-                        + reason + ")");
+                throw new ConfigException(
+                        ConfigKeys.KAFKA_CLIENT.prefix() + property + ": mailstream sets this itself (" + reason + ")");
             }
         }
         for (String tier : tiers()) {
             if (!TIER_NAME.matcher(tier).matches()) {
-                throw new ConfigException("tiers: '" + tier + "' is not a valid tier name (letters, digits, '-' and '_')");
+                throw new ConfigException(
+                        "tiers: '" + tier + "' is not a valid tier name (letters, digits, '-' and '_')");
             }
             if (tier.equals("primary")) {
                 throw new ConfigException("tiers: 'primary' is reserved for the capture source");
@@ -254,8 +259,9 @@ public final class MailstreamConfig {
             get(ConfigKeys.TIER_SESSIONS, tier);
             if (type == ConfigKeys.TierType.CYRUS) {
                 if (get(ConfigKeys.TIER_CONTENT, tier) == ConfigKeys.ContentMode.REFERENCE) {
-                    throw new ConfigException(ConfigKeys.TIER_CONTENT.forTier(tier)
-                            + ": 'reference' leaves message bodies off the feed, but a cyrus tier must upload them; use 'inline'");
+                    throw new ConfigException(
+                            ConfigKeys.TIER_CONTENT.forTier(tier)
+                                    + ": 'reference' leaves message bodies off the feed, but a cyrus tier must upload them; use 'inline'");
                 }
                 String address = get(ConfigKeys.TIER_CYRUS_ADDRESS, tier);
                 if (!address.matches(".+:\\d+")) {
@@ -270,13 +276,15 @@ public final class MailstreamConfig {
                     + "' is not a valid tier name (letters, digits, '-' and '_')");
         }
         if (tiers().contains(captureTier) && get(ConfigKeys.TIER_TYPE, captureTier) != ConfigKeys.TierType.CYRUS) {
-            throw new ConfigException(ConfigKeys.CAPTURE_TIER.name() + ": '" + captureTier + "' is a store tier, but a capture"
-                    + " is fed by a Cyrus server: name a cyrus tier, or a name not in 'tiers' for a single-site primary");
+            throw new ConfigException(
+                    ConfigKeys.CAPTURE_TIER.name() + ": '" + captureTier + "' is a store tier, but a capture"
+                            + " is fed by a Cyrus server: name a cyrus tier, or a name not in 'tiers' for a single-site primary");
         }
         for (String key : values.keySet()) {
             var m = TIER_KEY.matcher(key);
             if (m.matches() && !tiers().contains(m.group(1))) {
-                throw new ConfigException(key + ": tier '" + m.group(1) + "' is not listed in 'tiers' (" + String.join(",", tiers()) + ")");
+                throw new ConfigException(key + ": tier '" + m.group(1) + "' is not listed in 'tiers' ("
+                        + String.join(",", tiers()) + ")");
             }
         }
     }

@@ -28,7 +28,9 @@ public final class TierUsers {
             Pattern regex = Pattern.compile(s.substring(1, s.length() - 1));
             return key -> regex.matcher(key).matches();
         }
-        Set<String> users = Arrays.stream(s.split(",")).map(String::trim).filter(u -> !u.isEmpty())
+        Set<String> users = Arrays.stream(s.split(","))
+                .map(String::trim)
+                .filter(u -> !u.isEmpty())
                 .collect(Collectors.toUnmodifiableSet());
         return users::contains;
     }

@@ -7,17 +7,16 @@ import io.mailstream.core.kafka.Topics;
 import io.mailstream.schemas.ControlEvent;
 import io.mailstream.schemas.codec.AvroSerdes;
 import io.mailstream.schemas.codec.SchemaResolver;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.function.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-
-import java.time.Duration;
-import java.util.LinkedHashMap;
-import java.util.Map;
-import java.util.function.Consumer;
 
 /**
  * Follows {@code mailstream.control} live: reads it to the end when started, then keeps reading
@@ -36,7 +35,9 @@ public final class ControlFollower implements AutoCloseable {
     private volatile boolean running = true;
 
     private ControlFollower(String bootstrapServers, SchemaResolver schemas, Consumer<ControlState> listener) {
-        this.consumer = new KafkaConsumer<>(KafkaClients.consumerProps(bootstrapServers, null), new StringDeserializer(),
+        this.consumer = new KafkaConsumer<>(
+                KafkaClients.consumerProps(bootstrapServers, null),
+                new StringDeserializer(),
                 AvroSerdes.controlEvent(schemas).deserializer());
         this.listener = listener;
         try {
@@ -54,7 +55,8 @@ public final class ControlFollower implements AutoCloseable {
     }
 
     /** Reads the control topic to its end, then follows it; {@code listener} hears every change (on the follower's thread). */
-    public static ControlFollower start(String bootstrapServers, SchemaResolver schemas, Consumer<ControlState> listener) {
+    public static ControlFollower start(
+            String bootstrapServers, SchemaResolver schemas, Consumer<ControlState> listener) {
         ControlFollower f = new ControlFollower(bootstrapServers, schemas, listener);
         f.thread.start();
         return f;

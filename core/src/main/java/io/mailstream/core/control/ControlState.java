@@ -4,7 +4,6 @@ import io.mailstream.schemas.ControlEvent;
 import io.mailstream.schemas.PrimaryAssignment;
 import io.mailstream.schemas.TierRole;
 import io.mailstream.schemas.TierRoleChange;
-
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;

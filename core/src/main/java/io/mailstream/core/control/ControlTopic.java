@@ -10,6 +10,13 @@ import io.mailstream.schemas.TierRole;
 import io.mailstream.schemas.TierRoleChange;
 import io.mailstream.schemas.codec.AvroSerdes;
 import io.mailstream.schemas.codec.SchemaResolver;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -24,14 +31,6 @@ import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-
-import java.time.Duration;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Map;
-import java.util.Optional;
-import java.util.UUID;
 
 /**
  * Reads and writes {@code mailstream.control}: which tier is primary at which epoch, the
@@ -61,6 +60,7 @@ public final class ControlTopic {
     public static final String ALL_KEYS = "*";
     /** The one transactional id of every control writer: what makes control writes compare-and-set. */
     public static final String TRANSACTIONAL_ID = "mailstream-control";
+
     static final String TIER_PREFIX = "tier:";
     private static final String EPOCH_PREFIX = "epoch:";
     private static final Duration TIMEOUT = Duration.ofSeconds(30);
@@ -95,8 +95,8 @@ public final class ControlTopic {
     public Map<String, ControlEvent> readLatest() {
         Map<String, ControlEvent> latest = new LinkedHashMap<>();
         var serde = AvroSerdes.controlEvent(schemas);
-        try (var consumer = new KafkaConsumer<>(KafkaClients.consumerProps(bootstrapServers, null),
-                new StringDeserializer(), serde.deserializer())) {
+        try (var consumer = new KafkaConsumer<>(
+                KafkaClients.consumerProps(bootstrapServers, null), new StringDeserializer(), serde.deserializer())) {
             TopicReader.readToEnd(consumer, Topics.CONTROL, TIMEOUT, r -> {
                 if (r.value() == null) latest.remove(r.key());
                 else latest.put(r.key(), r.value());
@@ -138,7 +138,8 @@ public final class ControlTopic {
                         + current.get().getEpoch() + ": an initial promotion is only for an empty " + Topics.CONTROL);
             }
             PrimaryAssignment first = assignment(tier, site, 1, false, List.of());
-            w.commit(List.of(assignmentRecord(ALL_KEYS, first, actor, reason),
+            w.commit(List.of(
+                    assignmentRecord(ALL_KEYS, first, actor, reason),
                     assignmentRecord(epochKey(1), first, actor, reason),
                     roleRecord(tier, TierRole.PRIMARY, 1, actor, reason)));
             LOG.info("tier {} is primary at epoch 1 ({})", tier, reason);
@@ -153,13 +154,15 @@ public final class ControlTopic {
      * A promotion whose fence is still pending (its promoter died between the steps) is completed
      * first, and then this one is refused, since the epoch has moved.
      */
-    public PrimaryAssignment promote(String tier, long expectedEpoch, TierRole previousRole, String site,
-                                     String actor, String reason) {
+    public PrimaryAssignment promote(
+            String tier, long expectedEpoch, TierRole previousRole, String site, String actor, String reason) {
         PrimaryAssignment pending;
         String previousTier;
         try (Write w = begin()) {
-            PrimaryAssignment current = w.state().primary().orElseThrow(() -> new ControlConflictException(
-                    "no tier is primary yet: the first promotion is an initial one"));
+            PrimaryAssignment current = w.state()
+                    .primary()
+                    .orElseThrow(() -> new ControlConflictException(
+                            "no tier is primary yet: the first promotion is an initial one"));
             if (current.getFencePending()) {
                 w.close();
                 completeFence(current.getEpoch(), actor);
@@ -179,7 +182,8 @@ public final class ControlTopic {
             List<ProducerRecord<String, ControlEvent>> records = new ArrayList<>();
             if (!w.state().latest().containsKey(epochKey(expectedEpoch))) {
                 // Written before assignments were kept per epoch: keep it now, the fence needs it.
-                records.add(assignmentRecord(epochKey(expectedEpoch), current, actor, "assignment of epoch " + expectedEpoch));
+                records.add(assignmentRecord(
+                        epochKey(expectedEpoch), current, actor, "assignment of epoch " + expectedEpoch));
             }
             records.add(assignmentRecord(ALL_KEYS, pending, actor, reason));
             records.add(assignmentRecord(epochKey(epoch), pending, actor, reason));
@@ -187,7 +191,11 @@ public final class ControlTopic {
             records.add(roleRecord(previousTier, previousRole, epoch, actor, reason));
             w.commit(records);
         }
-        LOG.info("tier {} is primary at epoch {}; fencing the capture of tier {}", tier, pending.getEpoch(), previousTier);
+        LOG.info(
+                "tier {} is primary at epoch {}; fencing the capture of tier {}",
+                tier,
+                pending.getEpoch(),
+                previousTier);
         return completeFence(pending.getEpoch(), actor);
     }
 
@@ -211,13 +219,15 @@ public final class ControlTopic {
      */
     public PrimaryAssignment completeFence(long epoch, String actor) {
         ControlState before = read();
-        PrimaryAssignment pending = before.assignment(epoch).orElseThrow(() -> new ControlConflictException(
-                "no assignment of epoch " + epoch + " in " + Topics.CONTROL));
+        PrimaryAssignment pending = before.assignment(epoch)
+                .orElseThrow(() ->
+                        new ControlConflictException("no assignment of epoch " + epoch + " in " + Topics.CONTROL));
         if (!pending.getFencePending()) {
             return pending;
         }
-        PrimaryAssignment previous = before.assignment(epoch - 1).orElseThrow(() -> new ControlConflictException(
-                "no assignment of epoch " + (epoch - 1) + " to fence in " + Topics.CONTROL));
+        PrimaryAssignment previous = before.assignment(epoch - 1)
+                .orElseThrow(() -> new ControlConflictException(
+                        "no assignment of epoch " + (epoch - 1) + " to fence in " + Topics.CONTROL));
         fenceCapture(previous.getTier());
         List<Long> fencePoint = endOffsetsOfChanges();
         try (Write w = begin()) {
@@ -225,14 +235,21 @@ public final class ControlTopic {
             if (!current.getFencePending()) {
                 return current; // another promoter completed it
             }
-            PrimaryAssignment done = PrimaryAssignment.newBuilder(current).setFencePending(false).setFencePoint(fencePoint).build();
+            PrimaryAssignment done = PrimaryAssignment.newBuilder(current)
+                    .setFencePending(false)
+                    .setFencePoint(fencePoint)
+                    .build();
             List<ProducerRecord<String, ControlEvent>> records = new ArrayList<>();
             records.add(assignmentRecord(epochKey(epoch), done, actor, "fenced tier " + previous.getTier()));
             if (w.state().epoch() == epoch) {
                 records.add(assignmentRecord(ALL_KEYS, done, actor, "fenced tier " + previous.getTier()));
             }
             w.commit(records);
-            LOG.info("epoch {}: the capture of {} is fenced; what it committed ends at {}", epoch, previous.getTier(), fencePoint);
+            LOG.info(
+                    "epoch {}: the capture of {} is fenced; what it committed ends at {}",
+                    epoch,
+                    previous.getTier(),
+                    fencePoint);
             return done;
         }
     }
@@ -244,7 +261,8 @@ public final class ControlTopic {
         try (var producer = new KafkaProducer<>(props, new StringSerializer(), new StringSerializer())) {
             producer.initTransactions();
         } catch (KafkaException e) {
-            throw new KafkaUnavailableException("cannot fence the capture of tier '" + tier + "': " + e.getMessage(), e);
+            throw new KafkaUnavailableException(
+                    "cannot fence the capture of tier '" + tier + "': " + e.getMessage(), e);
         }
     }
 
@@ -255,7 +273,8 @@ public final class ControlTopic {
         try (var consumer = new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
             List<TopicPartition> parts = consumer.partitionsFor(Topics.CHANGES, TIMEOUT).stream()
                     .map(p -> new TopicPartition(Topics.CHANGES, p.partition()))
-                    .sorted(java.util.Comparator.comparingInt(TopicPartition::partition)).toList();
+                    .sorted(java.util.Comparator.comparingInt(TopicPartition::partition))
+                    .toList();
             Map<TopicPartition, Long> end = consumer.endOffsets(parts, TIMEOUT);
             return parts.stream().map(end::get).toList();
         } catch (org.apache.kafka.common.errors.TimeoutException e) {
@@ -264,22 +283,45 @@ public final class ControlTopic {
     }
 
     static PrimaryAssignment assignment(String tier, String site, long epoch, boolean pending, List<Long> fencePoint) {
-        return PrimaryAssignment.newBuilder().setScope(ALL_KEYS).setServerId("").setSite(site).setEpoch(epoch)
-                .setTier(tier).setFencePending(pending).setFencePoint(fencePoint).build();
+        return PrimaryAssignment.newBuilder()
+                .setScope(ALL_KEYS)
+                .setServerId("")
+                .setSite(site)
+                .setEpoch(epoch)
+                .setTier(tier)
+                .setFencePending(pending)
+                .setFencePoint(fencePoint)
+                .build();
     }
 
-    static ProducerRecord<String, ControlEvent> assignmentRecord(String key, PrimaryAssignment a, String actor, String reason) {
+    static ProducerRecord<String, ControlEvent> assignmentRecord(
+            String key, PrimaryAssignment a, String actor, String reason) {
         return new ProducerRecord<>(Topics.CONTROL, key, event(a, actor, reason));
     }
 
-    private static ProducerRecord<String, ControlEvent> roleRecord(String tier, TierRole role, long epoch, String actor, String reason) {
-        return new ProducerRecord<>(Topics.CONTROL, tierKey(tier),
-                event(TierRoleChange.newBuilder().setTier(tier).setRole(role).setEpoch(epoch).build(), actor, reason));
+    private static ProducerRecord<String, ControlEvent> roleRecord(
+            String tier, TierRole role, long epoch, String actor, String reason) {
+        return new ProducerRecord<>(
+                Topics.CONTROL,
+                tierKey(tier),
+                event(
+                        TierRoleChange.newBuilder()
+                                .setTier(tier)
+                                .setRole(role)
+                                .setEpoch(epoch)
+                                .build(),
+                        actor,
+                        reason));
     }
 
     private static ControlEvent event(Object payload, String actor, String reason) {
-        return ControlEvent.newBuilder().setEventId(UUID.randomUUID().toString()).setTime(System.currentTimeMillis())
-                .setActor(actor).setReason(reason).setPayload(payload).build();
+        return ControlEvent.newBuilder()
+                .setEventId(UUID.randomUUID().toString())
+                .setTime(System.currentTimeMillis())
+                .setActor(actor)
+                .setReason(reason)
+                .setPayload(payload)
+                .build();
     }
 
     /** One compare-and-set write: the state as read after fencing every other writer, then one commit. */
@@ -291,7 +333,9 @@ public final class ControlTopic {
         private Write() {
             var props = KafkaClients.producerProps(bootstrapServers, TRANSACTIONAL_ID, 1 << 20);
             props.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, (int) TIMEOUT.toMillis());
-            KafkaProducer<String, ControlEvent> p = new KafkaProducer<>(props, new StringSerializer(),
+            KafkaProducer<String, ControlEvent> p = new KafkaProducer<>(
+                    props,
+                    new StringSerializer(),
                     AvroSerdes.controlEvent(schemas).serializer());
             try {
                 p.initTransactions();
@@ -299,7 +343,8 @@ public final class ControlTopic {
             } catch (RuntimeException e) {
                 p.close(Duration.ZERO);
                 if (e instanceof KafkaUnavailableException) throw e;
-                throw new KafkaUnavailableException("cannot start a write to " + Topics.CONTROL + ": " + e.getMessage(), e);
+                throw new KafkaUnavailableException(
+                        "cannot start a write to " + Topics.CONTROL + ": " + e.getMessage(), e);
             }
             this.producer = p;
         }
@@ -318,17 +363,22 @@ public final class ControlTopic {
                 }
                 producer.commitTransaction();
             } catch (ProducerFencedException | InvalidProducerEpochException e) {
-                throw new ControlConflictException("another write to " + Topics.CONTROL + " began meanwhile; nothing"
-                        + " of this one was committed: read it again", e);
+                throw new ControlConflictException(
+                        "another write to " + Topics.CONTROL + " began meanwhile; nothing"
+                                + " of this one was committed: read it again",
+                        e);
             } catch (KafkaException e) {
                 try {
                     producer.abortTransaction();
                 } catch (RuntimeException ignored) {
                     // the transaction times out on its own
                 }
-                if (e.getCause() instanceof ProducerFencedException || e.getCause() instanceof InvalidProducerEpochException) {
-                    throw new ControlConflictException("another write to " + Topics.CONTROL + " began meanwhile; nothing"
-                            + " of this one was committed: read it again", e);
+                if (e.getCause() instanceof ProducerFencedException
+                        || e.getCause() instanceof InvalidProducerEpochException) {
+                    throw new ControlConflictException(
+                            "another write to " + Topics.CONTROL + " began meanwhile; nothing"
+                                    + " of this one was committed: read it again",
+                            e);
                 }
                 throw new KafkaUnavailableException("cannot write to " + Topics.CONTROL + ": " + e.getMessage(), e);
             }

@@ -2,6 +2,9 @@ package io.mailstream.core.errors;
 
 import io.mailstream.core.config.ConfigException;
 import io.mailstream.core.kafka.KafkaUnavailableException;
+import java.io.IOException;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.errors.AuthenticationException;
 import org.apache.kafka.common.errors.AuthorizationException;
@@ -14,10 +17,6 @@ import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.errors.UnsupportedVersionException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-
-import java.io.IOException;
-import java.util.LinkedHashMap;
-import java.util.Map;
 
 /**
  * The one place that decides what an error means, for every role (as Debezium's ErrorHandler and
@@ -63,6 +62,7 @@ public final class ErrorPolicy {
     private static final Logger LOG = LoggerFactory.getLogger(ErrorPolicy.class);
     /** Most distinct reasons the log remembers; the least recently seen is forgotten first. */
     static final int REMEMBERED_REASONS = 1024;
+
     static final long REPEAT_LOG_INTERVAL_MS = 60_000;
     /** Reason -> {time it was last logged at WARN, repeats since}. */
     private static final Map<String, long[]> LOGGED = new LinkedHashMap<>(64, 0.75f, true) {
@@ -72,7 +72,12 @@ public final class ErrorPolicy {
         }
     };
 
-    public enum Action { RETRY, RETRY_THEN_DEAD_LETTER, DEAD_LETTER, STOP }
+    public enum Action {
+        RETRY,
+        RETRY_THEN_DEAD_LETTER,
+        DEAD_LETTER,
+        STOP
+    }
 
     private ErrorPolicy() {}
 
@@ -80,11 +85,14 @@ public final class ErrorPolicy {
         for (Throwable t = error; t != null; t = t.getCause()) {
             // Kafka 4's transactions (KIP-890) report a newer instance with our transactional id
             // as InvalidProducerEpochException on send/commit, not only ProducerFencedException.
-            if (t instanceof ProducerFencedException || t instanceof InvalidProducerEpochException
+            if (t instanceof ProducerFencedException
+                    || t instanceof InvalidProducerEpochException
                     || t instanceof InvalidPidMappingException
                     || t instanceof OutOfOrderSequenceException
-                    || t instanceof AuthenticationException || t instanceof AuthorizationException
-                    || t instanceof UnsupportedVersionException || t instanceof ConfigException
+                    || t instanceof AuthenticationException
+                    || t instanceof AuthorizationException
+                    || t instanceof UnsupportedVersionException
+                    || t instanceof ConfigException
                     || t instanceof FencedException) {
                 return Action.STOP;
             }
@@ -94,10 +102,12 @@ public final class ErrorPolicy {
             if (t instanceof RefusedException) {
                 return Action.RETRY_THEN_DEAD_LETTER;
             }
-            if (t instanceof RetriableException || t instanceof KafkaUnavailableException
+            if (t instanceof RetriableException
+                    || t instanceof KafkaUnavailableException
                     || t instanceof org.apache.kafka.common.errors.TimeoutException
                     || t instanceof java.util.concurrent.TimeoutException
-                    || t instanceof IOException || t instanceof TransientException) {
+                    || t instanceof IOException
+                    || t instanceof TransientException) {
                 return Action.RETRY;
             }
         }
@@ -116,7 +126,11 @@ public final class ErrorPolicy {
         } else if (action == Action.STOP) {
             LOG.error("{}: stopping: {}", role, reason, error);
         } else {
-            LOG.warn("{}: {} after {}{}", role, action == Action.DEAD_LETTER ? "dead-lettered" : "will retry", reason,
+            LOG.warn(
+                    "{}: {} after {}{}",
+                    role,
+                    action == Action.DEAD_LETTER ? "dead-lettered" : "will retry",
+                    reason,
                     repeats > 0 ? " (" + repeats + " times since the last report)" : "");
         }
         return action;

@@ -4,12 +4,11 @@ import io.mailstream.core.config.ConfigKeys;
 import io.mailstream.core.config.MailstreamConfig;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Applies {@link ErrorPolicy}'s decision to one culprit (a sink's batch, a streams record) across
@@ -28,8 +27,11 @@ public final class RetryOperator {
     /** {@code maxAttempts}: attempts at a RETRY_THEN_DEAD_LETTER culprit before giving up on it. */
     public record Settings(int maxAttempts, Duration initialBackoff, Duration maxBackoff, Duration warnEvery) {
         public static Settings of(MailstreamConfig config) {
-            return new Settings(Math.max(1, config.get(ConfigKeys.ERRORS_RETRY_ATTEMPTS)), Duration.ofMillis(100),
-                    Duration.ofMillis(config.get(ConfigKeys.ERRORS_RETRY_BACKOFF_MAX_MS)), Duration.ofMinutes(1));
+            return new Settings(
+                    Math.max(1, config.get(ConfigKeys.ERRORS_RETRY_ATTEMPTS)),
+                    Duration.ofMillis(100),
+                    Duration.ofMillis(config.get(ConfigKeys.ERRORS_RETRY_BACKOFF_MAX_MS)),
+                    Duration.ofMinutes(1));
         }
     }
 
@@ -53,7 +55,8 @@ public final class RetryOperator {
     public RetryOperator(String role, Settings settings, MeterRegistry metrics) {
         this.role = role;
         this.settings = settings;
-        this.retries = Counter.builder("mailstream.errors.retries").tag("role", role)
+        this.retries = Counter.builder("mailstream.errors.retries")
+                .tag("role", role)
                 .description("Failed attempts that are tried again (see mailstream.dlq for those given up on)")
                 .register(metrics);
     }
@@ -91,17 +94,29 @@ public final class RetryOperator {
                     return new Decision(action, true, attempt, Duration.ZERO, detail);
                 }
             }
-            case RETRY -> { }
+            case RETRY -> {}
         }
         retries.increment();
         Duration backoff = backoff(attempt);
         if (attempt == 1) {
-            LOG.warn("{}: {} failed, will retry{}: {}", role, culprit,
-                    action == ErrorPolicy.Action.RETRY ? " until it passes" : " up to " + settings.maxAttempts() + " attempts", reason);
+            LOG.warn(
+                    "{}: {} failed, will retry{}: {}",
+                    role,
+                    culprit,
+                    action == ErrorPolicy.Action.RETRY
+                            ? " until it passes"
+                            : " up to " + settings.maxAttempts() + " attempts",
+                    reason);
         } else if (now - attempts.lastWarned >= settings.warnEvery().toMillis()) {
             attempts.lastWarned = now;
-            LOG.warn("{}: {} still failing after {} attempts in {} s, next in {} ms: {}", role, culprit, attempt,
-                    (now - attempts.since) / 1000, backoff.toMillis(), reason);
+            LOG.warn(
+                    "{}: {} still failing after {} attempts in {} s, next in {} ms: {}",
+                    role,
+                    culprit,
+                    attempt,
+                    (now - attempts.since) / 1000,
+                    backoff.toMillis(),
+                    reason);
         } else {
             LOG.debug("{}: {} failed again (attempt {}): {}", role, culprit, attempt, reason);
         }

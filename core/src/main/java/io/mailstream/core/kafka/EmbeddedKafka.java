@@ -1,12 +1,5 @@
 package io.mailstream.core.kafka;
 
-import kafka.server.KafkaConfig;
-import kafka.server.KafkaRaftServer;
-import org.apache.kafka.common.Uuid;
-import org.apache.kafka.common.utils.Time;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -21,6 +14,12 @@ import java.nio.file.Path;
 import java.util.Map;
 import java.util.Properties;
 import java.util.function.BiFunction;
+import kafka.server.KafkaConfig;
+import kafka.server.KafkaRaftServer;
+import org.apache.kafka.common.Uuid;
+import org.apache.kafka.common.utils.Time;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A single-node KRaft broker (combined broker + controller) running in this JVM, built from
@@ -56,12 +55,14 @@ public final class EmbeddedKafka implements AutoCloseable {
      * As {@link #start(Path, int)}, with server properties added or replaced; {@code overrides}
      * gets the client and controller ports (for listeners of another security protocol, say).
      */
-    public static EmbeddedKafka start(Path dataDir, int port, BiFunction<Integer, Integer, Map<String, String>> overrides) {
+    public static EmbeddedKafka start(
+            Path dataDir, int port, BiFunction<Integer, Integer, Map<String, String>> overrides) {
         try {
             Files.createDirectories(dataDir);
             Path stateFile = dataDir.resolve(STATE_FILE);
             Properties state = readState(dataDir);
-            int brokerPort = port != 0 ? port : Integer.parseInt(state.getProperty("broker.port", String.valueOf(freePort())));
+            int brokerPort =
+                    port != 0 ? port : Integer.parseInt(state.getProperty("broker.port", String.valueOf(freePort())));
             int controllerPort = Integer.parseInt(state.getProperty("controller.port", String.valueOf(freePort())));
             String clusterId = state.getProperty("cluster.id", Uuid.randomUuid().toString());
             state.setProperty("broker.port", String.valueOf(brokerPort));
@@ -84,7 +85,11 @@ public final class EmbeddedKafka implements AutoCloseable {
             long t0 = System.nanoTime();
             KafkaRaftServer server = new KafkaRaftServer(new KafkaConfig(props, false), Time.SYSTEM);
             server.startup();
-            LOG.info("embedded Kafka broker up at {}:{} (data {}) in {} ms", HOST, brokerPort, dataDir,
+            LOG.info(
+                    "embedded Kafka broker up at {}:{} (data {}) in {} ms",
+                    HOST,
+                    brokerPort,
+                    dataDir,
                     (System.nanoTime() - t0) / 1_000_000);
             return new EmbeddedKafka(dataDir, brokerPort, controllerPort, server);
         } catch (IOException e) {
@@ -97,7 +102,8 @@ public final class EmbeddedKafka implements AutoCloseable {
         p.setProperty("process.roles", "broker,controller");
         p.setProperty("node.id", "1");
         p.setProperty("controller.quorum.voters", "1@" + HOST + ":" + controllerPort);
-        p.setProperty("listeners", "PLAINTEXT://" + HOST + ":" + brokerPort + ",CONTROLLER://" + HOST + ":" + controllerPort);
+        p.setProperty(
+                "listeners", "PLAINTEXT://" + HOST + ":" + brokerPort + ",CONTROLLER://" + HOST + ":" + controllerPort);
         p.setProperty("advertised.listeners", "PLAINTEXT://" + HOST + ":" + brokerPort);
         p.setProperty("controller.listener.names", "CONTROLLER");
         p.setProperty("inter.broker.listener.name", "PLAINTEXT");
@@ -126,7 +132,8 @@ public final class EmbeddedKafka implements AutoCloseable {
                 new String[] {"format", "-t", clusterId, "-c", serverFile.toString()},
                 new PrintStream(out, true, StandardCharsets.UTF_8));
         if (rc != 0) {
-            throw new IllegalStateException("formatting the embedded broker's storage failed: " + out.toString(StandardCharsets.UTF_8));
+            throw new IllegalStateException(
+                    "formatting the embedded broker's storage failed: " + out.toString(StandardCharsets.UTF_8));
         }
     }
 

@@ -1,12 +1,11 @@
 package io.mailstream.core.kafka;
 
+import java.util.HashMap;
+import java.util.Map;
 import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.producer.ProducerConfig;
-
-import java.util.HashMap;
-import java.util.Map;
 
 /**
  * The one place Kafka client settings are built: every producer, consumer, admin client and
@@ -46,7 +45,8 @@ public final class KafkaClients {
     }
 
     /** Idempotent, acks=all; pass a transactional id for exactly-once writes (null for none). */
-    public static Map<String, Object> producerProps(String bootstrapServers, String transactionalId, int maxRecordBytes) {
+    public static Map<String, Object> producerProps(
+            String bootstrapServers, String transactionalId, int maxRecordBytes) {
         Map<String, Object> p = common(bootstrapServers);
         p.put(ProducerConfig.ACKS_CONFIG, "all");
         p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);

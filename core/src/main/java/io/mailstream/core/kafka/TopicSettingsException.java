@@ -1,7 +1,6 @@
 package io.mailstream.core.kafka;
 
 import io.mailstream.core.config.ConfigException;
-
 import java.util.List;
 
 /**

@@ -2,12 +2,11 @@ package io.mailstream.core.kafka;
 
 import io.mailstream.core.config.ConfigKeys;
 import io.mailstream.core.config.MailstreamConfig;
-import org.apache.kafka.common.utils.Utils;
-
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.apache.kafka.common.utils.Utils;
 
 /** The names and settings of every mailstream topic: the one place topics are defined. */
 public final class Topics {
@@ -34,6 +33,7 @@ public final class Topics {
      * references any more after {@code streams.content.grace.seconds}.
      */
     public static final String STREAMS_CONTENT_REFERENCES = "mailstream.streams.content-references";
+
     private static final String FEED_PREFIX = "mailstream.feed.";
 
     /** Key of one chunk of a message body in {@link #STREAMS_CONTENT}. */
@@ -79,12 +79,39 @@ public final class Topics {
 
         // Unclean leader election would let an out-of-sync replica lead and silently drop what
         // acks=all acknowledged: off on every topic, whatever the broker's default.
-        Map<String, String> forever = Map.of("cleanup.policy", "delete", "retention.ms", "-1", "retention.bytes", "-1",
-                "min.insync.replicas", minIsr, "max.message.bytes", maxBytes, UNCLEAN_LEADER_ELECTION, "false");
-        Map<String, String> compacted = Map.of("cleanup.policy", "compact", "min.insync.replicas", minIsr,
-                "max.message.bytes", maxBytes, UNCLEAN_LEADER_ELECTION, "false");
-        Map<String, String> feed = Map.of("cleanup.policy", "delete", "retention.ms", String.valueOf(30L * 24 * 3600 * 1000),
-                "min.insync.replicas", minIsr, "max.message.bytes", maxBytes, UNCLEAN_LEADER_ELECTION, "false");
+        Map<String, String> forever = Map.of(
+                "cleanup.policy",
+                "delete",
+                "retention.ms",
+                "-1",
+                "retention.bytes",
+                "-1",
+                "min.insync.replicas",
+                minIsr,
+                "max.message.bytes",
+                maxBytes,
+                UNCLEAN_LEADER_ELECTION,
+                "false");
+        Map<String, String> compacted = Map.of(
+                "cleanup.policy",
+                "compact",
+                "min.insync.replicas",
+                minIsr,
+                "max.message.bytes",
+                maxBytes,
+                UNCLEAN_LEADER_ELECTION,
+                "false");
+        Map<String, String> feed = Map.of(
+                "cleanup.policy",
+                "delete",
+                "retention.ms",
+                String.valueOf(30L * 24 * 3600 * 1000),
+                "min.insync.replicas",
+                minIsr,
+                "max.message.bytes",
+                maxBytes,
+                UNCLEAN_LEADER_ELECTION,
+                "false");
 
         List<TopicSpec> specs = new ArrayList<>();
         specs.add(new TopicSpec(CHANGES, partitions, rf, forever));
@@ -101,7 +128,8 @@ public final class Topics {
         return specs;
     }
 
-    private static int orDefault(MailstreamConfig config, io.mailstream.core.config.ConfigKey<Integer> key, int fallback) {
+    private static int orDefault(
+            MailstreamConfig config, io.mailstream.core.config.ConfigKey<Integer> key, int fallback) {
         return config.isSet(key.name()) ? config.get(key) : fallback;
     }
 }

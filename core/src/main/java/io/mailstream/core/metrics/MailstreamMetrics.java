@@ -25,6 +25,7 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 public final class MailstreamMetrics {
     /** Content type of {@link #scrape()}: the Prometheus text exposition format 0.0.4. */
     public static final String CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+
     static final String PREFIX = "mailstream.";
 
     private static final PrometheusMeterRegistry REGISTRY = create();

@@ -35,7 +35,8 @@ public final class ProgressBar implements AutoCloseable {
      * @param total  units expected (0 or less: unknown, no bar and no eta)
      * @param unit   what is counted, e.g. "users"
      */
-    public ProgressBar(PrintStream out, boolean tty, long total, String unit, Duration plainInterval, LongSupplier nanoClock) {
+    public ProgressBar(
+            PrintStream out, boolean tty, long total, String unit, Duration plainInterval, LongSupplier nanoClock) {
         this.out = out;
         this.tty = tty;
         this.total = total;
@@ -48,7 +49,8 @@ public final class ProgressBar implements AutoCloseable {
 
     /** A bar on stderr, redrawn in place when this process has a terminal, a line every 10 s otherwise. */
     public static ProgressBar onStderr(long total, String unit) {
-        return new ProgressBar(System.err, System.console() != null, total, unit, Duration.ofSeconds(10), System::nanoTime);
+        return new ProgressBar(
+                System.err, System.console() != null, total, unit, Duration.ofSeconds(10), System::nanoTime);
     }
 
     /** Records {@code units} more finished and {@code byteCount} more bytes moved. */

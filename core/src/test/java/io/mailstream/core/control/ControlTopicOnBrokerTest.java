@@ -1,5 +1,8 @@
 package io.mailstream.core.control;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
 import io.mailstream.core.config.MailstreamConfig;
 import io.mailstream.core.kafka.EmbeddedKafka;
 import io.mailstream.core.kafka.KafkaClients;
@@ -9,13 +12,6 @@ import io.mailstream.schemas.ControlEvent;
 import io.mailstream.schemas.PrimaryAssignment;
 import io.mailstream.schemas.TierRole;
 import io.mailstream.schemas.codec.SchemaResolver;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.KafkaException;
-import org.apache.kafka.common.serialization.StringSerializer;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -26,9 +22,12 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** Control writes are compare-and-set, and a promotion fences the old primary's capture at the broker. */
 class ControlTopicOnBrokerTest {
@@ -42,8 +41,13 @@ class ControlTopicOnBrokerTest {
     /** A broker with the mailstream topics (3 partitions) and an empty control topic. */
     private void withBroker(Body body) throws Exception {
         try (EmbeddedKafka kafka = EmbeddedKafka.start(dir.resolve("kafka"), 0)) {
-            TopicAdmin.ensureTopics(MailstreamConfig.of(Map.of("kafka.topic.partitions", "3",
-                    "data.dir", dir.resolve("data").toString())), kafka.bootstrapServers());
+            TopicAdmin.ensureTopics(
+                    MailstreamConfig.of(Map.of(
+                            "kafka.topic.partitions",
+                            "3",
+                            "data.dir",
+                            dir.resolve("data").toString())),
+                    kafka.bootstrapServers());
             body.run(new ControlTopic(kafka.bootstrapServers(), SchemaResolver.none()), kafka);
         }
     }
@@ -57,35 +61,54 @@ class ControlTopicOnBrokerTest {
             assertThat(second.state().primary()).isEmpty();
 
             second.commit(List.of(record(ControlTopic.ALL_KEYS, "dc2"), record(ControlTopic.epochKey(1), "dc2")));
-            assertThatThrownBy(() -> first.commit(List.of(record(ControlTopic.ALL_KEYS, "dc1"), record(ControlTopic.epochKey(1), "dc1"))))
-                    .isInstanceOf(ControlConflictException.class).hasMessageContaining("began meanwhile");
+            assertThatThrownBy(() -> first.commit(
+                            List.of(record(ControlTopic.ALL_KEYS, "dc1"), record(ControlTopic.epochKey(1), "dc1"))))
+                    .isInstanceOf(ControlConflictException.class)
+                    .hasMessageContaining("began meanwhile");
             first.close();
             second.close();
 
             ControlState state = control.read();
-            assertThat(state.primary()).get().extracting(PrimaryAssignment::getTier).isEqualTo("dc2");
-            assertThat(state.assignment(1)).get().extracting(PrimaryAssignment::getTier).isEqualTo("dc2");
+            assertThat(state.primary())
+                    .get()
+                    .extracting(PrimaryAssignment::getTier)
+                    .isEqualTo("dc2");
+            assertThat(state.assignment(1))
+                    .get()
+                    .extracting(PrimaryAssignment::getTier)
+                    .isEqualTo("dc2");
             // and a late bootstrap that reads the winner is refused outright
             assertThatThrownBy(() -> control.promoteInitial("dc1", "dc1", "test", "late bootstrap"))
-                    .isInstanceOf(ControlConflictException.class).hasMessageContaining("already primary at epoch 1");
+                    .isInstanceOf(ControlConflictException.class)
+                    .hasMessageContaining("already primary at epoch 1");
         });
     }
 
     @Test
     void concurrentBootstrapsAndPromotionsHaveExactlyOneWinner() throws Exception {
         withBroker((control, kafka) -> {
-            List<Object> bootstraps = race(() -> control.promoteInitial("dc1", "dc1", "a", "bootstrap"),
+            List<Object> bootstraps = race(
+                    () -> control.promoteInitial("dc1", "dc1", "a", "bootstrap"),
                     () -> control.promoteInitial("dc2", "dc2", "b", "bootstrap"));
-            assertThat(bootstraps).filteredOn(r -> r instanceof PrimaryAssignment).hasSize(1);
-            assertThat(bootstraps).filteredOn(r -> r instanceof ControlConflictException).hasSize(1);
+            assertThat(bootstraps)
+                    .filteredOn(r -> r instanceof PrimaryAssignment)
+                    .hasSize(1);
+            assertThat(bootstraps)
+                    .filteredOn(r -> r instanceof ControlConflictException)
+                    .hasSize(1);
             PrimaryAssignment first = control.primary().orElseThrow();
             assertThat(first.getEpoch()).isEqualTo(1);
             assertThat(bootstraps).contains(first);
 
-            List<Object> promotions = race(() -> control.promote("dc3", 1, TierRole.REPLICA, "dc3", "a", "planned"),
+            List<Object> promotions = race(
+                    () -> control.promote("dc3", 1, TierRole.REPLICA, "dc3", "a", "planned"),
                     () -> control.promote("dc4", 1, TierRole.REPLICA, "dc4", "b", "planned"));
-            assertThat(promotions).filteredOn(r -> r instanceof PrimaryAssignment).hasSize(1);
-            assertThat(promotions).filteredOn(r -> r instanceof ControlConflictException).hasSize(1);
+            assertThat(promotions)
+                    .filteredOn(r -> r instanceof PrimaryAssignment)
+                    .hasSize(1);
+            assertThat(promotions)
+                    .filteredOn(r -> r instanceof ControlConflictException)
+                    .hasSize(1);
             PrimaryAssignment second = control.primary().orElseThrow();
             assertThat(second.getEpoch()).isEqualTo(2);
             assertThat(second.getFencePending()).isFalse();
@@ -102,7 +125,8 @@ class ControlTopicOnBrokerTest {
             control.promote("dc2", 1, TierRole.REPLICA, "dc2", "operator a", "planned");
             Map<String, ControlEvent> before = control.readLatest();
             assertThatThrownBy(() -> control.promote("dc3", 1, TierRole.DIVERGED, "dc3", "operator b", "forced"))
-                    .isInstanceOf(ControlConflictException.class).hasMessageContaining("the epoch is 2")
+                    .isInstanceOf(ControlConflictException.class)
+                    .hasMessageContaining("the epoch is 2")
                     .hasMessageContaining("not the expected 1");
             assertThat(control.readLatest()).isEqualTo(before);
         });
@@ -112,8 +136,11 @@ class ControlTopicOnBrokerTest {
     void aPromotionFencesTheOldCaptureAndRecordsWhereItsEventsEnd() throws Exception {
         withBroker((control, kafka) -> {
             control.promoteInitial("dc1", "dc1", "test", "bootstrap");
-            try (var capture = new KafkaProducer<>(KafkaClients.producerProps(kafka.bootstrapServers(),
-                    ControlTopic.captureTransactionalId("dc1"), 1 << 20), new StringSerializer(), new StringSerializer())) {
+            try (var capture = new KafkaProducer<>(
+                    KafkaClients.producerProps(
+                            kafka.bootstrapServers(), ControlTopic.captureTransactionalId("dc1"), 1 << 20),
+                    new StringSerializer(),
+                    new StringSerializer())) {
                 capture.initTransactions();
                 capture.beginTransaction();
                 for (int i = 0; i < 5; i++) {
@@ -121,7 +148,8 @@ class ControlTopicOnBrokerTest {
                 }
                 capture.commitTransaction();
                 capture.beginTransaction();
-                capture.send(new ProducerRecord<>(Topics.CHANGES, "user0", "in flight")).get();
+                capture.send(new ProducerRecord<>(Topics.CHANGES, "user0", "in flight"))
+                        .get();
 
                 PrimaryAssignment promoted = control.promote("dc2", 1, TierRole.DIVERGED, "dc2", "test", "forced");
 
@@ -129,9 +157,15 @@ class ControlTopicOnBrokerTest {
                 assertThat(promoted.getFencePending()).isFalse();
                 assertThat(promoted.getFencePoint()).hasSize(3);
                 // every record the old capture wrote, committed or aborted, is below the fence point
-                assertThat(promoted.getFencePoint().stream().mapToLong(Long::longValue).sum()).isGreaterThanOrEqualTo(6);
+                assertThat(promoted.getFencePoint().stream()
+                                .mapToLong(Long::longValue)
+                                .sum())
+                        .isGreaterThanOrEqualTo(6);
                 assertThat(control.read().role("dc1")).contains(TierRole.DIVERGED);
-                assertThat(control.read().assignment(1)).get().extracting(PrimaryAssignment::getTier).isEqualTo("dc1");
+                assertThat(control.read().assignment(1))
+                        .get()
+                        .extracting(PrimaryAssignment::getTier)
+                        .isEqualTo("dc1");
             }
         });
     }
@@ -140,11 +174,19 @@ class ControlTopicOnBrokerTest {
     void aPromotionOverAnAssignmentWrittenBeforeEpochsWereKeptFencesItToo() throws Exception {
         withBroker((control, kafka) -> {
             // As captures used to register themselves: one "*" record, no per-epoch key, no fence point.
-            PrimaryAssignment legacy = PrimaryAssignment.newBuilder().setScope("*").setServerId("primary-1").setSite("dc1")
-                    .setEpoch(1).build();
-            try (var producer = new KafkaProducer<>(KafkaClients.producerProps(kafka.bootstrapServers(), null, 1 << 20),
-                    new StringSerializer(), io.mailstream.schemas.codec.AvroSerdes.controlEvent().serializer())) {
-                producer.send(ControlTopic.assignmentRecord(ControlTopic.ALL_KEYS, legacy, "capture primary-1", "first start")).get();
+            PrimaryAssignment legacy = PrimaryAssignment.newBuilder()
+                    .setScope("*")
+                    .setServerId("primary-1")
+                    .setSite("dc1")
+                    .setEpoch(1)
+                    .build();
+            try (var producer = new KafkaProducer<>(
+                    KafkaClients.producerProps(kafka.bootstrapServers(), null, 1 << 20),
+                    new StringSerializer(),
+                    io.mailstream.schemas.codec.AvroSerdes.controlEvent().serializer())) {
+                producer.send(ControlTopic.assignmentRecord(
+                                ControlTopic.ALL_KEYS, legacy, "capture primary-1", "first start"))
+                        .get();
             }
             PrimaryAssignment promoted = control.promote("dc2", 1, TierRole.REPLICA, "dc2", "test", "planned");
             assertThat(promoted.getEpoch()).isEqualTo(2);
@@ -155,7 +197,8 @@ class ControlTopicOnBrokerTest {
     }
 
     private static ProducerRecord<String, ControlEvent> record(String key, String tier) {
-        return ControlTopic.assignmentRecord(key, ControlTopic.assignment(tier, tier, 1, false, List.of()), "test", "bootstrap");
+        return ControlTopic.assignmentRecord(
+                key, ControlTopic.assignment(tier, tier, 1, false, List.of()), "test", "bootstrap");
     }
 
     /** Both at once, released together; each result is the value or the exception. */

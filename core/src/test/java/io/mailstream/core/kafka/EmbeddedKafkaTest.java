@@ -1,6 +1,13 @@
 package io.mailstream.core.kafka;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import io.mailstream.core.config.MailstreamConfig;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -10,28 +17,29 @@ import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.nio.file.Path;
-import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Map;
-
-import static org.assertj.core.api.Assertions.assertThat;
-
 class EmbeddedKafkaTest {
     @TempDir
     Path dir;
 
     @Test
     void committedRecordsAndTopicsSurviveARestartOnTheSameFolder() throws Exception {
-        MailstreamConfig config = MailstreamConfig.of(Map.of("tiers", "dc2,oob", "tier.dc2.type", "cyrus",
-                "tier.dc2.cyrus.address", "127.0.0.1:1", "tier.oob.type", "store"));
+        MailstreamConfig config = MailstreamConfig.of(Map.of(
+                "tiers",
+                "dc2,oob",
+                "tier.dc2.type",
+                "cyrus",
+                "tier.dc2.cyrus.address",
+                "127.0.0.1:1",
+                "tier.oob.type",
+                "store"));
         String bootstrap;
         try (EmbeddedKafka kafka = EmbeddedKafka.start(dir, 0)) {
             bootstrap = kafka.bootstrapServers();
             TopicAdmin.ensureTopics(config, bootstrap);
-            try (var producer = new KafkaProducer<>(KafkaClients.producerProps(bootstrap, "test-tx", 1 << 20),
-                    new StringSerializer(), new StringSerializer())) {
+            try (var producer = new KafkaProducer<>(
+                    KafkaClients.producerProps(bootstrap, "test-tx", 1 << 20),
+                    new StringSerializer(),
+                    new StringSerializer())) {
                 producer.initTransactions();
                 producer.beginTransaction();
                 producer.send(new ProducerRecord<>(Topics.CHANGES, "alice", "committed"));
@@ -45,11 +53,26 @@ class EmbeddedKafkaTest {
         try (EmbeddedKafka kafka = EmbeddedKafka.start(dir, 0)) {
             assertThat(kafka.bootstrapServers()).isEqualTo(bootstrap);
             try (Admin admin = Admin.create(KafkaClients.adminProps(bootstrap))) {
-                assertThat(admin.listTopics().names().get()).contains(Topics.CHANGES, Topics.SCHEMAS, Topics.CONTROL,
-                        Topics.STATE, Topics.PROGRESS, Topics.DLQ, Topics.feed("dc2"), Topics.feed("oob"));
+                assertThat(admin.listTopics().names().get())
+                        .contains(
+                                Topics.CHANGES,
+                                Topics.SCHEMAS,
+                                Topics.CONTROL,
+                                Topics.STATE,
+                                Topics.PROGRESS,
+                                Topics.DLQ,
+                                Topics.feed("dc2"),
+                                Topics.feed("oob"));
                 var changes = admin.describeConfigs(List.of(new org.apache.kafka.common.config.ConfigResource(
-                        org.apache.kafka.common.config.ConfigResource.Type.TOPIC, Topics.CHANGES))).all().get();
-                assertThat(changes.values().iterator().next().get("retention.ms").value()).isEqualTo("-1");
+                                org.apache.kafka.common.config.ConfigResource.Type.TOPIC, Topics.CHANGES)))
+                        .all()
+                        .get();
+                assertThat(changes.values()
+                                .iterator()
+                                .next()
+                                .get("retention.ms")
+                                .value())
+                        .isEqualTo("-1");
             }
             assertThat(readAll(bootstrap, Topics.CHANGES)).containsExactly("committed");
         }
@@ -57,8 +80,8 @@ class EmbeddedKafkaTest {
 
     private static List<String> readAll(String bootstrap, String topic) {
         List<String> values = new ArrayList<>();
-        try (var consumer = new KafkaConsumer<>(KafkaClients.consumerProps(bootstrap, null),
-                new StringDeserializer(), new StringDeserializer())) {
+        try (var consumer = new KafkaConsumer<>(
+                KafkaClients.consumerProps(bootstrap, null), new StringDeserializer(), new StringDeserializer())) {
             TopicReader.readToEnd(consumer, topic, Duration.ofSeconds(20), r -> values.add(r.value()));
         }
         return values;

@@ -1,5 +1,7 @@
 package io.mailstream.core.kafka;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import io.mailstream.core.config.MailstreamConfig;
 import io.mailstream.core.control.ControlTopic;
 import io.mailstream.schemas.AnnotationDelete;
@@ -26,6 +28,16 @@ import io.mailstream.schemas.Unsubscribe;
 import io.mailstream.schemas.UserDelete;
 import io.mailstream.schemas.codec.AvroSerdes;
 import io.mailstream.schemas.codec.SchemaTopicRegistry;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 import org.apache.avro.Schema;
 import org.apache.avro.generic.GenericDatumReader;
 import org.apache.avro.generic.GenericRecord;
@@ -38,19 +50,6 @@ import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
-import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Map;
-import java.util.Set;
-import java.util.TreeSet;
-
-import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * The proof that the topics alone are enough: every event type is produced with the real
@@ -71,8 +70,10 @@ class EveryEventTypeRoundTripTest {
         try (EmbeddedKafka kafka = EmbeddedKafka.start(dir, 0)) {
             TopicAdmin.ensureTopics(config, kafka.bootstrapServers());
             try (var registry = new SchemaTopicRegistry(Map.of("bootstrap.servers", kafka.bootstrapServers()));
-                 var producer = new KafkaProducer<>(KafkaClients.producerProps(kafka.bootstrapServers(), "roundtrip", 1 << 20),
-                         new StringSerializer(), AvroSerdes.changeEvent(registry).serializer())) {
+                    var producer = new KafkaProducer<>(
+                            KafkaClients.producerProps(kafka.bootstrapServers(), "roundtrip", 1 << 20),
+                            new StringSerializer(),
+                            AvroSerdes.changeEvent(registry).serializer())) {
                 producer.initTransactions();
                 producer.beginTransaction();
                 for (Object payload : payloads) {
@@ -80,8 +81,12 @@ class EveryEventTypeRoundTripTest {
                 }
                 producer.commitTransaction();
                 ControlTopic control = new ControlTopic(kafka.bootstrapServers(), registry);
-                assertThat(control.promoteInitial("primary", "dc1", "test", "bootstrap").getEpoch()).isEqualTo(1);
-                assertThat(control.promote("dc2", 1, io.mailstream.schemas.TierRole.DIVERGED, "dc2", "test", "failover").getEpoch()).isEqualTo(2);
+                assertThat(control.promoteInitial("primary", "dc1", "test", "bootstrap")
+                                .getEpoch())
+                        .isEqualTo(1);
+                assertThat(control.promote("dc2", 1, io.mailstream.schemas.TierRole.DIVERGED, "dc2", "test", "failover")
+                                .getEpoch())
+                        .isEqualTo(2);
             }
         }
 
@@ -98,13 +103,23 @@ class EveryEventTypeRoundTripTest {
                 Set<String> expected = new TreeSet<>();
                 payloads.forEach(p -> expected.add(p.getClass().getSimpleName()));
                 assertThat(types).isEqualTo(expected).hasSize(18);
-                GenericRecord content = decoded.stream().filter(r -> ((GenericRecord) r.get("payload")).getSchema().getName()
-                        .equals("MessageContent")).findFirst().orElseThrow();
+                GenericRecord content = decoded.stream()
+                        .filter(r -> ((GenericRecord) r.get("payload"))
+                                .getSchema()
+                                .getName()
+                                .equals("MessageContent"))
+                        .findFirst()
+                        .orElseThrow();
                 ByteBuffer body = (ByteBuffer) ((GenericRecord) content.get("payload")).get("data");
                 assertThat(StandardCharsets.US_ASCII.decode(body).toString()).isEqualTo("Subject: hi\r\n\r\nbody\r\n");
-                assertThat(((GenericRecord) decoded.get(0).get("envelope")).get("partitionKey").toString()).isEqualTo("alice");
+                assertThat(((GenericRecord) decoded.get(0).get("envelope"))
+                                .get("partitionKey")
+                                .toString())
+                        .isEqualTo("alice");
 
-                PrimaryAssignment current = new ControlTopic(kafka.bootstrapServers(), registry).primary().orElseThrow();
+                PrimaryAssignment current = new ControlTopic(kafka.bootstrapServers(), registry)
+                        .primary()
+                        .orElseThrow();
                 assertThat(current.getTier()).isEqualTo("dc2");
                 assertThat(current.getEpoch()).isEqualTo(2);
             }
@@ -112,19 +127,22 @@ class EveryEventTypeRoundTripTest {
     }
 
     /** Single-object encoding read by hand: the fingerprint comes from the bytes, the schema from the topic. */
-    private static GenericRecord decodeWithTopicSchemaOnly(byte[] value, SchemaTopicRegistry registry) throws Exception {
+    private static GenericRecord decodeWithTopicSchemaOnly(byte[] value, SchemaTopicRegistry registry)
+            throws Exception {
         assertThat(value[0]).isEqualTo((byte) 0xC3);
         assertThat(value[1]).isEqualTo((byte) 0x01);
-        long fingerprint = ByteBuffer.wrap(value, 2, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
-        Schema writer = registry.resolve(fingerprint).orElseThrow(() -> new AssertionError("fingerprint not in mailstream.schemas"));
+        long fingerprint =
+                ByteBuffer.wrap(value, 2, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
+        Schema writer = registry.resolve(fingerprint)
+                .orElseThrow(() -> new AssertionError("fingerprint not in mailstream.schemas"));
         return new GenericDatumReader<GenericRecord>(writer)
                 .read(null, DecoderFactory.get().binaryDecoder(value, 10, value.length - 10, null));
     }
 
     private static List<byte[]> readAll(String bootstrap, String topic) {
         List<byte[]> values = new ArrayList<>();
-        try (var consumer = new KafkaConsumer<>(KafkaClients.consumerProps(bootstrap, null),
-                new StringDeserializer(), new ByteArrayDeserializer())) {
+        try (var consumer = new KafkaConsumer<>(
+                KafkaClients.consumerProps(bootstrap, null), new StringDeserializer(), new ByteArrayDeserializer())) {
             TopicReader.readToEnd(consumer, topic, Duration.ofSeconds(30), r -> values.add(r.value()));
         }
         return values;
@@ -132,10 +150,20 @@ class EveryEventTypeRoundTripTest {
 
     private ChangeEvent event(Object payload) {
         sequence++;
-        return ChangeEvent.newBuilder().setEnvelope(Envelope.newBuilder().setEventId("ev-" + sequence)
-                .setSourceServerId("p1").setSite("dc1").setTier("primary").setEpoch(1).setPartitionKey("alice")
-                .setMailboxUniqueId("u1").setCaptureTime(1_700_000_000_000L + sequence).setSequence(sequence).build())
-                .setPayload(payload).build();
+        return ChangeEvent.newBuilder()
+                .setEnvelope(Envelope.newBuilder()
+                        .setEventId("ev-" + sequence)
+                        .setSourceServerId("p1")
+                        .setSite("dc1")
+                        .setTier("primary")
+                        .setEpoch(1)
+                        .setPartitionKey("alice")
+                        .setMailboxUniqueId("u1")
+                        .setCaptureTime(1_700_000_000_000L + sequence)
+                        .setSequence(sequence)
+                        .build())
+                .setPayload(payload)
+                .build();
     }
 
     private static ByteBuffer bytes(String s) {
@@ -143,29 +171,100 @@ class EveryEventTypeRoundTripTest {
     }
 
     private static List<Object> everyPayload() {
-        MessageRecord record = MessageRecord.newBuilder().setUid(1).setModseq(4).setLastUpdated(1_700_000_000L)
-                .setFlags(List.of("\\Seen", "$Label1")).setInternalDate(1_699_999_999L).setSize(23)
-                .setGuid("a".repeat(40)).build();
+        MessageRecord record = MessageRecord.newBuilder()
+                .setUid(1)
+                .setModseq(4)
+                .setLastUpdated(1_700_000_000L)
+                .setFlags(List.of("\\Seen", "$Label1"))
+                .setInternalDate(1_699_999_999L)
+                .setSize(23)
+                .setGuid("a".repeat(40))
+                .build();
         return List.of(
-                MessageContent.newBuilder().setGuid("a".repeat(40)).setSize(23).setData(bytes("Subject: hi\r\n\r\nbody\r\n")).build(),
-                RecordsUpsert.newBuilder().setUniqueId("u1").setMailboxName("user.alice").setRecords(List.of(record)).build(),
-                MailboxUpsert.newBuilder().setUniqueId("u1").setName("user.alice").setUidValidity(1_699_990_000L)
-                        .setLastUid(1).setHighestModseq(4).setPartition("default").setAcl("alice\tlrswipkxtecdan\t")
-                        .setSyncCrc(3_021_000_000L).setSyncCrcAnnot(12_345_678L).build(),
-                MailboxRename.newBuilder().setUniqueId("u1").setOldName("user.alice.A").setNewName("user.alice.B").setPartition("default").build(),
-                Expunge.newBuilder().setUniqueId("u1").setMailboxName("user.alice").setUids(List.of(1L)).build(),
-                MailboxDelete.newBuilder().setUniqueId("u2").setName("user.alice.Tmp").build(),
-                SeenUpsert.newBuilder().setUserId("bob").setUniqueId("u1").setLastRead(1).setLastUid(1).setLastChange(1).setSeenUids("1").build(),
-                Subscribe.newBuilder().setUserId("alice").setMailboxName("user.alice.B").build(),
-                Unsubscribe.newBuilder().setUserId("alice").setMailboxName("user.alice.B").build(),
-                SieveUpsert.newBuilder().setUserId("alice").setFilename("main.script").setLastUpdate(1).setContent(bytes("keep;")).build(),
-                SieveActivate.newBuilder().setUserId("alice").setFilename("main.bc").build(),
+                MessageContent.newBuilder()
+                        .setGuid("a".repeat(40))
+                        .setSize(23)
+                        .setData(bytes("Subject: hi\r\n\r\nbody\r\n"))
+                        .build(),
+                RecordsUpsert.newBuilder()
+                        .setUniqueId("u1")
+                        .setMailboxName("user.alice")
+                        .setRecords(List.of(record))
+                        .build(),
+                MailboxUpsert.newBuilder()
+                        .setUniqueId("u1")
+                        .setName("user.alice")
+                        .setUidValidity(1_699_990_000L)
+                        .setLastUid(1)
+                        .setHighestModseq(4)
+                        .setPartition("default")
+                        .setAcl("alice\tlrswipkxtecdan\t")
+                        .setSyncCrc(3_021_000_000L)
+                        .setSyncCrcAnnot(12_345_678L)
+                        .build(),
+                MailboxRename.newBuilder()
+                        .setUniqueId("u1")
+                        .setOldName("user.alice.A")
+                        .setNewName("user.alice.B")
+                        .setPartition("default")
+                        .build(),
+                Expunge.newBuilder()
+                        .setUniqueId("u1")
+                        .setMailboxName("user.alice")
+                        .setUids(List.of(1L))
+                        .build(),
+                MailboxDelete.newBuilder()
+                        .setUniqueId("u2")
+                        .setName("user.alice.Tmp")
+                        .build(),
+                SeenUpsert.newBuilder()
+                        .setUserId("bob")
+                        .setUniqueId("u1")
+                        .setLastRead(1)
+                        .setLastUid(1)
+                        .setLastChange(1)
+                        .setSeenUids("1")
+                        .build(),
+                Subscribe.newBuilder()
+                        .setUserId("alice")
+                        .setMailboxName("user.alice.B")
+                        .build(),
+                Unsubscribe.newBuilder()
+                        .setUserId("alice")
+                        .setMailboxName("user.alice.B")
+                        .build(),
+                SieveUpsert.newBuilder()
+                        .setUserId("alice")
+                        .setFilename("main.script")
+                        .setLastUpdate(1)
+                        .setContent(bytes("keep;"))
+                        .build(),
+                SieveActivate.newBuilder()
+                        .setUserId("alice")
+                        .setFilename("main.bc")
+                        .build(),
                 SieveDeactivate.newBuilder().setUserId("alice").build(),
-                SieveDelete.newBuilder().setUserId("alice").setFilename("main.script").build(),
-                QuotaUpsert.newBuilder().setRoot("user.alice").setLimits(Map.of("STORAGE", 100_000L)).setModseq(3).build(),
+                SieveDelete.newBuilder()
+                        .setUserId("alice")
+                        .setFilename("main.script")
+                        .build(),
+                QuotaUpsert.newBuilder()
+                        .setRoot("user.alice")
+                        .setLimits(Map.of("STORAGE", 100_000L))
+                        .setModseq(3)
+                        .build(),
                 QuotaDelete.newBuilder().setRoot("user.alice").build(),
-                AnnotationUpsert.newBuilder().setMailboxName("").setEntry("/comment").setUserId("").setValue(bytes("server note")).build(),
-                AnnotationDelete.newBuilder().setMailboxName("").setEntry("/comment").setUserId("").build(),
+                AnnotationUpsert.newBuilder()
+                        .setMailboxName("")
+                        .setEntry("/comment")
+                        .setUserId("")
+                        .setValue(bytes("server note"))
+                        .build(),
+                AnnotationDelete.newBuilder()
+                        .setMailboxName("")
+                        .setEntry("/comment")
+                        .setUserId("")
+                        .build(),
                 UserDelete.newBuilder().setUserId("carol").build());
     }
 }

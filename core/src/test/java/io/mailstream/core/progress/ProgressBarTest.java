@@ -1,22 +1,26 @@
 package io.mailstream.core.progress;
 
-import org.junit.jupiter.api.Test;
+import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicLong;
-
-import static org.assertj.core.api.Assertions.assertThat;
+import org.junit.jupiter.api.Test;
 
 class ProgressBarTest {
     private final AtomicLong clock = new AtomicLong();
     private final ByteArrayOutputStream sink = new ByteArrayOutputStream();
 
     private ProgressBar bar(boolean tty, long total) {
-        return new ProgressBar(new PrintStream(sink, true, StandardCharsets.UTF_8), tty, total, "users",
-                Duration.ofSeconds(10), clock::get);
+        return new ProgressBar(
+                new PrintStream(sink, true, StandardCharsets.UTF_8),
+                tty,
+                total,
+                "users",
+                Duration.ofSeconds(10),
+                clock::get);
     }
 
     private String output() {
@@ -33,9 +37,11 @@ class ProgressBarTest {
     @Test
     void unknownTotalHasNoBarAndFinishedJobNoEta() {
         assertThat(bar(false, 0).render(7, 0, 1_000_000_000L)).isEqualTo("7 users");
-        assertThat(bar(false, 5).render(5, 2_000, 1_000_000_000L)).isEqualTo("[====================] 5/5 users 2.0 kB/s");
+        assertThat(bar(false, 5).render(5, 2_000, 1_000_000_000L))
+                .isEqualTo("[====================] 5/5 users 2.0 kB/s");
         assertThat(bar(false, 5).render(0, 0, 0)).isEqualTo("[>                   ] 0/5 users eta ?");
-        assertThat(bar(false, 1000).render(1, 0, Duration.ofSeconds(10).toNanos())).endsWith("eta 2h46m");
+        assertThat(bar(false, 1000).render(1, 0, Duration.ofSeconds(10).toNanos()))
+                .endsWith("eta 2h46m");
     }
 
     @Test
@@ -46,8 +52,9 @@ class ProgressBarTest {
             clock.set(Duration.ofSeconds(2).toNanos());
             bar.advance(5, 0);
         }
-        assertThat(output()).isEqualTo("\r[==========>         ] 5/10 users eta 1s"
-                + "\r[====================] 10/10 users      \n");
+        assertThat(output())
+                .isEqualTo(
+                        "\r[==========>         ] 5/10 users eta 1s" + "\r[====================] 10/10 users      \n");
     }
 
     @Test
@@ -59,7 +66,8 @@ class ProgressBarTest {
             bar.advance(1, 0);
             bar.advance(1, 0);
         }
-        assertThat(output().lines()).containsExactly("[=============>      ] 2/3 users eta 6s", "[====================] 3/3 users");
+        assertThat(output().lines())
+                .containsExactly("[=============>      ] 2/3 users eta 6s", "[====================] 3/3 users");
         assertThat(output()).doesNotContain("\r");
     }
 }

@@ -9,11 +9,6 @@ import io.mailstream.csync.model.CsyncCommand;
 import io.mailstream.csync.model.CsyncError;
 import io.mailstream.csync.model.CsyncException;
 import io.mailstream.csync.model.CsyncReply;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
-import javax.net.ssl.SSLParameters;
-import javax.net.ssl.SSLSocket;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -25,6 +20,10 @@ import java.util.Base64;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLSocket;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * csync client (the sync_client side, spec 4.1): connect, read the banner, AUTHENTICATE PLAIN,
@@ -74,8 +73,13 @@ public final class CsyncClient implements AutoCloseable {
                 if (attempt >= config.maxConnectAttempts()) {
                     throw e;
                 }
-                LOG.warn("csync connect to {}:{} failed ({}); retry {} in {} ms", config.host(), config.port(),
-                        e.toString(), attempt, wait);
+                LOG.warn(
+                        "csync connect to {}:{} failed ({}); retry {} in {} ms",
+                        config.host(),
+                        config.port(),
+                        e.toString(),
+                        attempt,
+                        wait);
                 try {
                     Thread.sleep(wait);
                 } catch (InterruptedException ie) {
@@ -89,7 +93,8 @@ public final class CsyncClient implements AutoCloseable {
 
     private void open() throws IOException, CsyncException {
         socket = new Socket();
-        socket.connect(new InetSocketAddress(config.host(), config.port()), (int) config.connectTimeout().toMillis());
+        socket.connect(new InetSocketAddress(config.host(), config.port()), (int)
+                config.connectTimeout().toMillis());
         socket.setTcpNoDelay(true);
         socket.setKeepAlive(true);
         socket.setSoTimeout((int) config.readTimeout().toMillis());
@@ -116,22 +121,27 @@ public final class CsyncClient implements AutoCloseable {
                 }
             }
         }
-        LOG.info("csync session to {}:{} open (compression {}, enabled {})", config.host(), config.port(),
-                capabilities.contains("COMPRESS") && config.compress(), enabled);
+        LOG.info(
+                "csync session to {}:{} open (compression {}, enabled {})",
+                config.host(),
+                config.port(),
+                capabilities.contains("COMPRESS") && config.compress(),
+                enabled);
     }
 
     /** STARTTLS, handshake, then the server sends its banner again (spec 1.6). */
     private void startTls() throws IOException {
         if (!capabilities.contains("STARTTLS")) {
-            throw new CsyncProtocolException("TLS required but " + config.host() + ":" + config.port()
-                    + " does not offer STARTTLS");
+            throw new CsyncProtocolException(
+                    "TLS required but " + config.host() + ":" + config.port() + " does not offer STARTTLS");
         }
         sendLine("STARTTLS");
         String reply = reader.readLine();
         if (!reply.startsWith("OK")) {
             throw new CsyncProtocolException("STARTTLS refused: " + reply);
         }
-        SSLSocket ssl = (SSLSocket) config.tls().getSocketFactory().createSocket(socket, config.host(), config.port(), true);
+        SSLSocket ssl =
+                (SSLSocket) config.tls().getSocketFactory().createSocket(socket, config.host(), config.port(), true);
         ssl.setUseClientMode(true);
         SSLParameters params = ssl.getSSLParameters();
         params.setEndpointIdentificationAlgorithm("HTTPS");

@@ -1,10 +1,9 @@
 package io.mailstream.csync.client;
 
 import io.mailstream.csync.dlist.DListLimits;
-
-import javax.net.ssl.SSLContext;
 import java.time.Duration;
 import java.util.Objects;
+import javax.net.ssl.SSLContext;
 
 /**
  * Settings of a {@link CsyncClient}.
@@ -24,10 +23,20 @@ import java.util.Objects;
  * @param tls                non-null: STARTTLS with this context before authenticating; a server that does
  *                           not offer STARTTLS is refused rather than sent the password in clear
  */
-public record CsyncClientConfig(String host, int port, String authName, String password, boolean compress,
-                                boolean sieveMailbox, Duration connectTimeout, Duration readTimeout,
-                                Duration initialBackoff, Duration maxBackoff, int maxConnectAttempts,
-                                DListLimits limits, SSLContext tls) {
+public record CsyncClientConfig(
+        String host,
+        int port,
+        String authName,
+        String password,
+        boolean compress,
+        boolean sieveMailbox,
+        Duration connectTimeout,
+        Duration readTimeout,
+        Duration initialBackoff,
+        Duration maxBackoff,
+        int maxConnectAttempts,
+        DListLimits limits,
+        SSLContext tls) {
     public CsyncClientConfig {
         Objects.requireNonNull(host);
         Objects.requireNonNull(authName);
@@ -44,27 +53,87 @@ public record CsyncClientConfig(String host, int port, String authName, String p
 
     /** Defaults: compression on, no SIEVE-MAILBOX, 10 s connect, 5 min read, backoff 1 s..60 s, 5 attempts. */
     public static CsyncClientConfig of(String host, int port, String authName, String password) {
-        return new CsyncClientConfig(host, port, authName, password, true, false, Duration.ofSeconds(10),
-                Duration.ofMinutes(5), Duration.ofSeconds(1), Duration.ofSeconds(60), 5, DListLimits.DEFAULTS, null);
+        return new CsyncClientConfig(
+                host,
+                port,
+                authName,
+                password,
+                true,
+                false,
+                Duration.ofSeconds(10),
+                Duration.ofMinutes(5),
+                Duration.ofSeconds(1),
+                Duration.ofSeconds(60),
+                5,
+                DListLimits.DEFAULTS,
+                null);
     }
 
     public CsyncClientConfig withCompress(boolean v) {
-        return new CsyncClientConfig(host, port, authName, password, v, sieveMailbox, connectTimeout, readTimeout,
-                initialBackoff, maxBackoff, maxConnectAttempts, limits, tls);
+        return new CsyncClientConfig(
+                host,
+                port,
+                authName,
+                password,
+                v,
+                sieveMailbox,
+                connectTimeout,
+                readTimeout,
+                initialBackoff,
+                maxBackoff,
+                maxConnectAttempts,
+                limits,
+                tls);
     }
 
     public CsyncClientConfig withSieveMailbox(boolean v) {
-        return new CsyncClientConfig(host, port, authName, password, compress, v, connectTimeout, readTimeout,
-                initialBackoff, maxBackoff, maxConnectAttempts, limits, tls);
+        return new CsyncClientConfig(
+                host,
+                port,
+                authName,
+                password,
+                compress,
+                v,
+                connectTimeout,
+                readTimeout,
+                initialBackoff,
+                maxBackoff,
+                maxConnectAttempts,
+                limits,
+                tls);
     }
 
     public CsyncClientConfig withStartTls(SSLContext v) {
-        return new CsyncClientConfig(host, port, authName, password, compress, sieveMailbox, connectTimeout, readTimeout,
-                initialBackoff, maxBackoff, maxConnectAttempts, limits, v);
+        return new CsyncClientConfig(
+                host,
+                port,
+                authName,
+                password,
+                compress,
+                sieveMailbox,
+                connectTimeout,
+                readTimeout,
+                initialBackoff,
+                maxBackoff,
+                maxConnectAttempts,
+                limits,
+                v);
     }
 
     public CsyncClientConfig withBackoff(Duration initial, Duration max, int attempts) {
-        return new CsyncClientConfig(host, port, authName, password, compress, sieveMailbox, connectTimeout,
-                readTimeout, initial, max, attempts, limits, tls);
+        return new CsyncClientConfig(
+                host,
+                port,
+                authName,
+                password,
+                compress,
+                sieveMailbox,
+                connectTimeout,
+                readTimeout,
+                initial,
+                max,
+                attempts,
+                limits,
+                tls);
     }
 }

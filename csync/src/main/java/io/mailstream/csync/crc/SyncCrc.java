@@ -2,7 +2,6 @@ package io.mailstream.csync.crc;
 
 import io.mailstream.csync.model.Annotation;
 import io.mailstream.csync.model.MessageRecord;
-
 import java.nio.charset.StandardCharsets;
 import java.util.Locale;
 import java.util.Set;
@@ -17,11 +16,10 @@ public final class SyncCrc {
     /** Initial value of SYNC_CRC_ANNOT (decimal 12345678): the value of a mailbox with no annotations. */
     public static final long ANNOT_INITIAL = 12345678L;
 
-    private static final Set<String> COUNTED_SYSTEM_FLAGS = Set.of("\\deleted", "\\answered", "\\flagged",
-            "\\draft", "\\seen");
+    private static final Set<String> COUNTED_SYSTEM_FLAGS =
+            Set.of("\\deleted", "\\answered", "\\flagged", "\\draft", "\\seen");
 
-    private SyncCrc() {
-    }
+    private SyncCrc() {}
 
     /** Both checksums of a mailbox, as sent in SYNC_CRC / SYNC_CRC_ANNOT. */
     public record Pair(long basic, long annot) {
@@ -57,8 +55,8 @@ public final class SyncCrc {
                 flagCrc ^= crc32(lower.getBytes(StandardCharsets.UTF_8));
             }
         }
-        String text = Long.toUnsignedString(r.uid()) + " " + Long.toUnsignedString(r.modSeq()) + " "
-                + r.lastUpdated() + " (" + flagCrc + ") " + r.internalDate() + " " + r.guid().hex();
+        String text = Long.toUnsignedString(r.uid()) + " " + Long.toUnsignedString(r.modSeq()) + " " + r.lastUpdated()
+                + " (" + flagCrc + ") " + r.internalDate() + " " + r.guid().hex();
         return crc32(text.getBytes(StandardCharsets.US_ASCII));
     }
 

@@ -45,7 +45,9 @@ public final class DFile extends DValue {
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof DFile f && f.partition.equals(partition) && f.guid.equals(guid)
+        return o instanceof DFile f
+                && f.partition.equals(partition)
+                && f.guid.equals(guid)
                 && f.body.contentEquals(body);
     }
 

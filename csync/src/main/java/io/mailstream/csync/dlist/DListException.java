@@ -8,7 +8,10 @@ import java.io.IOException;
  * fatal for the session (as Cyrus 3.6.5+ treats an over-long literal).
  */
 public class DListException extends IOException {
-    public enum Kind { SYNTAX, LIMIT }
+    public enum Kind {
+        SYNTAX,
+        LIMIT
+    }
 
     private final Kind kind;
 

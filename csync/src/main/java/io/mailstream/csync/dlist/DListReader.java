@@ -383,7 +383,8 @@ public final class DListReader {
             throw DListException.limit("more than " + limits.maxLiterals() + " literals in one line");
         }
         if (lineBytes + size > limits.maxLine()) {
-            throw DListException.limit("literal of " + size + " bytes would make the line longer than " + limits.maxLine() + " bytes");
+            throw DListException.limit(
+                    "literal of " + size + " bytes would make the line longer than " + limits.maxLine() + " bytes");
         }
         byte[] data = new byte[(int) size];
         for (int i = 0; i < size; i++) {
@@ -419,7 +420,8 @@ public final class DListReader {
         }
         lineFileBytes += size;
         if (lineFileBytes > limits.maxFileBytes()) {
-            throw DListException.limit("file literals of one line add up to more than " + limits.maxFileBytes() + " bytes");
+            throw DListException.limit(
+                    "file literals of one line add up to more than " + limits.maxFileBytes() + " bytes");
         }
         MessageDigest sha1 = MessageBody.sha1Digest();
         // Small bodies stay on the heap, but only up to a total per line: many of them go to the spool too.
@@ -428,7 +430,8 @@ public final class DListReader {
             byte[] data = new byte[(int) size];
             readFully(data, 0, data.length);
             sha1.update(data);
-            return new DFile(partition, guid, MessageBody.inMemory(data, HexFormat.of().formatHex(sha1.digest())));
+            return new DFile(
+                    partition, guid, MessageBody.inMemory(data, HexFormat.of().formatHex(sha1.digest())));
         }
         Path dir = limits.spoolDir() != null ? limits.spoolDir() : Path.of(System.getProperty("java.io.tmpdir"));
         Path file = Files.createTempFile(dir, "csync-", ".msg");

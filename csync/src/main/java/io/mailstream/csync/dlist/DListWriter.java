@@ -15,7 +15,10 @@ import java.nio.charset.StandardCharsets;
  */
 public final class DListWriter {
     /** Which side of the connection we are: decides the literal form. */
-    public enum Mode { CLIENT, SERVER }
+    public enum Mode {
+        CLIENT,
+        SERVER
+    }
 
     private static final int MAX_INLINE = 1024;
 

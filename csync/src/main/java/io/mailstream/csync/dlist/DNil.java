@@ -4,8 +4,7 @@ package io.mailstream.csync.dlist;
 public final class DNil extends DValue {
     public static final DNil NIL = new DNil();
 
-    private DNil() {
-    }
+    private DNil() {}
 
     @Override
     public boolean isNil() {

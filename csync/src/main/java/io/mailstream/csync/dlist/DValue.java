@@ -7,8 +7,7 @@ package io.mailstream.csync.dlist;
  */
 public abstract sealed class DValue permits DNil, DAtom, DList, DKvList, DFile {
 
-    DValue() {
-    }
+    DValue() {}
 
     public boolean isNil() {
         return false;

@@ -15,8 +15,7 @@ import java.util.zip.InflaterInputStream;
  * (window -15, Java "nowrap"), every flush a SYNC_FLUSH so the peer can decode each message.
  */
 public final class Deflate {
-    private Deflate() {
-    }
+    private Deflate() {}
 
     public static InputStream inflating(InputStream in) {
         return new InflaterInputStream(in, new Inflater(true), 16384);
@@ -24,8 +23,10 @@ public final class Deflate {
 
     /** Buffered: write freely, then flush once per command or reply. */
     public static OutputStream deflating(OutputStream out) {
-        return new BufferedOutputStream(new FlushOnlyWhenWritten(
-                new DeflaterOutputStream(out, new Deflater(Deflater.DEFAULT_COMPRESSION, true), 16384, true)), 65536);
+        return new BufferedOutputStream(
+                new FlushOnlyWhenWritten(
+                        new DeflaterOutputStream(out, new Deflater(Deflater.DEFAULT_COMPRESSION, true), 16384, true)),
+                65536);
     }
 
     /**

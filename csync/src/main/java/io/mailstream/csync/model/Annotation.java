@@ -2,7 +2,6 @@ package io.mailstream.csync.model;
 
 import io.mailstream.csync.dlist.DAtom;
 import io.mailstream.csync.dlist.DKvList;
-
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Optional;
@@ -16,6 +15,7 @@ public final class Annotation extends KvBacked {
     public static final String VENDOR = "/vendor/cmu/cyrus-imapd/";
     /** Virtual per-message annotations that carry index fields (spec 3.2 RECORD table). */
     public static final String THRID = VENDOR + "thrid";
+
     public static final String SAVEDATE = VENDOR + "savedate";
     public static final String CREATEDMODSEQ = VENDOR + "createdmodseq";
 
@@ -33,8 +33,10 @@ public final class Annotation extends KvBacked {
     /** A record or mailbox annotation (all four keys, as Cyrus requires since 3.2). */
     public static Annotation of(String entry, String userId, long modSeq, byte[] value) {
         return new Annotation(DKvList.empty())
-                .with("ENTRY", DAtom.of(entry)).with("USERID", DAtom.of(userId))
-                .with("MODSEQ", DAtom.ofNumber(modSeq)).with("VALUE", DAtom.of(value));
+                .with("ENTRY", DAtom.of(entry))
+                .with("USERID", DAtom.of(userId))
+                .with("MODSEQ", DAtom.ofNumber(modSeq))
+                .with("VALUE", DAtom.of(value));
     }
 
     public static Annotation of(String entry, String userId, long modSeq, String value) {
@@ -44,8 +46,10 @@ public final class Annotation extends KvBacked {
     /** The APPLY ANNOTATION / {@code * ANNOTATION} form: MBOXNAME ENTRY USERID VALUE. */
     public static Annotation forMailbox(String mboxName, String entry, String userId, byte[] value) {
         return new Annotation(DKvList.empty())
-                .with("MBOXNAME", DAtom.of(mboxName)).with("ENTRY", DAtom.of(entry))
-                .with("USERID", DAtom.of(userId)).with("VALUE", DAtom.of(value));
+                .with("MBOXNAME", DAtom.of(mboxName))
+                .with("ENTRY", DAtom.of(entry))
+                .with("USERID", DAtom.of(userId))
+                .with("VALUE", DAtom.of(value));
     }
 
     private Annotation with(String key, DAtom v) {

@@ -7,7 +7,6 @@ import io.mailstream.csync.dlist.DList;
 import io.mailstream.csync.dlist.DListTypeException;
 import io.mailstream.csync.dlist.DNil;
 import io.mailstream.csync.dlist.DValue;
-
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -32,53 +31,111 @@ public sealed interface CsyncCommand {
     // ---- GET ---------------------------------------------------------------------------------
 
     record GetUser(String userId) implements CsyncCommand {
-        public String verb() { return "GET"; }
-        public DKeyed toDKeyed() { return new DKeyed("USER", DAtom.of(userId)); }
+        public String verb() {
+            return "GET";
+        }
+
+        public DKeyed toDKeyed() {
+            return new DKeyed("USER", DAtom.of(userId));
+        }
     }
 
     record GetMailboxes(List<String> names) implements CsyncCommand {
-        public GetMailboxes { names = List.copyOf(names); }
-        public String verb() { return "GET"; }
-        public DKeyed toDKeyed() { return new DKeyed("MAILBOXES", DList.ofStrings(names)); }
+        public GetMailboxes {
+            names = List.copyOf(names);
+        }
+
+        public String verb() {
+            return "GET";
+        }
+
+        public DKeyed toDKeyed() {
+            return new DKeyed("MAILBOXES", DList.ofStrings(names));
+        }
     }
 
     record GetUniqueIds(List<String> uniqueIds) implements CsyncCommand {
-        public GetUniqueIds { uniqueIds = List.copyOf(uniqueIds); }
-        public String verb() { return "GET"; }
-        public DKeyed toDKeyed() { return new DKeyed("UNIQUEIDS", DList.ofStrings(uniqueIds)); }
+        public GetUniqueIds {
+            uniqueIds = List.copyOf(uniqueIds);
+        }
+
+        public String verb() {
+            return "GET";
+        }
+
+        public DKeyed toDKeyed() {
+            return new DKeyed("UNIQUEIDS", DList.ofStrings(uniqueIds));
+        }
     }
 
     record GetFullMailbox(String name) implements CsyncCommand {
-        public String verb() { return "GET"; }
-        public DKeyed toDKeyed() { return new DKeyed("FULLMAILBOX", DAtom.of(name)); }
+        public String verb() {
+            return "GET";
+        }
+
+        public DKeyed toDKeyed() {
+            return new DKeyed("FULLMAILBOX", DAtom.of(name));
+        }
     }
 
     record GetMeta(String userId) implements CsyncCommand {
-        public String verb() { return "GET"; }
-        public DKeyed toDKeyed() { return new DKeyed("META", DAtom.of(userId)); }
+        public String verb() {
+            return "GET";
+        }
+
+        public DKeyed toDKeyed() {
+            return new DKeyed("META", DAtom.of(userId));
+        }
     }
 
     record GetQuota(String root) implements CsyncCommand {
-        public String verb() { return "GET"; }
-        public DKeyed toDKeyed() { return new DKeyed("QUOTA", DAtom.of(root)); }
+        public String verb() {
+            return "GET";
+        }
+
+        public DKeyed toDKeyed() {
+            return new DKeyed("QUOTA", DAtom.of(root));
+        }
     }
 
     /** Mailbox-level annotations of one mailbox; {@code ""} = server annotations. */
     record GetAnnotation(String mboxName) implements CsyncCommand {
-        public String verb() { return "GET"; }
-        public DKeyed toDKeyed() { return new DKeyed("ANNOTATION", DAtom.of(mboxName)); }
+        public String verb() {
+            return "GET";
+        }
+
+        public DKeyed toDKeyed() {
+            return new DKeyed("ANNOTATION", DAtom.of(mboxName));
+        }
     }
 
     record GetFetch(String mboxName, String partition, String uniqueId, Guid guid, long uid) implements CsyncCommand {
-        public String verb() { return "GET"; }
+        public String verb() {
+            return "GET";
+        }
+
         public DKeyed toDKeyed() {
-            return new DKeyed("FETCH", kv("MBOXNAME", DAtom.of(mboxName), "PARTITION", DAtom.of(partition),
-                    "UNIQUEID", DAtom.of(uniqueId), "GUID", DAtom.of(guid.hex()), "UID", DAtom.ofNumber(uid)));
+            return new DKeyed(
+                    "FETCH",
+                    kv(
+                            "MBOXNAME",
+                            DAtom.of(mboxName),
+                            "PARTITION",
+                            DAtom.of(partition),
+                            "UNIQUEID",
+                            DAtom.of(uniqueId),
+                            "GUID",
+                            DAtom.of(guid.hex()),
+                            "UID",
+                            DAtom.ofNumber(uid)));
         }
     }
 
     record GetFetchSieve(String userId, String fileName) implements CsyncCommand {
-        public String verb() { return "GET"; }
+        public String verb() {
+            return "GET";
+        }
+
         public DKeyed toDKeyed() {
             return new DKeyed("FETCH_SIEVE", kv("USERID", DAtom.of(userId), "FILENAME", DAtom.of(fileName)));
         }
@@ -87,11 +144,25 @@ public sealed interface CsyncCommand {
     // ---- APPLY -------------------------------------------------------------------------------
 
     record ApplyReserve(String partition, List<String> mboxNames, List<Guid> guids) implements CsyncCommand {
-        public ApplyReserve { mboxNames = List.copyOf(mboxNames); guids = List.copyOf(guids); }
-        public String verb() { return "APPLY"; }
+        public ApplyReserve {
+            mboxNames = List.copyOf(mboxNames);
+            guids = List.copyOf(guids);
+        }
+
+        public String verb() {
+            return "APPLY";
+        }
+
         public DKeyed toDKeyed() {
-            return new DKeyed("RESERVE", kv("PARTITION", DAtom.of(partition), "MBOXNAME", DList.ofStrings(mboxNames),
-                    "GUID", DList.ofStrings(guids.stream().map(Guid::hex).toList())));
+            return new DKeyed(
+                    "RESERVE",
+                    kv(
+                            "PARTITION",
+                            DAtom.of(partition),
+                            "MBOXNAME",
+                            DList.ofStrings(mboxNames),
+                            "GUID",
+                            DList.ofStrings(guids.stream().map(Guid::hex).toList())));
         }
     }
 
@@ -100,29 +171,55 @@ public sealed interface CsyncCommand {
      * a handler that keeps them must copy them.
      */
     record ApplyMessage(List<MessageFile> files) implements CsyncCommand {
-        public ApplyMessage { files = List.copyOf(files); }
-        public String verb() { return "APPLY"; }
+        public ApplyMessage {
+            files = List.copyOf(files);
+        }
+
+        public String verb() {
+            return "APPLY";
+        }
+
         public DKeyed toDKeyed() {
-            return new DKeyed("MESSAGE", DList.of(files.stream().map(MessageFile::toDList).toList()));
+            return new DKeyed(
+                    "MESSAGE", DList.of(files.stream().map(MessageFile::toDList).toList()));
         }
     }
 
     record ApplyMailbox(Mailbox mailbox, boolean local) implements CsyncCommand {
-        public ApplyMailbox { Objects.requireNonNull(mailbox); }
-        public ApplyMailbox(Mailbox mailbox) { this(mailbox, false); }
-        public String verb() { return "APPLY"; }
-        public DKeyed toDKeyed() { return new DKeyed(local ? "LOCAL_MAILBOX" : "MAILBOX", mailbox.toDList()); }
+        public ApplyMailbox {
+            Objects.requireNonNull(mailbox);
+        }
+
+        public ApplyMailbox(Mailbox mailbox) {
+            this(mailbox, false);
+        }
+
+        public String verb() {
+            return "APPLY";
+        }
+
+        public DKeyed toDKeyed() {
+            return new DKeyed(local ? "LOCAL_MAILBOX" : "MAILBOX", mailbox.toDList());
+        }
     }
 
     record ApplyUnmailbox(String name, boolean local) implements CsyncCommand {
-        public String verb() { return "APPLY"; }
-        public DKeyed toDKeyed() { return new DKeyed(local ? "LOCAL_UNMAILBOX" : "UNMAILBOX", DAtom.of(name)); }
+        public String verb() {
+            return "APPLY";
+        }
+
+        public DKeyed toDKeyed() {
+            return new DKeyed(local ? "LOCAL_UNMAILBOX" : "UNMAILBOX", DAtom.of(name));
+        }
     }
 
     /** Rename keeping the uniqueid; also a partition move. {@code uidValidity} may be null. */
     record ApplyRename(String oldName, String newName, String partition, Long uidValidity, boolean local)
             implements CsyncCommand {
-        public String verb() { return "APPLY"; }
+        public String verb() {
+            return "APPLY";
+        }
+
         public DKeyed toDKeyed() {
             List<DKvList.Entry> e = new ArrayList<>(List.of(
                     new DKvList.Entry("OLDMBOXNAME", DAtom.of(oldName)),
@@ -136,11 +233,24 @@ public sealed interface CsyncCommand {
     }
 
     record ApplyExpunge(String mboxName, String uniqueId, List<Long> uids) implements CsyncCommand {
-        public ApplyExpunge { uids = List.copyOf(uids); }
-        public String verb() { return "APPLY"; }
+        public ApplyExpunge {
+            uids = List.copyOf(uids);
+        }
+
+        public String verb() {
+            return "APPLY";
+        }
+
         public DKeyed toDKeyed() {
-            return new DKeyed("EXPUNGE", kv("MBOXNAME", DAtom.of(mboxName), "UNIQUEID", DAtom.of(uniqueId),
-                    "UID", DList.of(uids.stream().map(DAtom::ofNumber).toList())));
+            return new DKeyed(
+                    "EXPUNGE",
+                    kv(
+                            "MBOXNAME",
+                            DAtom.of(mboxName),
+                            "UNIQUEID",
+                            DAtom.of(uniqueId),
+                            "UID",
+                            DList.of(uids.stream().map(DAtom::ofNumber).toList())));
         }
     }
 
@@ -150,28 +260,54 @@ public sealed interface CsyncCommand {
                 throw new DListTypeException("APPLY SEEN needs USERID");
             }
         }
-        public String verb() { return "APPLY"; }
-        public DKeyed toDKeyed() { return new DKeyed("SEEN", seen.toDList()); }
+
+        public String verb() {
+            return "APPLY";
+        }
+
+        public DKeyed toDKeyed() {
+            return new DKeyed("SEEN", seen.toDList());
+        }
     }
 
     record ApplySub(String userId, String mboxName) implements CsyncCommand {
-        public String verb() { return "APPLY"; }
-        public DKeyed toDKeyed() { return new DKeyed("SUB", kv("USERID", DAtom.of(userId), "MBOXNAME", DAtom.of(mboxName))); }
+        public String verb() {
+            return "APPLY";
+        }
+
+        public DKeyed toDKeyed() {
+            return new DKeyed("SUB", kv("USERID", DAtom.of(userId), "MBOXNAME", DAtom.of(mboxName)));
+        }
     }
 
     record ApplyUnsub(String userId, String mboxName) implements CsyncCommand {
-        public String verb() { return "APPLY"; }
-        public DKeyed toDKeyed() { return new DKeyed("UNSUB", kv("USERID", DAtom.of(userId), "MBOXNAME", DAtom.of(mboxName))); }
+        public String verb() {
+            return "APPLY";
+        }
+
+        public DKeyed toDKeyed() {
+            return new DKeyed("UNSUB", kv("USERID", DAtom.of(userId), "MBOXNAME", DAtom.of(mboxName)));
+        }
     }
 
     record ApplyQuota(QuotaRoot quota) implements CsyncCommand {
-        public String verb() { return "APPLY"; }
-        public DKeyed toDKeyed() { return new DKeyed("QUOTA", quota.toDList()); }
+        public String verb() {
+            return "APPLY";
+        }
+
+        public DKeyed toDKeyed() {
+            return new DKeyed("QUOTA", quota.toDList());
+        }
     }
 
     record ApplyUnquota(String root) implements CsyncCommand {
-        public String verb() { return "APPLY"; }
-        public DKeyed toDKeyed() { return new DKeyed("UNQUOTA", DAtom.of(root)); }
+        public String verb() {
+            return "APPLY";
+        }
+
+        public DKeyed toDKeyed() {
+            return new DKeyed("UNQUOTA", DAtom.of(root));
+        }
     }
 
     /** Set a mailbox-level ({@code MBOXNAME} non-empty) or server-level annotation. */
@@ -182,15 +318,25 @@ public sealed interface CsyncCommand {
             }
             annotation.value();
         }
-        public String verb() { return "APPLY"; }
-        public DKeyed toDKeyed() { return new DKeyed("ANNOTATION", annotation.toDList()); }
+
+        public String verb() {
+            return "APPLY";
+        }
+
+        public DKeyed toDKeyed() {
+            return new DKeyed("ANNOTATION", annotation.toDList());
+        }
     }
 
     record ApplyUnannotation(String mboxName, String entry, String userId) implements CsyncCommand {
-        public String verb() { return "APPLY"; }
+        public String verb() {
+            return "APPLY";
+        }
+
         public DKeyed toDKeyed() {
-            return new DKeyed("UNANNOTATION", kv("MBOXNAME", DAtom.of(mboxName), "ENTRY", DAtom.of(entry),
-                    "USERID", DAtom.of(userId)));
+            return new DKeyed(
+                    "UNANNOTATION",
+                    kv("MBOXNAME", DAtom.of(mboxName), "ENTRY", DAtom.of(entry), "USERID", DAtom.of(userId)));
         }
     }
 
@@ -201,43 +347,80 @@ public sealed interface CsyncCommand {
             }
             script.content();
         }
-        public String verb() { return "APPLY"; }
-        public DKeyed toDKeyed() { return new DKeyed("SIEVE", script.toDList()); }
+
+        public String verb() {
+            return "APPLY";
+        }
+
+        public DKeyed toDKeyed() {
+            return new DKeyed("SIEVE", script.toDList());
+        }
     }
 
     record ApplyUnsieve(String userId, String fileName) implements CsyncCommand {
-        public String verb() { return "APPLY"; }
-        public DKeyed toDKeyed() { return new DKeyed("UNSIEVE", kv("USERID", DAtom.of(userId), "FILENAME", DAtom.of(fileName))); }
+        public String verb() {
+            return "APPLY";
+        }
+
+        public DKeyed toDKeyed() {
+            return new DKeyed("UNSIEVE", kv("USERID", DAtom.of(userId), "FILENAME", DAtom.of(fileName)));
+        }
     }
 
     /** FILENAME is {@code <name>.bc} on the wire (spec 3.2). */
     record ApplyActivateSieve(String userId, String fileName) implements CsyncCommand {
-        public String verb() { return "APPLY"; }
+        public String verb() {
+            return "APPLY";
+        }
+
         public DKeyed toDKeyed() {
             return new DKeyed("ACTIVATE_SIEVE", kv("USERID", DAtom.of(userId), "FILENAME", DAtom.of(fileName)));
         }
     }
 
     record ApplyUnactivateSieve(String userId) implements CsyncCommand {
-        public String verb() { return "APPLY"; }
-        public DKeyed toDKeyed() { return new DKeyed("UNACTIVATE_SIEVE", kv("USERID", DAtom.of(userId))); }
+        public String verb() {
+            return "APPLY";
+        }
+
+        public DKeyed toDKeyed() {
+            return new DKeyed("UNACTIVATE_SIEVE", kv("USERID", DAtom.of(userId)));
+        }
     }
 
     record ApplyUnuser(String userId, boolean local) implements CsyncCommand {
-        public String verb() { return "APPLY"; }
-        public DKeyed toDKeyed() { return new DKeyed(local ? "LOCAL_UNUSER" : "UNUSER", DAtom.of(userId)); }
+        public String verb() {
+            return "APPLY";
+        }
+
+        public DKeyed toDKeyed() {
+            return new DKeyed(local ? "LOCAL_UNUSER" : "UNUSER", DAtom.of(userId));
+        }
     }
 
     record ApplyCapabilities(List<String> capabilities) implements CsyncCommand {
-        public ApplyCapabilities { capabilities = List.copyOf(capabilities); }
-        public String verb() { return "APPLY"; }
-        public DKeyed toDKeyed() { return new DKeyed("CAPABILITIES", DList.ofStrings(capabilities)); }
+        public ApplyCapabilities {
+            capabilities = List.copyOf(capabilities);
+        }
+
+        public String verb() {
+            return "APPLY";
+        }
+
+        public DKeyed toDKeyed() {
+            return new DKeyed("CAPABILITIES", DList.ofStrings(capabilities));
+        }
     }
 
     /** {@code sync_client -O}: accept replica values that are higher instead of CHECKSUM. */
     record ApplyForce() implements CsyncCommand {
-        public String verb() { return "APPLY"; }
-        public DKeyed toDKeyed() { return new DKeyed("FORCE", DKvList.empty()); }
+        public String verb() {
+            return "APPLY";
+        }
+
+        public DKeyed toDKeyed() {
+            return new DKeyed("FORCE", DKvList.empty());
+        }
     }
 
     // ---- decoding ----------------------------------------------------------------------------
@@ -264,22 +447,33 @@ public sealed interface CsyncCommand {
 
     private static CsyncCommand decodeGet(String name, DValue v) throws CsyncException {
         switch (name) {
-            case "USER": return new GetUser(v.asString());
-            case "MAILBOXES": return new GetMailboxes(strings(v));
-            case "UNIQUEIDS": return new GetUniqueIds(strings(v));
-            case "FULLMAILBOX": return new GetFullMailbox(v.asString());
-            case "META": return new GetMeta(v.asString());
-            case "QUOTA": return new GetQuota(v.asString());
-            case "ANNOTATION": return new GetAnnotation(v.asString());
+            case "USER":
+                return new GetUser(v.asString());
+            case "MAILBOXES":
+                return new GetMailboxes(strings(v));
+            case "UNIQUEIDS":
+                return new GetUniqueIds(strings(v));
+            case "FULLMAILBOX":
+                return new GetFullMailbox(v.asString());
+            case "META":
+                return new GetMeta(v.asString());
+            case "QUOTA":
+                return new GetQuota(v.asString());
+            case "ANNOTATION":
+                return new GetAnnotation(v.asString());
             case "FETCH": {
                 DKvList k = v.asKvList();
-                return new GetFetch(k.require("MBOXNAME").asString(), k.require("PARTITION").asString(),
-                        k.require("UNIQUEID").asString(), Guid.of(k.require("GUID").asGuidHex()),
+                return new GetFetch(
+                        k.require("MBOXNAME").asString(),
+                        k.require("PARTITION").asString(),
+                        k.require("UNIQUEID").asString(),
+                        Guid.of(k.require("GUID").asGuidHex()),
                         k.require("UID").asNum32());
             }
             case "FETCH_SIEVE": {
                 DKvList k = v.asKvList();
-                return new GetFetchSieve(k.require("USERID").asString(), k.require("FILENAME").asString());
+                return new GetFetchSieve(
+                        k.require("USERID").asString(), k.require("FILENAME").asString());
             }
             default:
                 throw new CsyncException(CsyncError.PROTOCOL_ERROR, "unknown GET " + name);
@@ -295,7 +489,9 @@ public sealed interface CsyncCommand {
         switch (base) {
             case "RESERVE": {
                 DKvList k = v.asKvList();
-                return new ApplyReserve(k.require("PARTITION").asString(), strings(k.require("MBOXNAME")),
+                return new ApplyReserve(
+                        k.require("PARTITION").asString(),
+                        strings(k.require("MBOXNAME")),
                         k.require("GUID").asList().map(g -> Guid.of(g.asGuidHex())));
             }
             case "MESSAGE": {
@@ -307,48 +503,71 @@ public sealed interface CsyncCommand {
                 }
                 return new ApplyMessage(files);
             }
-            case "MAILBOX": return new ApplyMailbox(Mailbox.from(v.asKvList()), local);
-            case "UNMAILBOX": return new ApplyUnmailbox(v.asString(), local);
+            case "MAILBOX":
+                return new ApplyMailbox(Mailbox.from(v.asKvList()), local);
+            case "UNMAILBOX":
+                return new ApplyUnmailbox(v.asString(), local);
             case "RENAME": {
                 DKvList k = v.asKvList();
-                return new ApplyRename(k.require("OLDMBOXNAME").asString(), k.require("NEWMBOXNAME").asString(),
-                        k.require("PARTITION").asString(), k.get("UIDVALIDITY").map(DValue::asNum32).orElse(null), local);
+                return new ApplyRename(
+                        k.require("OLDMBOXNAME").asString(),
+                        k.require("NEWMBOXNAME").asString(),
+                        k.require("PARTITION").asString(),
+                        k.get("UIDVALIDITY").map(DValue::asNum32).orElse(null),
+                        local);
             }
             case "EXPUNGE": {
                 DKvList k = v.asKvList();
-                return new ApplyExpunge(k.require("MBOXNAME").asString(), k.require("UNIQUEID").asString(),
+                return new ApplyExpunge(
+                        k.require("MBOXNAME").asString(),
+                        k.require("UNIQUEID").asString(),
                         k.require("UID").asList().map(DValue::asNum32));
             }
-            case "SEEN": return new ApplySeen(SeenEntry.from(v.asKvList()));
+            case "SEEN":
+                return new ApplySeen(SeenEntry.from(v.asKvList()));
             case "SUB": {
                 DKvList k = v.asKvList();
-                return new ApplySub(k.require("USERID").asString(), k.require("MBOXNAME").asString());
+                return new ApplySub(
+                        k.require("USERID").asString(), k.require("MBOXNAME").asString());
             }
             case "UNSUB": {
                 DKvList k = v.asKvList();
-                return new ApplyUnsub(k.require("USERID").asString(), k.require("MBOXNAME").asString());
+                return new ApplyUnsub(
+                        k.require("USERID").asString(), k.require("MBOXNAME").asString());
             }
-            case "QUOTA": return new ApplyQuota(QuotaRoot.from(v.asKvList()));
-            case "UNQUOTA": return new ApplyUnquota(v.asString());
-            case "ANNOTATION": return new ApplyAnnotation(Annotation.from(v.asKvList()));
+            case "QUOTA":
+                return new ApplyQuota(QuotaRoot.from(v.asKvList()));
+            case "UNQUOTA":
+                return new ApplyUnquota(v.asString());
+            case "ANNOTATION":
+                return new ApplyAnnotation(Annotation.from(v.asKvList()));
             case "UNANNOTATION": {
                 DKvList k = v.asKvList();
-                return new ApplyUnannotation(k.require("MBOXNAME").asString(), k.require("ENTRY").asString(),
+                return new ApplyUnannotation(
+                        k.require("MBOXNAME").asString(),
+                        k.require("ENTRY").asString(),
                         k.require("USERID").asString());
             }
-            case "SIEVE": return new ApplySieve(SieveEntry.from(v.asKvList()));
+            case "SIEVE":
+                return new ApplySieve(SieveEntry.from(v.asKvList()));
             case "UNSIEVE": {
                 DKvList k = v.asKvList();
-                return new ApplyUnsieve(k.require("USERID").asString(), k.require("FILENAME").asString());
+                return new ApplyUnsieve(
+                        k.require("USERID").asString(), k.require("FILENAME").asString());
             }
             case "ACTIVATE_SIEVE": {
                 DKvList k = v.asKvList();
-                return new ApplyActivateSieve(k.require("USERID").asString(), k.require("FILENAME").asString());
+                return new ApplyActivateSieve(
+                        k.require("USERID").asString(), k.require("FILENAME").asString());
             }
-            case "UNACTIVATE_SIEVE": return new ApplyUnactivateSieve(v.asKvList().require("USERID").asString());
-            case "UNUSER": return new ApplyUnuser(v.asString(), local);
-            case "CAPABILITIES": return new ApplyCapabilities(strings(v));
-            case "FORCE": return new ApplyForce();
+            case "UNACTIVATE_SIEVE":
+                return new ApplyUnactivateSieve(v.asKvList().require("USERID").asString());
+            case "UNUSER":
+                return new ApplyUnuser(v.asString(), local);
+            case "CAPABILITIES":
+                return new ApplyCapabilities(strings(v));
+            case "FORCE":
+                return new ApplyForce();
             default:
                 throw new CsyncException(CsyncError.PROTOCOL_ERROR, "unknown APPLY " + name);
         }

@@ -22,7 +22,8 @@ public record Guid(String hex) implements Comparable<Guid> {
 
     public static Guid sha1(byte[] message) {
         try {
-            return new Guid(HexFormat.of().formatHex(MessageDigest.getInstance("SHA-1").digest(message)));
+            return new Guid(
+                    HexFormat.of().formatHex(MessageDigest.getInstance("SHA-1").digest(message)));
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("every JRE has SHA-1", e);
         }

@@ -3,7 +3,6 @@ package io.mailstream.csync.model;
 import io.mailstream.csync.dlist.DAtom;
 import io.mailstream.csync.dlist.DKvList;
 import io.mailstream.csync.dlist.DValue;
-
 import java.util.List;
 import java.util.Optional;
 

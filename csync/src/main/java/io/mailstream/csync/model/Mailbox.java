@@ -4,7 +4,6 @@ import io.mailstream.csync.dlist.DAtom;
 import io.mailstream.csync.dlist.DKvList;
 import io.mailstream.csync.dlist.DList;
 import io.mailstream.csync.dlist.DValue;
-
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
@@ -16,11 +15,33 @@ import java.util.OptionalLong;
  */
 public final class Mailbox extends KvBacked {
     /** Cyrus's emission order (sync_support.c mailbox dlist builder). */
-    static final List<String> ORDER = List.of("UNIQUEID", "MBOXNAME", "MBOXTYPE", "SYNC_CRC",
-            "SYNC_CRC_ANNOT", "LAST_UID", "HIGHESTMODSEQ", "RECENTUID", "RECENTTIME", "LAST_APPENDDATE",
-            "POP3_LAST_LOGIN", "POP3_SHOW_AFTER", "XCONVMODSEQ", "RACLMODSEQ", "UIDVALIDITY", "PARTITION",
-            "ACL", "OPTIONS", "QUOTAROOT", "CREATEDMODSEQ", "FOLDERMODSEQ", "ANNOTATIONS", "SINCE_MODSEQ",
-            "SINCE_CRC", "SINCE_CRC_ANNOT", "RECORD");
+    static final List<String> ORDER = List.of(
+            "UNIQUEID",
+            "MBOXNAME",
+            "MBOXTYPE",
+            "SYNC_CRC",
+            "SYNC_CRC_ANNOT",
+            "LAST_UID",
+            "HIGHESTMODSEQ",
+            "RECENTUID",
+            "RECENTTIME",
+            "LAST_APPENDDATE",
+            "POP3_LAST_LOGIN",
+            "POP3_SHOW_AFTER",
+            "XCONVMODSEQ",
+            "RACLMODSEQ",
+            "UIDVALIDITY",
+            "PARTITION",
+            "ACL",
+            "OPTIONS",
+            "QUOTAROOT",
+            "CREATEDMODSEQ",
+            "FOLDERMODSEQ",
+            "ANNOTATIONS",
+            "SINCE_MODSEQ",
+            "SINCE_CRC",
+            "SINCE_CRC_ANNOT",
+            "RECORD");
 
     private Mailbox(DKvList kv) {
         super(kv);
@@ -145,7 +166,8 @@ public final class Mailbox extends KvBacked {
 
     /** Mailbox-level annotations; an absent list means "none" (APPLY deletes all, spec 3.2). */
     public List<Annotation> annotations() {
-        return kv.get("ANNOTATIONS").map(v -> v.asList().map(a -> Annotation.from(a.asKvList())))
+        return kv.get("ANNOTATIONS")
+                .map(v -> v.asList().map(a -> Annotation.from(a.asKvList())))
                 .orElse(List.of());
     }
 
@@ -167,7 +189,8 @@ public final class Mailbox extends KvBacked {
 
     /** RECORD items in wire order (ascending UID); empty if absent. */
     public List<MessageRecord> records() {
-        return kv.get("RECORD").map(v -> v.asList().map(r -> MessageRecord.from(r.asKvList())))
+        return kv.get("RECORD")
+                .map(v -> v.asList().map(r -> MessageRecord.from(r.asKvList())))
                 .orElse(List.of());
     }
 
@@ -180,7 +203,8 @@ public final class Mailbox extends KvBacked {
     }
 
     public Mailbox withRecords(List<MessageRecord> records) {
-        return with("RECORD", DList.of(records.stream().map(MessageRecord::toDList).toList()));
+        return with(
+                "RECORD", DList.of(records.stream().map(MessageRecord::toDList).toList()));
     }
 
     /**
@@ -215,7 +239,8 @@ public final class Mailbox extends KvBacked {
     }
 
     public Mailbox withSince(long modSeq, long crc, long crcAnnot) {
-        return with("SINCE_MODSEQ", DAtom.ofNumber(modSeq)).with("SINCE_CRC", DAtom.ofNumber(crc))
+        return with("SINCE_MODSEQ", DAtom.ofNumber(modSeq))
+                .with("SINCE_CRC", DAtom.ofNumber(crc))
                 .with("SINCE_CRC_ANNOT", DAtom.ofNumber(crcAnnot));
     }
 
@@ -224,7 +249,9 @@ public final class Mailbox extends KvBacked {
         if (annotations.isEmpty()) {
             return new Mailbox(kv.without("ANNOTATIONS"));
         }
-        return with("ANNOTATIONS", DList.of(annotations.stream().map(Annotation::toDList).toList()));
+        return with(
+                "ANNOTATIONS",
+                DList.of(annotations.stream().map(Annotation::toDList).toList()));
     }
 
     /** Sets any key, e.g. one this class has no typed setter for. */
@@ -237,7 +264,9 @@ public final class Mailbox extends KvBacked {
         private Mailbox m;
 
         private Builder(String uniqueId, String name) {
-            m = new Mailbox(DKvList.empty()).with("UNIQUEID", DAtom.of(uniqueId)).with("MBOXNAME", DAtom.of(name));
+            m = new Mailbox(DKvList.empty())
+                    .with("UNIQUEID", DAtom.of(uniqueId))
+                    .with("MBOXNAME", DAtom.of(name));
         }
 
         public Builder mboxType(String type) {

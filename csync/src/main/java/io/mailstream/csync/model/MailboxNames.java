@@ -9,8 +9,7 @@ import java.util.Optional;
 public final class MailboxNames {
     public static final String DELETED_PREFIX = "DELETED.";
 
-    private MailboxNames() {
-    }
+    private MailboxNames() {}
 
     /** The userid owning a personal mailbox (also a DELETED.* one), e.g. {@code alice@example.com}. */
     public static Optional<String> userOf(String mboxName) {

@@ -4,15 +4,14 @@ import io.mailstream.csync.dlist.DAtom;
 import io.mailstream.csync.dlist.DKvList;
 import io.mailstream.csync.dlist.DList;
 import io.mailstream.csync.dlist.DValue;
-
 import java.util.ArrayList;
 import java.util.List;
 
 /** One index record of a mailbox as sent in RECORD (spec 3.2): UID, MODSEQ, FLAGS, GUID... */
 public final class MessageRecord extends KvBacked {
     public static final String EXPUNGED = "\\Expunged";
-    private static final List<String> ORDER = List.of("UID", "MODSEQ", "LAST_UPDATED", "FLAGS",
-            "INTERNALDATE", "SIZE", "GUID", "ANNOTATIONS");
+    private static final List<String> ORDER =
+            List.of("UID", "MODSEQ", "LAST_UPDATED", "FLAGS", "INTERNALDATE", "SIZE", "GUID", "ANNOTATIONS");
 
     private MessageRecord(DKvList kv) {
         super(kv);
@@ -23,8 +22,15 @@ public final class MessageRecord extends KvBacked {
         return new MessageRecord(kv);
     }
 
-    public static MessageRecord of(long uid, long modSeq, long lastUpdated, List<String> flags,
-                                   long internalDate, long size, Guid guid, List<Annotation> annotations) {
+    public static MessageRecord of(
+            long uid,
+            long modSeq,
+            long lastUpdated,
+            List<String> flags,
+            long internalDate,
+            long size,
+            Guid guid,
+            List<Annotation> annotations) {
         DKvList kv = DKvList.of(List.of(
                 new DKvList.Entry("UID", DAtom.ofNumber(uid)),
                 new DKvList.Entry("MODSEQ", DAtom.ofNumber(modSeq)),
@@ -85,7 +91,8 @@ public final class MessageRecord extends KvBacked {
 
     /** Per-message annotations, virtual ones (thrid, savedate, createdmodseq) included. */
     public List<Annotation> annotations() {
-        return kv.get("ANNOTATIONS").map(v -> v.asList().map(a -> Annotation.from(a.asKvList())))
+        return kv.get("ANNOTATIONS")
+                .map(v -> v.asList().map(a -> Annotation.from(a.asKvList())))
                 .orElse(List.of());
     }
 
@@ -98,7 +105,9 @@ public final class MessageRecord extends KvBacked {
     }
 
     public MessageRecord withAnnotations(List<Annotation> annotations) {
-        return new MessageRecord(set("ANNOTATIONS", DList.of(annotations.stream().map(Annotation::toDList).toList())));
+        return new MessageRecord(set(
+                "ANNOTATIONS",
+                DList.of(annotations.stream().map(Annotation::toDList).toList())));
     }
 
     /** The same record marked expunged (APPLY EXPUNGE: no modseq change). */
@@ -109,8 +118,9 @@ public final class MessageRecord extends KvBacked {
         List<String> flags = new ArrayList<>(flags());
         // Cyrus's wire order: \Deleted \Answered \Flagged \Draft \Expunged \Seen keywords.
         int at = 0;
-        while (at < flags.size() && List.of("\\deleted", "\\answered", "\\flagged", "\\draft")
-                .contains(flags.get(at).toLowerCase(java.util.Locale.ROOT))) {
+        while (at < flags.size()
+                && List.of("\\deleted", "\\answered", "\\flagged", "\\draft")
+                        .contains(flags.get(at).toLowerCase(java.util.Locale.ROOT))) {
             at++;
         }
         flags.add(at, EXPUNGED);

@@ -2,7 +2,6 @@ package io.mailstream.csync.model;
 
 import io.mailstream.csync.dlist.DAtom;
 import io.mailstream.csync.dlist.DKvList;
-
 import java.util.List;
 import java.util.OptionalLong;
 
@@ -17,8 +16,8 @@ public final class QuotaRoot extends KvBacked {
     public static final String ANNOTATION_STORAGE = "X-ANNOTATION-STORAGE";
     public static final String NUM_FOLDERS = "X-NUM-FOLDERS";
     public static final long UNLIMITED_LEGACY = 0xFFFFFFFFL;
-    private static final List<String> ORDER = List.of("ROOT", "LIMIT", STORAGE, MESSAGE,
-            ANNOTATION_STORAGE, NUM_FOLDERS, "MODSEQ");
+    private static final List<String> ORDER =
+            List.of("ROOT", "LIMIT", STORAGE, MESSAGE, ANNOTATION_STORAGE, NUM_FOLDERS, "MODSEQ");
 
     private QuotaRoot(DKvList kv) {
         super(kv);

@@ -2,7 +2,6 @@ package io.mailstream.csync.model;
 
 import io.mailstream.csync.dlist.DAtom;
 import io.mailstream.csync.dlist.DKvList;
-
 import java.util.List;
 import java.util.Optional;
 
@@ -11,8 +10,8 @@ import java.util.Optional;
  * the {@code * SEEN} reply does not (spec 3.1/3.2).
  */
 public final class SeenEntry extends KvBacked {
-    private static final List<String> ORDER = List.of("USERID", "UNIQUEID", "LASTREAD", "LASTUID",
-            "LASTCHANGE", "SEENUIDS");
+    private static final List<String> ORDER =
+            List.of("USERID", "UNIQUEID", "LASTREAD", "LASTUID", "LASTCHANGE", "SEENUIDS");
 
     private SeenEntry(DKvList kv) {
         super(kv);
@@ -23,8 +22,8 @@ public final class SeenEntry extends KvBacked {
         return new SeenEntry(kv);
     }
 
-    public static SeenEntry of(String userId, String uniqueId, long lastRead, long lastUid, long lastChange,
-                               String seenUids) {
+    public static SeenEntry of(
+            String userId, String uniqueId, long lastRead, long lastUid, long lastChange, String seenUids) {
         return from(DKvList.of(List.of(
                 new DKvList.Entry("USERID", DAtom.of(userId)),
                 new DKvList.Entry("UNIQUEID", DAtom.of(uniqueId)),

@@ -2,7 +2,6 @@ package io.mailstream.csync.model;
 
 import io.mailstream.csync.dlist.DAtom;
 import io.mailstream.csync.dlist.DKvList;
-
 import java.util.List;
 import java.util.Optional;
 
@@ -12,8 +11,8 @@ import java.util.Optional;
  * FILENAME is {@code <name>.script} (or {@code <name>.bc} for the active marker).
  */
 public final class SieveEntry extends KvBacked {
-    private static final List<String> ORDER = List.of("USERID", "FILENAME", "LAST_UPDATE", "GUID",
-            "ISACTIVE", "CONTENT");
+    private static final List<String> ORDER =
+            List.of("USERID", "FILENAME", "LAST_UPDATE", "GUID", "ISACTIVE", "CONTENT");
 
     private SieveEntry(DKvList kv) {
         super(kv);

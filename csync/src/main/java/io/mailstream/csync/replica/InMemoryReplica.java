@@ -17,15 +17,14 @@ import io.mailstream.csync.model.SieveEntry;
 import io.mailstream.csync.server.CsyncHandlerFactory;
 import io.mailstream.csync.server.CsyncSessionHandler;
 import io.mailstream.csync.server.SessionInfo;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A csync receiver with the semantics of a Cyrus 3.6 replica (spec 3), kept in memory: the
@@ -192,7 +191,8 @@ public final class InMemoryReplica implements CsyncHandlerFactory {
         public void message(ApplyMessage cmd) throws CsyncException {
             for (MessageFile f : cmd.files()) {
                 if (!f.guidMatchesBody()) {
-                    throw new CsyncException(CsyncError.IOERROR, "GUID " + f.guid() + " does not match the message bytes");
+                    throw new CsyncException(
+                            CsyncError.IOERROR, "GUID " + f.guid() + " does not match the message bytes");
                 }
             }
             for (MessageFile f : cmd.files()) {
@@ -224,8 +224,12 @@ public final class InMemoryReplica implements CsyncHandlerFactory {
                 // Step 7: the master's CRCs against ours; like Cyrus, the change stays committed either way.
                 if (!crcsMatch) {
                     Mailbox m = ((ApplyMailbox) command).mailbox();
-                    LOG.info("{}: CRC mismatch after apply: ours {} master {}/{}", m.name(),
-                            state.crcs(m.uniqueId()).orElseThrow(), m.syncCrc(), m.syncCrcAnnot());
+                    LOG.info(
+                            "{}: CRC mismatch after apply: ours {} master {}/{}",
+                            m.name(),
+                            state.crcs(m.uniqueId()).orElseThrow(),
+                            m.syncCrc(),
+                            m.syncCrcAnnot());
                     throw new CsyncException(CsyncError.SYNC_CHECKSUM, "CRC mismatch on " + m.name());
                 }
             }

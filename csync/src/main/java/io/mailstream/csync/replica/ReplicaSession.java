@@ -8,7 +8,6 @@ import io.mailstream.csync.model.CsyncReply;
 import io.mailstream.csync.model.Mailbox;
 import io.mailstream.csync.model.QuotaRoot;
 import io.mailstream.csync.server.CsyncSessionHandler;
-
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;

@@ -16,7 +16,6 @@ import io.mailstream.csync.model.MessageRecord;
 import io.mailstream.csync.model.QuotaRoot;
 import io.mailstream.csync.model.SeenEntry;
 import io.mailstream.csync.model.SieveEntry;
-
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
@@ -66,6 +65,7 @@ public final class ReplicaState {
     private final Map<String, String> uniqueIdByName = new HashMap<>();
     /** Per user, by mailbox uniqueid, as APPLY SEEN sent them (with USERID, so {@link #asCommands} can replay them). */
     private final Map<String, Map<String, SeenEntry>> seen = new TreeMap<>();
+
     private final Map<String, TreeSet<String>> subscriptions = new TreeMap<>();
     private final Map<String, TreeMap<String, SieveEntry>> sieveScripts = new TreeMap<>();
     private final Map<String, String> activeSieve = new TreeMap<>();
@@ -138,7 +138,9 @@ public final class ReplicaState {
     /** Sieve scripts of a user by file name ({@code <name>.script}). */
     public synchronized Map<String, byte[]> sieveScripts(String userId) {
         Map<String, byte[]> out = new TreeMap<>();
-        sieveScripts.getOrDefault(userId, new TreeMap<>()).forEach((k, v) -> out.put(k, v.content().clone()));
+        sieveScripts
+                .getOrDefault(userId, new TreeMap<>())
+                .forEach((k, v) -> out.put(k, v.content().clone()));
         return out;
     }
 
@@ -200,14 +202,17 @@ public final class ReplicaState {
             out.add(new CsyncReply.LsubReply(List.copyOf(subs)));
         }
         if (!sieveMailbox) {
-            sieveScripts.getOrDefault(userId, new TreeMap<>()).forEach((file, s) ->
-                    // Real 3.6.1 lists the SHA-1 of the script text as GUID (not the #sieve message's GUID),
-                    // so the master compares by content rather than by date.
-                    out.add(new CsyncReply.SieveReply(SieveEntry.listing(file, s.lastUpdate(), false)
-                            .withGuid(Guid.sha1(s.content())))));
+            sieveScripts
+                    .getOrDefault(userId, new TreeMap<>())
+                    .forEach((file, s) ->
+                            // Real 3.6.1 lists the SHA-1 of the script text as GUID (not the #sieve message's GUID),
+                            // so the master compares by content rather than by date.
+                            out.add(new CsyncReply.SieveReply(SieveEntry.listing(file, s.lastUpdate(), false)
+                                    .withGuid(Guid.sha1(s.content())))));
             String active = activeSieve.get(userId);
             if (active != null) {
-                out.add(new CsyncReply.SieveReply(SieveEntry.listing(active + ".bc", 0, true).withGuid(Guid.NULL)));
+                out.add(new CsyncReply.SieveReply(
+                        SieveEntry.listing(active + ".bc", 0, true).withGuid(Guid.NULL)));
             }
         }
         return out;
@@ -219,7 +224,8 @@ public final class ReplicaState {
             return List.copyOf(serverAnnotations.values());
         }
         return require(mboxName).header.annotations().stream()
-                .map(a -> Annotation.forMailbox(mboxName, a.entry(), a.userId(), a.value())).toList();
+                .map(a -> Annotation.forMailbox(mboxName, a.entry(), a.userId(), a.value()))
+                .toList();
     }
 
     /** GET FETCH_SIEVE: the script's text. */
@@ -242,7 +248,8 @@ public final class ReplicaState {
      * GUIDs of the records that are new to this replica (above its LAST_UID), whose bodies a
      * replica that keeps them takes on {@link #apply}.
      */
-    public synchronized Set<Guid> check(CsyncCommand command, boolean force, Predicate<Guid> hasBody) throws CsyncException {
+    public synchronized Set<Guid> check(CsyncCommand command, boolean force, Predicate<Guid> hasBody)
+            throws CsyncException {
         if (command instanceof ApplyMailbox m) {
             return checkMailbox(m.mailbox(), force, hasBody);
         } else if (command instanceof ApplyRename r) {
@@ -257,7 +264,8 @@ public final class ReplicaState {
             if (!require(e.mboxName()).header.uniqueId().equals(e.uniqueId())) {
                 throw new CsyncException(CsyncError.MAILBOX_MOVED, e.mboxName() + " has another uniqueid");
             }
-        } else if (command instanceof ApplyAnnotation a && !a.annotation().mboxName().orElseThrow().isEmpty()) {
+        } else if (command instanceof ApplyAnnotation a
+                && !a.annotation().mboxName().orElseThrow().isEmpty()) {
             require(a.annotation().mboxName().orElseThrow());
         } else if (command instanceof ApplyUnannotation a && !a.mboxName().isEmpty()) {
             require(a.mboxName());
@@ -273,8 +281,10 @@ public final class ReplicaState {
             return true;
         }
         Box existing = box(m.name());
-        TreeMap<Long, MessageRecord> records = existing == null || !existing.header.uniqueId().equals(m.uniqueId())
-                ? new TreeMap<>() : new TreeMap<>(existing.records);
+        TreeMap<Long, MessageRecord> records =
+                existing == null || !existing.header.uniqueId().equals(m.uniqueId())
+                        ? new TreeMap<>()
+                        : new TreeMap<>(existing.records);
         merge(records, m.records());
         return SyncCrc.of(records.values()).matches(m.syncCrc(), m.syncCrcAnnot());
     }
@@ -289,7 +299,8 @@ public final class ReplicaState {
             }
         } else if (!existing.header.uniqueId().equals(m.uniqueId())) {
             if (!force && !existing.header.isHeaderOnly() && existing.header.lastUid() != 0) {
-                throw new CsyncException(CsyncError.MAILBOX_MOVED, m.name() + " has uniqueid " + existing.header.uniqueId());
+                throw new CsyncException(
+                        CsyncError.MAILBOX_MOVED, m.name() + " has uniqueid " + existing.header.uniqueId());
             }
             existing = null; // replaced on apply, as Cyrus deletes and recreates it
         }
@@ -309,31 +320,40 @@ public final class ReplicaState {
         Mailbox ours = existing.header;
         SyncCrc.Pair crc = SyncCrc.of(existing.records.values());
         if (m.sinceModSeq().isPresent() && m.sinceModSeq().getAsLong() != ours.highestModSeq()) {
-            throw new CsyncException(CsyncError.SYNC_CHANGED, "SINCE_MODSEQ " + m.sinceModSeq().getAsLong()
-                    + " but the replica holds " + ours.highestModSeq() + " for " + m.name());
+            throw new CsyncException(
+                    CsyncError.SYNC_CHANGED,
+                    "SINCE_MODSEQ " + m.sinceModSeq().getAsLong() + " but the replica holds " + ours.highestModSeq()
+                            + " for " + m.name());
         }
         if (!SyncCrc.matches(m.sinceCrc(), crc.basic()) || !SyncCrc.matches(m.sinceCrcAnnot(), crc.annot())) {
-            throw new CsyncException(CsyncError.SYNC_CHANGED, "SINCE_CRC differs from the replica's " + crc + " for " + m.name());
+            throw new CsyncException(
+                    CsyncError.SYNC_CHANGED, "SINCE_CRC differs from the replica's " + crc + " for " + m.name());
         }
         if (!m.mboxType().equals(ours.mboxType())) {
-            throw new CsyncException(CsyncError.MAILBOX_NOTSUPPORTED, m.name() + ": type " + m.mboxType()
-                    + " but the replica holds " + ours.mboxType());
+            throw new CsyncException(
+                    CsyncError.MAILBOX_NOTSUPPORTED,
+                    m.name() + ": type " + m.mboxType() + " but the replica holds " + ours.mboxType());
         }
-        if (!force && (m.highestModSeq() < ours.highestModSeq() || m.uidValidity() < ours.uidValidity()
-                || m.lastUid() < ours.lastUid() || m.xconvModSeq() < ours.xconvModSeq())) {
+        if (!force
+                && (m.highestModSeq() < ours.highestModSeq()
+                        || m.uidValidity() < ours.uidValidity()
+                        || m.lastUid() < ours.lastUid()
+                        || m.xconvModSeq() < ours.xconvModSeq())) {
             throw new CsyncException(CsyncError.SYNC_CHECKSUM, "master is behind the replica on " + m.name());
         }
     }
 
     /** Step 5: each record against ours; a new live record needs its body. */
-    private static Set<Guid> checkRecords(Mailbox m, Box existing, long replicaLastUid, boolean force,
-                                          Predicate<Guid> hasBody) throws CsyncException {
+    private static Set<Guid> checkRecords(
+            Mailbox m, Box existing, long replicaLastUid, boolean force, Predicate<Guid> hasBody)
+            throws CsyncException {
         Set<Guid> incoming = new HashSet<>();
         long previousUid = 0;
         for (MessageRecord r : m.records()) {
             long uid = r.uid();
             if (uid <= previousUid) {
-                throw new CsyncException(CsyncError.PROTOCOL_BAD_PARAMETERS, m.name() + ": records not in ascending UID order");
+                throw new CsyncException(
+                        CsyncError.PROTOCOL_BAD_PARAMETERS, m.name() + ": records not in ascending UID order");
             }
             previousUid = uid;
             MessageRecord old = existing == null ? null : existing.records.get(uid);
@@ -356,7 +376,8 @@ public final class ReplicaState {
                 }
             } else {
                 if (!r.isExpunged() && !hasBody.test(r.guid())) {
-                    throw new CsyncException(CsyncError.IOERROR, m.name() + " UID " + uid + ": no message file for " + r.guid());
+                    throw new CsyncException(
+                            CsyncError.IOERROR, m.name() + " UID " + uid + ": no message file for " + r.guid());
                 }
                 incoming.add(r.guid());
             }
@@ -415,7 +436,8 @@ public final class ReplicaState {
             e.uids().forEach(uid -> b.records.computeIfPresent(uid, (k, r) -> r.expunged()));
             b.header = refreshCrcs(b.header, b.records.values());
         } else if (command instanceof ApplySeen s) {
-            seen.computeIfAbsent(s.seen().userId().orElseThrow(), u -> new LinkedHashMap<>()).put(s.seen().uniqueId(), s.seen());
+            seen.computeIfAbsent(s.seen().userId().orElseThrow(), u -> new LinkedHashMap<>())
+                    .put(s.seen().uniqueId(), s.seen());
         } else if (command instanceof ApplySub s) {
             subscriptions.computeIfAbsent(s.userId(), u -> new TreeSet<>()).add(s.mboxName());
         } else if (command instanceof ApplyUnsub s) {
@@ -425,12 +447,18 @@ public final class ReplicaState {
         } else if (command instanceof ApplyUnquota q) {
             quotas.remove(q.root());
         } else if (command instanceof ApplyAnnotation a) {
-            annotate(a.annotation().mboxName().orElseThrow(), a.annotation().entry(), a.annotation().userId(), a.annotation());
+            annotate(
+                    a.annotation().mboxName().orElseThrow(),
+                    a.annotation().entry(),
+                    a.annotation().userId(),
+                    a.annotation());
         } else if (command instanceof ApplyUnannotation a) {
             annotate(a.mboxName(), a.entry(), a.userId(), null);
         } else if (command instanceof ApplySieve s && s.script().fileName().endsWith(".script")) {
             // Like Cyrus, anything but <name>.script (old masters' .bc uploads) is dropped.
-            sieveScripts.computeIfAbsent(s.script().userId().orElseThrow(), u -> new TreeMap<>()).put(s.script().fileName(), s.script());
+            sieveScripts
+                    .computeIfAbsent(s.script().userId().orElseThrow(), u -> new TreeMap<>())
+                    .put(s.script().fileName(), s.script());
         } else if (command instanceof ApplyUnsieve s) {
             Optional.ofNullable(sieveScripts.get(s.userId())).ifPresent(scripts -> scripts.remove(s.fileName()));
         } else if (command instanceof ApplyActivateSieve s) {
@@ -454,7 +482,8 @@ public final class ReplicaState {
     public synchronized List<CsyncCommand> asCommands() {
         List<CsyncCommand> out = new ArrayList<>();
         for (Box b : byUniqueId.values()) {
-            out.add(new ApplyMailbox(b.header.isHeaderOnly() ? b.header : b.header.withRecords(List.copyOf(b.records.values()))));
+            out.add(new ApplyMailbox(
+                    b.header.isHeaderOnly() ? b.header : b.header.withRecords(List.copyOf(b.records.values()))));
         }
         seen.values().forEach(m -> m.values().forEach(s -> out.add(new ApplySeen(s))));
         subscriptions.forEach((user, subs) -> subs.forEach(name -> out.add(new ApplySub(user, name))));
@@ -468,7 +497,9 @@ public final class ReplicaState {
     private void annotate(String mboxName, String entry, String userId, Annotation value) {
         if (mboxName.isEmpty()) {
             if (value == null) {
-                serverAnnotations.values().removeIf(x -> x.entry().equals(entry) && x.userId().equals(userId));
+                serverAnnotations
+                        .values()
+                        .removeIf(x -> x.entry().equals(entry) && x.userId().equals(userId));
             } else {
                 serverAnnotations.put(value.identity(), value);
             }
@@ -532,16 +563,23 @@ public final class ReplicaState {
     private List<Box> boxesOf(String userId) {
         List<Box> out = new ArrayList<>();
         for (Box b : byUniqueId.values()) {
-            if (!b.header.isTombstone() && MailboxNames.userOf(b.header.name()).filter(userId::equals).isPresent()) {
+            if (!b.header.isTombstone()
+                    && MailboxNames.userOf(b.header.name())
+                            .filter(userId::equals)
+                            .isPresent()) {
                 out.add(b);
             }
         }
-        out.sort(Comparator.comparing((Box b) -> MailboxNames.isDeleted(b.header.name())).thenComparing(b -> b.header.name()));
+        out.sort(Comparator.comparing((Box b) -> MailboxNames.isDeleted(b.header.name()))
+                .thenComparing(b -> b.header.name()));
         return out;
     }
 
     private List<Mailbox> live(List<Box> boxes) {
-        return boxes.stream().filter(b -> b != null && !b.header.isTombstone()).map(this::reported).toList();
+        return boxes.stream()
+                .filter(b -> b != null && !b.header.isTombstone())
+                .map(this::reported)
+                .toList();
     }
 
     private Box box(String name) {

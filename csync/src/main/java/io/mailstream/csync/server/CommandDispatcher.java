@@ -4,29 +4,35 @@ import io.mailstream.csync.model.CsyncCommand;
 import io.mailstream.csync.model.CsyncCommand.*;
 import io.mailstream.csync.model.CsyncException;
 import io.mailstream.csync.model.CsyncReply;
-
 import java.util.List;
 
 /** Routes a typed command to the matching handler method and wraps its result as reply lines. */
 final class CommandDispatcher {
-    private CommandDispatcher() {
-    }
+    private CommandDispatcher() {}
 
     static List<CsyncReply> dispatch(CsyncSessionHandler h, CsyncCommand c) throws CsyncException {
         if (c instanceof GetUser x) {
             return h.getUser(x);
         } else if (c instanceof GetMailboxes x) {
-            return h.getMailboxes(x).stream().<CsyncReply>map(m -> new CsyncReply.MailboxReply(m.header())).toList();
+            return h.getMailboxes(x).stream()
+                    .<CsyncReply>map(m -> new CsyncReply.MailboxReply(m.header()))
+                    .toList();
         } else if (c instanceof GetUniqueIds x) {
-            return h.getUniqueIds(x).stream().<CsyncReply>map(m -> new CsyncReply.MailboxReply(m.header())).toList();
+            return h.getUniqueIds(x).stream()
+                    .<CsyncReply>map(m -> new CsyncReply.MailboxReply(m.header()))
+                    .toList();
         } else if (c instanceof GetFullMailbox x) {
             return List.of(new CsyncReply.MailboxReply(h.getFullMailbox(x)));
         } else if (c instanceof GetMeta x) {
             return h.getMeta(x);
         } else if (c instanceof GetQuota x) {
-            return h.getQuota(x).<List<CsyncReply>>map(q -> List.of(new CsyncReply.QuotaReply(q))).orElse(List.of());
+            return h.getQuota(x)
+                    .<List<CsyncReply>>map(q -> List.of(new CsyncReply.QuotaReply(q)))
+                    .orElse(List.of());
         } else if (c instanceof GetAnnotation x) {
-            return h.getAnnotation(x).stream().<CsyncReply>map(CsyncReply.AnnotationReply::new).toList();
+            return h.getAnnotation(x).stream()
+                    .<CsyncReply>map(CsyncReply.AnnotationReply::new)
+                    .toList();
         } else if (c instanceof GetFetch x) {
             return List.of(new CsyncReply.MessageReply(h.getFetch(x)));
         } else if (c instanceof GetFetchSieve x) {

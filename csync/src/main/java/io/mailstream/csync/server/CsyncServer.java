@@ -1,8 +1,5 @@
 package io.mailstream.csync.server;
 
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
@@ -19,6 +16,8 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A csync (Cyrus sync_server compatible) listener. Each connection runs on its own thread.
@@ -49,6 +48,7 @@ public final class CsyncServer implements AutoCloseable {
     private final Set<CsyncSession> sessions = ConcurrentHashMap.newKeySet();
     /** Connections not authenticated yet, oldest first; guarded by itself, as is {@link #authenticated}. */
     private final Deque<CsyncSession> unauthenticated = new ArrayDeque<>();
+
     private final Set<CsyncSession> authenticated = new java.util.HashSet<>();
     private final AtomicLong sessionIds = new AtomicLong();
     private final AtomicLong internalErrors = new AtomicLong();
@@ -67,11 +67,12 @@ public final class CsyncServer implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
-        java.util.concurrent.ScheduledThreadPoolExecutor timer = new java.util.concurrent.ScheduledThreadPoolExecutor(1, r -> {
-            Thread t = new Thread(r, "csync-auth-deadline");
-            t.setDaemon(true);
-            return t;
-        });
+        java.util.concurrent.ScheduledThreadPoolExecutor timer =
+                new java.util.concurrent.ScheduledThreadPoolExecutor(1, r -> {
+                    Thread t = new Thread(r, "csync-auth-deadline");
+                    t.setDaemon(true);
+                    return t;
+                });
         timer.setRemoveOnCancelPolicy(true); // a flood of connections must not pile up finished deadlines
         this.deadlines = timer;
         this.acceptor = new Thread(this::acceptLoop, "csync-accept-" + getPort());
@@ -126,14 +127,20 @@ public final class CsyncServer implements AutoCloseable {
             }
             sessions.add(session);
             try {
-                session.authDeadline = deadlines.schedule(() -> {
-                    if (leaveUnauthenticated(session)) {
-                        LOG.info("csync session {} from {} did not authenticate within {}; closing", session.id(),
-                                socket.getRemoteSocketAddress(), config.authTimeout());
-                        unauthenticatedClosed.incrementAndGet();
-                        session.evict("Authentication timeout", deadlines);
-                    }
-                }, config.authTimeout().toMillis(), TimeUnit.MILLISECONDS);
+                session.authDeadline = deadlines.schedule(
+                        () -> {
+                            if (leaveUnauthenticated(session)) {
+                                LOG.info(
+                                        "csync session {} from {} did not authenticate within {}; closing",
+                                        session.id(),
+                                        socket.getRemoteSocketAddress(),
+                                        config.authTimeout());
+                                unauthenticatedClosed.incrementAndGet();
+                                session.evict("Authentication timeout", deadlines);
+                            }
+                        },
+                        config.authTimeout().toMillis(),
+                        TimeUnit.MILLISECONDS);
                 pool.execute(session);
             } catch (RejectedExecutionException e) {
                 // only while stopping
@@ -177,9 +184,13 @@ public final class CsyncServer implements AutoCloseable {
             long now = System.nanoTime();
             long last = lastEvictionWarning.get();
             if (now - last > TimeUnit.SECONDS.toNanos(10) && lastEvictionWarning.compareAndSet(last, now)) {
-                LOG.warn("csync connection from {} closed unauthenticated to make room for one from {} (at most {} per"
-                        + " address, {} in all, may wait to authenticate; {} closed so far)", victim.remoteAddress(),
-                        from, config.maxUnauthenticatedPerAddress(), config.maxUnauthenticated(),
+                LOG.warn(
+                        "csync connection from {} closed unauthenticated to make room for one from {} (at most {} per"
+                                + " address, {} in all, may wait to authenticate; {} closed so far)",
+                        victim.remoteAddress(),
+                        from,
+                        config.maxUnauthenticatedPerAddress(),
+                        config.maxUnauthenticated(),
                         unauthenticatedClosed.get());
             }
         }
@@ -224,7 +235,10 @@ public final class CsyncServer implements AutoCloseable {
                 return "Connection closed before authentication completed";
             }
             if (authenticated.size() >= config.maxSessions()) {
-                LOG.warn("refusing csync session {} from {}: all {} sessions busy", session.id(), session.remoteAddress(),
+                LOG.warn(
+                        "refusing csync session {} from {}: all {} sessions busy",
+                        session.id(),
+                        session.remoteAddress(),
                         config.maxSessions());
                 return "Too many sessions";
             }
@@ -304,5 +318,4 @@ public final class CsyncServer implements AutoCloseable {
         String v = CsyncServer.class.getPackage().getImplementationVersion();
         return v != null ? v : "dev";
     }
-
 }

@@ -1,11 +1,10 @@
 package io.mailstream.csync.server;
 
 import io.mailstream.csync.dlist.DListLimits;
-
-import javax.net.ssl.SSLContext;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.Objects;
+import javax.net.ssl.SSLContext;
 
 /**
  * Settings of a {@link CsyncServer}; build with {@link #builder}.
@@ -27,11 +26,22 @@ import java.util.Objects;
  * @param limits            parser limits and message spooling (default {@link DListLimits#SERVER})
  * @param stopGrace         how long {@link CsyncServer#close()} lets running commands finish
  */
-public record CsyncServerConfig(InetSocketAddress bind, String serverName, Authenticator authenticator,
-                                CsyncHandlerFactory handlers, int maxSessions, Duration failedAuthPause,
-                                Duration idleTimeout, SSLContext tls, boolean compression, boolean sieveMailbox,
-                                DListLimits limits, Duration stopGrace, int maxUnauthenticated,
-                                int maxUnauthenticatedPerAddress, Duration authTimeout) {
+public record CsyncServerConfig(
+        InetSocketAddress bind,
+        String serverName,
+        Authenticator authenticator,
+        CsyncHandlerFactory handlers,
+        int maxSessions,
+        Duration failedAuthPause,
+        Duration idleTimeout,
+        SSLContext tls,
+        boolean compression,
+        boolean sieveMailbox,
+        DListLimits limits,
+        Duration stopGrace,
+        int maxUnauthenticated,
+        int maxUnauthenticatedPerAddress,
+        Duration authTimeout) {
 
     public CsyncServerConfig {
         Objects.requireNonNull(bind);
@@ -78,24 +88,88 @@ public record CsyncServerConfig(InetSocketAddress bind, String serverName, Authe
             this.handlers = handlers;
         }
 
-        public Builder bind(InetSocketAddress v) { bind = v; return this; }
-        public Builder serverName(String v) { serverName = v; return this; }
-        public Builder maxSessions(int v) { maxSessions = v; return this; }
-        public Builder failedAuthPause(Duration v) { failedAuthPause = v; return this; }
-        public Builder idleTimeout(Duration v) { idleTimeout = v; return this; }
-        public Builder tls(SSLContext v) { tls = v; return this; }
-        public Builder compression(boolean v) { compression = v; return this; }
-        public Builder sieveMailbox(boolean v) { sieveMailbox = v; return this; }
-        public Builder limits(DListLimits v) { limits = v; return this; }
-        public Builder stopGrace(Duration v) { stopGrace = v; return this; }
-        public Builder maxUnauthenticated(int v) { maxUnauthenticated = v; return this; }
-        public Builder maxUnauthenticatedPerAddress(int v) { maxUnauthenticatedPerAddress = v; return this; }
-        public Builder authTimeout(Duration v) { authTimeout = v; return this; }
+        public Builder bind(InetSocketAddress v) {
+            bind = v;
+            return this;
+        }
+
+        public Builder serverName(String v) {
+            serverName = v;
+            return this;
+        }
+
+        public Builder maxSessions(int v) {
+            maxSessions = v;
+            return this;
+        }
+
+        public Builder failedAuthPause(Duration v) {
+            failedAuthPause = v;
+            return this;
+        }
+
+        public Builder idleTimeout(Duration v) {
+            idleTimeout = v;
+            return this;
+        }
+
+        public Builder tls(SSLContext v) {
+            tls = v;
+            return this;
+        }
+
+        public Builder compression(boolean v) {
+            compression = v;
+            return this;
+        }
+
+        public Builder sieveMailbox(boolean v) {
+            sieveMailbox = v;
+            return this;
+        }
+
+        public Builder limits(DListLimits v) {
+            limits = v;
+            return this;
+        }
+
+        public Builder stopGrace(Duration v) {
+            stopGrace = v;
+            return this;
+        }
+
+        public Builder maxUnauthenticated(int v) {
+            maxUnauthenticated = v;
+            return this;
+        }
+
+        public Builder maxUnauthenticatedPerAddress(int v) {
+            maxUnauthenticatedPerAddress = v;
+            return this;
+        }
+
+        public Builder authTimeout(Duration v) {
+            authTimeout = v;
+            return this;
+        }
 
         public CsyncServerConfig build() {
-            return new CsyncServerConfig(bind, serverName, authenticator, handlers, maxSessions, failedAuthPause,
-                    idleTimeout, tls, compression, sieveMailbox, limits, stopGrace, maxUnauthenticated,
-                    maxUnauthenticatedPerAddress, authTimeout);
+            return new CsyncServerConfig(
+                    bind,
+                    serverName,
+                    authenticator,
+                    handlers,
+                    maxSessions,
+                    failedAuthPause,
+                    idleTimeout,
+                    tls,
+                    compression,
+                    sieveMailbox,
+                    limits,
+                    stopGrace,
+                    maxUnauthenticated,
+                    maxUnauthenticatedPerAddress,
+                    authTimeout);
         }
     }
 }

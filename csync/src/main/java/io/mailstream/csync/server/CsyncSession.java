@@ -10,10 +10,6 @@ import io.mailstream.csync.model.CsyncCommand;
 import io.mailstream.csync.model.CsyncError;
 import io.mailstream.csync.model.CsyncException;
 import io.mailstream.csync.model.CsyncReply;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
-import javax.net.ssl.SSLSocket;
 import java.io.BufferedOutputStream;
 import java.io.EOFException;
 import java.io.IOException;
@@ -31,6 +27,9 @@ import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
+import javax.net.ssl.SSLSocket;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /** One csync connection: banner, authentication, transport switches, and the command loop (spec 1). */
 final class CsyncSession implements Runnable {
@@ -42,6 +41,7 @@ final class CsyncSession implements Runnable {
     private final long id;
     /** Held while a command is executed, so that a server stop never interrupts a reply. */
     private final ReentrantLock commandLock = new ReentrantLock();
+
     private final InetAddress remoteAddress;
     private Socket socket;
     private DListReader reader;
@@ -56,6 +56,7 @@ final class CsyncSession implements Runnable {
     volatile java.util.concurrent.Future<?> authDeadline;
     /** Why another thread ended this connection; said as BYE when the session ends. */
     private volatile String evictedFor;
+
     private CsyncSessionHandler handler;
 
     CsyncSession(CsyncServer server, Socket socket, long id) {
@@ -79,8 +80,10 @@ final class CsyncSession implements Runnable {
         Thread.currentThread().setName("csync-session-" + id);
         try {
             // Until login the deadline applies; a read blocked longer than that is pointless.
-            socket.setSoTimeout(timeoutMillis(config.idleTimeout().compareTo(config.authTimeout()) < 0
-                    ? config.idleTimeout() : config.authTimeout()));
+            socket.setSoTimeout(timeoutMillis(
+                    config.idleTimeout().compareTo(config.authTimeout()) < 0
+                            ? config.idleTimeout()
+                            : config.authTimeout()));
             socket.setTcpNoDelay(true);
             reader = new DListReader(socket.getInputStream(), config.limits());
             setOutput(socket.getOutputStream());
@@ -413,7 +416,8 @@ final class CsyncSession implements Runnable {
             return true;
         }
         try {
-            handler = config.handlers().openSession(new SessionInfo(id, socket.getRemoteSocketAddress(), parts[1], tls));
+            handler =
+                    config.handlers().openSession(new SessionInfo(id, socket.getRemoteSocketAddress(), parts[1], tls));
         } catch (RuntimeException e) {
             LOG.error("csync session {}: handler could not open", id, e);
             line("NO " + CsyncError.IOERROR.responseText());
@@ -494,7 +498,8 @@ final class CsyncSession implements Runnable {
         } else {
             line("OK Begin TLS negotiation now");
             out.flush();
-            SSLSocket ssl = (SSLSocket) config.tls().getSocketFactory()
+            SSLSocket ssl = (SSLSocket) config.tls()
+                    .getSocketFactory()
                     .createSocket(socket, socket.getInetAddress().getHostAddress(), socket.getPort(), true);
             ssl.setUseClientMode(false);
             try {

@@ -36,7 +36,6 @@ import io.mailstream.csync.model.Mailbox;
 import io.mailstream.csync.model.MessageFile;
 import io.mailstream.csync.model.QuotaRoot;
 import io.mailstream.csync.model.SieveEntry;
-
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -179,8 +178,7 @@ public interface CsyncSessionHandler extends AutoCloseable {
     }
 
     /** Capabilities the client enabled with APPLY CAPABILITIES (only ones the server offers). */
-    default void enabled(Set<String> capabilities) {
-    }
+    default void enabled(Set<String> capabilities) {}
 
     /** RESTART: discard everything staged in this session. */
     void restart();

@@ -10,5 +10,4 @@ import java.net.SocketAddress;
  * @param userId    the authenticated SASL identity
  * @param tls       whether STARTTLS was done
  */
-public record SessionInfo(long sessionId, SocketAddress remote, String userId, boolean tls) {
-}
+public record SessionInfo(long sessionId, SocketAddress remote, String userId, boolean tls) {}

@@ -1,9 +1,9 @@
 package io.mailstream.csync.dlist;
 
-import io.mailstream.csync.testing.Transcripts;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.mailstream.csync.testing.Transcripts;
 import java.io.ByteArrayInputStream;
 import java.io.EOFException;
 import java.io.IOException;
@@ -13,9 +13,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class DListCodecTest {
 
@@ -41,7 +40,8 @@ class DListCodecTest {
         assertThat(emit(DAtom.of("50%"), DListWriter.Mode.CLIENT)).isEqualTo("{3+}\r\n50%");
         assertThat(emit(DAtom.of("a\"b"), DListWriter.Mode.SERVER)).isEqualTo("{3}\r\na\"b");
         assertThat(emit(DAtom.of("caf\u00e9"), DListWriter.Mode.SERVER)).isEqualTo("{5}\r\ncaf\u00c3\u00a9");
-        assertThat(emit(DAtom.of(new byte[]{'a', 0, 'b'}), DListWriter.Mode.CLIENT)).isEqualTo("{3+}\r\na\0b");
+        assertThat(emit(DAtom.of(new byte[] {'a', 0, 'b'}), DListWriter.Mode.CLIENT))
+                .isEqualTo("{3+}\r\na\0b");
         assertThat(emit(DAtom.of("x".repeat(1024)), DListWriter.Mode.CLIENT)).startsWith("{1024+}\r\n");
         assertThat(emit(DAtom.flag("\\Seen"), DListWriter.Mode.CLIENT)).isEqualTo("\\Seen");
         assertThat(emit(DNil.NIL, DListWriter.Mode.CLIENT)).isEqualTo("NIL");
@@ -52,7 +52,7 @@ class DListCodecTest {
     @Test
     void parsesEscapesLiteralsNilAndWhitespaceAcrossLines() throws IOException {
         assertThat(parse("\"a\\\"b\\\\c\"")).isEqualTo(DAtom.of("a\"b\\c"));
-        assertThat(parse("{3}\r\na\0b")).isEqualTo(DAtom.of(new byte[]{'a', 0, 'b'}));
+        assertThat(parse("{3}\r\na\0b")).isEqualTo(DAtom.of(new byte[] {'a', 0, 'b'}));
         assertThat(parse("{2+}\na)")).isEqualTo(DAtom.of("a)"));
         assertThat(parse("NIL")).isSameAs(DNil.NIL);
         assertThat(parse("\"NIL\"")).isEqualTo(DAtom.of("NIL"));
@@ -92,7 +92,8 @@ class DListCodecTest {
 
     @Test
     void limitsAreProtocolErrorsNotMemoryExhaustion() {
-        DListLimits small = DListLimits.DEFAULTS.withMaxLiteral(10).withMaxFileLiteral(10).withMaxLine(100);
+        DListLimits small =
+                DListLimits.DEFAULTS.withMaxLiteral(10).withMaxFileLiteral(10).withMaxLine(100);
         assertLimit("{11}\r\n", small);
         assertLimit("%{p g 11}\r\n", small);
         assertLimit("(" + "a ".repeat(60) + ")", small);
@@ -102,7 +103,8 @@ class DListCodecTest {
 
     private static void assertLimit(String input, DListLimits limits) {
         assertThatThrownBy(() -> parse(input.getBytes(StandardCharsets.US_ASCII), limits))
-                .isInstanceOfSatisfying(DListException.class, e -> assertThat(e.isFatal()).isTrue());
+                .isInstanceOfSatisfying(
+                        DListException.class, e -> assertThat(e.isFatal()).isTrue());
     }
 
     @Test
@@ -114,7 +116,10 @@ class DListCodecTest {
                 Transcripts.parseClientStream(Transcripts.read(p)).forEach(l -> seeds.add(l.raw()));
             }
         }
-        DListLimits limits = DListLimits.DEFAULTS.withMaxLiteral(4096).withMaxFileLiteral(4096).withMaxLine(1 << 16);
+        DListLimits limits = DListLimits.DEFAULTS
+                .withMaxLiteral(4096)
+                .withMaxFileLiteral(4096)
+                .withMaxLine(1 << 16);
         int parsed = 0;
         for (int i = 0; i < 5000; i++) {
             byte[] input;

@@ -1,5 +1,8 @@
 package io.mailstream.csync.realcyrus;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.tuple;
+
 import io.mailstream.csync.client.CsyncClient;
 import io.mailstream.csync.client.CsyncClientConfig;
 import io.mailstream.csync.crc.SyncCrc;
@@ -18,14 +21,6 @@ import io.mailstream.testkit.ImapActionScript;
 import io.mailstream.testkit.ImapActionScript.Step;
 import io.mailstream.testkit.ImapClient;
 import io.mailstream.testkit.ImapSnapshot;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.MethodOrderer;
-import org.junit.jupiter.api.Order;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestMethodOrder;
-import org.junit.jupiter.api.Timeout;
-
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Proxy;
 import java.nio.charset.StandardCharsets;
@@ -35,9 +30,13 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.tuple;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.Timeout;
 
 /**
  * Both directions against real Cyrus 3.6, fails (never skips) without it:
@@ -68,10 +67,15 @@ class RealCyrusRoundTripTest {
     static void start() throws Exception {
         CyrusInstance.requireCyrus();
         memory = new InMemoryReplica();
-        server = CsyncServer.start(CsyncServerConfig.builder(Authenticator.single("admin", "adminpw"),
-                info -> recording(memory.openSession(info))).sieveMailbox(true).build());
-        primary = CyrusInstance.primary().user("alice", "alicepw").user("bob", "bobpw")
-                .mailstreamTarget("127.0.0.1", server.getPort()).start();
+        server = CsyncServer.start(CsyncServerConfig.builder(
+                        Authenticator.single("admin", "adminpw"), info -> recording(memory.openSession(info)))
+                .sieveMailbox(true)
+                .build());
+        primary = CyrusInstance.primary()
+                .user("alice", "alicepw")
+                .user("bob", "bobpw")
+                .mailstreamTarget("127.0.0.1", server.getPort())
+                .start();
         primary.startSyncClient(CyrusInstance.MAILSTREAM_CHANNEL);
     }
 
@@ -86,8 +90,10 @@ class RealCyrusRoundTripTest {
 
     /** Records the name of every handler method a session calls, e.g. "getUser", "mailbox". */
     private static CsyncSessionHandler recording(CsyncSessionHandler target) {
-        return (CsyncSessionHandler) Proxy.newProxyInstance(CsyncSessionHandler.class.getClassLoader(),
-                new Class<?>[] {CsyncSessionHandler.class}, (proxy, method, args) -> {
+        return (CsyncSessionHandler) Proxy.newProxyInstance(
+                CsyncSessionHandler.class.getClassLoader(),
+                new Class<?>[] {CsyncSessionHandler.class},
+                (proxy, method, args) -> {
                     handlerCalls.add(method.getName());
                     try {
                         return method.invoke(target, args);
@@ -116,11 +122,13 @@ class RealCyrusRoundTripTest {
         }
         primary.awaitSyncLogDrained(CyrusInstance.MAILSTREAM_CHANNEL, DRAIN);
 
-        try (ImapClient admin = primary.endpoint().imapAdmin(); CsyncClient ours = ourClient()) {
+        try (ImapClient admin = primary.endpoint().imapAdmin();
+                CsyncClient ours = ourClient()) {
             for (String user : USERS) {
                 List<CsyncReply> theirs = primaryViewInSieveMailboxMode(admin, user);
                 List<CsyncReply> mine = ours.execute(new CsyncCommand.GetUser(user));
-                assertThat(SyncState.comparable(mine)).as("GET USER %s", user)
+                assertThat(SyncState.comparable(mine))
+                        .as("GET USER %s", user)
                         .containsExactlyInAnyOrderElementsOf(SyncState.comparable(theirs));
                 for (CsyncReply r : theirs) {
                     if (r instanceof CsyncReply.MailboxReply mr) {
@@ -129,11 +137,15 @@ class RealCyrusRoundTripTest {
                 }
             }
         }
-        assertThat(memory.serverAnnotations()).singleElement()
+        assertThat(memory.serverAnnotations())
+                .singleElement()
                 .satisfies(a -> assertThat(a.valueText()).isEqualTo("server note"));
-        // UNUSER carol removed her live mailboxes; the delayed-delete DELETED.user.carol.* copy stays, as on a real replica
-        assertThat(memory.mailboxes()).extracting(Mailbox::name)
-                .noneMatch(n -> n.startsWith("user.carol")).anyMatch(n -> n.startsWith("DELETED.user.carol."));
+        // UNUSER carol removed her live mailboxes; the delayed-delete DELETED.user.carol.* copy stays, as on a real
+        // replica
+        assertThat(memory.mailboxes())
+                .extracting(Mailbox::name)
+                .noneMatch(n -> n.startsWith("user.carol"))
+                .anyMatch(n -> n.startsWith("DELETED.user.carol."));
         assertThat(server.internalErrorCount()).isZero();
     }
 
@@ -153,10 +165,16 @@ class RealCyrusRoundTripTest {
             else view.add(r);
         }
         if (scripts.isEmpty()) return view;
-        Mailbox sieveBox = ((CsyncReply.MailboxReply) SyncState.syncGet(admin, "FULLMAILBOX user." + user + ".#sieve").get(0)).mailbox();
+        Mailbox sieveBox = ((CsyncReply.MailboxReply) SyncState.syncGet(admin, "FULLMAILBOX user." + user + ".#sieve")
+                        .get(0))
+                .mailbox();
         view.add(new CsyncReply.MailboxReply(sieveBox.header()));
         byte[] text = ImapActionScript.SIEVE_SCRIPT.getBytes(StandardCharsets.UTF_8);
-        assertThat(scripts).extracting(SieveEntry::fileName, SieveEntry::isActive, e -> e.guid().orElseThrow())
+        assertThat(scripts)
+                .extracting(
+                        SieveEntry::fileName,
+                        SieveEntry::isActive,
+                        e -> e.guid().orElseThrow())
                 .containsExactlyInAnyOrder(
                         tuple(ImapActionScript.SIEVE_SCRIPT_NAME + ".script", false, Guid.sha1(text)),
                         tuple(ImapActionScript.SIEVE_SCRIPT_NAME + ".bc", true, Guid.NULL));
@@ -170,20 +188,37 @@ class RealCyrusRoundTripTest {
 
     /** Header identity and CRCs as the primary reports them, and the record index of FULLMAILBOX. */
     private static void assertSameMailbox(ImapClient admin, Mailbox theirs) {
-        Mailbox mine = memory.mailboxByUniqueId(theirs.uniqueId()).orElseThrow(() ->
-                new AssertionError("no mailbox " + theirs.name() + " / " + theirs.uniqueId()));
-        assertThat(List.of(mine.name(), mine.uidValidity(), mine.lastUid(), mine.highestModSeq(), mine.syncCrc(), mine.syncCrcAnnot()))
+        Mailbox mine = memory.mailboxByUniqueId(theirs.uniqueId())
+                .orElseThrow(() -> new AssertionError("no mailbox " + theirs.name() + " / " + theirs.uniqueId()));
+        assertThat(List.of(
+                        mine.name(),
+                        mine.uidValidity(),
+                        mine.lastUid(),
+                        mine.highestModSeq(),
+                        mine.syncCrc(),
+                        mine.syncCrcAnnot()))
                 .as(theirs.name())
-                .containsExactly(theirs.name(), theirs.uidValidity(), theirs.lastUid(), theirs.highestModSeq(),
-                        theirs.syncCrc(), theirs.syncCrcAnnot());
+                .containsExactly(
+                        theirs.name(),
+                        theirs.uidValidity(),
+                        theirs.lastUid(),
+                        theirs.highestModSeq(),
+                        theirs.syncCrc(),
+                        theirs.syncCrcAnnot());
         // Our own CRCs over the stored records, not just the echoed header values.
         SyncCrc.Pair crc = memory.crcs(theirs.uniqueId()).orElseThrow();
-        assertThat(List.of(crc.basic(), crc.annot())).as("CRCs computed over %s", theirs.name())
+        assertThat(List.of(crc.basic(), crc.annot()))
+                .as("CRCs computed over %s", theirs.name())
                 .containsExactly(theirs.syncCrc(), theirs.syncCrcAnnot());
-        Mailbox full = ((CsyncReply.MailboxReply) SyncState.syncGet(admin, "FULLMAILBOX " + theirs.name()).get(0)).mailbox();
-        assertThat(memory.records(theirs.uniqueId()).stream().map(r -> r.toDList().toString()).toList())
+        Mailbox full = ((CsyncReply.MailboxReply)
+                        SyncState.syncGet(admin, "FULLMAILBOX " + theirs.name()).get(0))
+                .mailbox();
+        assertThat(memory.records(theirs.uniqueId()).stream()
+                        .map(r -> r.toDList().toString())
+                        .toList())
                 .as("records of %s", theirs.name())
-                .containsExactlyElementsOf(full.records().stream().map(r -> r.toDList().toString()).toList());
+                .containsExactlyElementsOf(
+                        full.records().stream().map(r -> r.toDList().toString()).toList());
     }
 
     /**
@@ -194,18 +229,26 @@ class RealCyrusRoundTripTest {
     @Order(2)
     void aFullUserSyncByTheRealClientFindsNothingToApply() {
         handlerCalls.clear();
-        CyrusInstance.ProcessResult r = primary.runTool("sync_client", "-n", CyrusInstance.MAILSTREAM_CHANNEL, "-v", "-u", "alice", "bob");
+        CyrusInstance.ProcessResult r =
+                primary.runTool("sync_client", "-n", CyrusInstance.MAILSTREAM_CHANNEL, "-v", "-u", "alice", "bob");
         assertThat(r.exitCode()).as(r.output()).isZero();
-        assertThat(handlerCalls).as(r.output()).contains("getUser")
-                .allMatch(m -> m.startsWith("get") || Set.of("enabled", "restart", "close").contains(m));
+        assertThat(handlerCalls)
+                .as(r.output())
+                .contains("getUser")
+                .allMatch(m -> m.startsWith("get")
+                        || Set.of("enabled", "restart", "close").contains(m));
     }
 
     @Test
     @Order(3)
     void ourClientSeedsAnEmptyRealReplicaFromTheInMemoryState() throws Exception {
-        try (CyrusInstance replica = CyrusInstance.replica().user("alice", "alicepw").user("bob", "bobpw").start()) {
-            try (CsyncClient client = CsyncClient.connect(CsyncClientConfig.of(replica.host(), replica.csyncPort(),
-                    "admin", "adminpw").withSieveMailbox(true))) {
+        try (CyrusInstance replica = CyrusInstance.replica()
+                .user("alice", "alicepw")
+                .user("bob", "bobpw")
+                .start()) {
+            try (CsyncClient client =
+                    CsyncClient.connect(CsyncClientConfig.of(replica.host(), replica.csyncPort(), "admin", "adminpw")
+                            .withSieveMailbox(true))) {
                 assertThat(client.enabledCapabilities()).containsExactly("SIEVE-MAILBOX");
                 UserPush push = new UserPush(client, memory, partitionOf(replica));
                 push.push("alice");
@@ -214,15 +257,19 @@ class RealCyrusRoundTripTest {
             }
             List<String> differences = new ArrayList<>();
             for (String user : List.of("alice", "bob")) {
-                String d = ImapSnapshot.take(primary.endpoint(), user).describeDifferences(ImapSnapshot.take(replica.endpoint(), user));
+                String d = ImapSnapshot.take(primary.endpoint(), user)
+                        .describeDifferences(ImapSnapshot.take(replica.endpoint(), user));
                 if (d != null) differences.add(d);
             }
             assertThat(differences).isEmpty();
             // The replica's own replication view agrees too: same headers and CRCs as the primary.
-            try (ImapClient p = primary.endpoint().imapAdmin(); ImapClient r = replica.endpoint().imapAdmin()) {
+            try (ImapClient p = primary.endpoint().imapAdmin();
+                    ImapClient r = replica.endpoint().imapAdmin()) {
                 for (String user : List.of("alice", "bob")) {
-                    assertThat(SyncState.comparable(SyncState.syncGet(r, "USER " + user))).as("SYNCGET USER %s", user)
-                            .containsExactlyInAnyOrderElementsOf(SyncState.comparable(SyncState.syncGet(p, "USER " + user)));
+                    assertThat(SyncState.comparable(SyncState.syncGet(r, "USER " + user)))
+                            .as("SYNCGET USER %s", user)
+                            .containsExactlyInAnyOrderElementsOf(
+                                    SyncState.comparable(SyncState.syncGet(p, "USER " + user)));
                 }
             }
         }
@@ -230,7 +277,10 @@ class RealCyrusRoundTripTest {
 
     /** The replica's (only) partition name, from its imapd.conf: what PARTITION and %{partition ...} must say. */
     private static String partitionOf(CyrusInstance replica) throws Exception {
-        return Files.readAllLines(replica.imapdConf()).stream().filter(l -> l.startsWith("partition-"))
-                .map(l -> l.substring("partition-".length(), l.indexOf(':'))).findFirst().orElseThrow();
+        return Files.readAllLines(replica.imapdConf()).stream()
+                .filter(l -> l.startsWith("partition-"))
+                .map(l -> l.substring("partition-".length(), l.indexOf(':')))
+                .findFirst()
+                .orElseThrow();
     }
 }

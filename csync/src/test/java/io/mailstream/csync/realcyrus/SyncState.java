@@ -8,7 +8,6 @@ import io.mailstream.csync.model.CsyncException;
 import io.mailstream.csync.model.CsyncReply;
 import io.mailstream.csync.model.QuotaRoot;
 import io.mailstream.testkit.ImapClient;
-
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -18,8 +17,7 @@ import java.util.List;
 
 /** Reading a real Cyrus server's replication state over IMAP ({@code SYNCGET} as admin) into typed replies. */
 final class SyncState {
-    private SyncState() {
-    }
+    private SyncState() {}
 
     /** {@code SYNCGET <args>} on a real Cyrus, each {@code * ...} line parsed with our own codec. */
     static List<CsyncReply> syncGet(ImapClient admin, String args) {
@@ -55,7 +53,8 @@ final class SyncState {
     /** A reply as Cyrus would put it on the wire: comparable text, independent of how it was parsed. */
     static String wire(CsyncReply r) {
         DKeyed k = r.toDKeyed();
-        return k.key() + " " + new String(DListWriter.toBytes(k.value(), DListWriter.Mode.SERVER), StandardCharsets.ISO_8859_1);
+        return k.key() + " "
+                + new String(DListWriter.toBytes(k.value(), DListWriter.Mode.SERVER), StandardCharsets.ISO_8859_1);
     }
 
     /**
@@ -64,8 +63,11 @@ final class SyncState {
      * a real Cyrus replica keeps the MODSEQ of the last APPLY QUOTA, exactly as we do.
      */
     static List<String> comparable(List<CsyncReply> replies) {
-        return replies.stream().map(r -> r instanceof CsyncReply.QuotaReply q
-                ? wire(new CsyncReply.QuotaReply(QuotaRoot.from(q.quota().toDList().without("MODSEQ"))))
-                : wire(r)).toList();
+        return replies.stream()
+                .map(r -> r instanceof CsyncReply.QuotaReply q
+                        ? wire(new CsyncReply.QuotaReply(
+                                QuotaRoot.from(q.quota().toDList().without("MODSEQ"))))
+                        : wire(r))
+                .toList();
     }
 }

@@ -13,7 +13,6 @@ import io.mailstream.csync.model.MessageFile;
 import io.mailstream.csync.model.MessageRecord;
 import io.mailstream.csync.model.SieveEntry;
 import io.mailstream.csync.replica.InMemoryReplica;
-
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -46,7 +45,8 @@ final class UserPush {
         }
         List<Mailbox> boxes = from.mailboxes().stream()
                 .filter(m -> MailboxNames.userOf(m.name()).filter(user::equals).isPresent() && !m.isTombstone())
-                .sorted(Comparator.comparing(Mailbox::name)).toList();
+                .sorted(Comparator.comparing(Mailbox::name))
+                .toList();
         for (Mailbox m : boxes) {
             pushMailbox(m);
         }
@@ -56,8 +56,9 @@ final class UserPush {
         }
         from.seen(user).values().forEach(s -> run(new CsyncCommand.ApplySeen(s.withUserId(user))));
         if (!client.enabledCapabilities().contains("SIEVE-MAILBOX")) {
-            from.sieveScripts(user).forEach((file, content) ->
-                    run(new CsyncCommand.ApplySieve(SieveEntry.upload(user, file, 0, content))));
+            from.sieveScripts(user)
+                    .forEach((file, content) ->
+                            run(new CsyncCommand.ApplySieve(SieveEntry.upload(user, file, 0, content))));
             from.activeSieve(user).ifPresent(name -> run(new CsyncCommand.ApplyActivateSieve(user, name + ".bc")));
         }
         client.restart();
@@ -80,7 +81,8 @@ final class UserPush {
         }
         if (!guids.isEmpty()) {
             List<Guid> missing = new ArrayList<>();
-            for (CsyncReply r : client.execute(new CsyncCommand.ApplyReserve(partition, List.copyOf(pushedNames), List.copyOf(guids)))) {
+            for (CsyncReply r : client.execute(
+                    new CsyncCommand.ApplyReserve(partition, List.copyOf(pushedNames), List.copyOf(guids)))) {
                 if (r instanceof CsyncReply.MissingReply mr) {
                     missing.addAll(mr.guids());
                 }
@@ -94,7 +96,8 @@ final class UserPush {
                 client.execute(new CsyncCommand.ApplyMessage(files));
             }
         }
-        client.execute(new CsyncCommand.ApplyMailbox(m.header().withPartition(partition).withRecords(records), false));
+        client.execute(new CsyncCommand.ApplyMailbox(
+                m.header().withPartition(partition).withRecords(records), false));
         pushedNames.add(m.name());
     }
 

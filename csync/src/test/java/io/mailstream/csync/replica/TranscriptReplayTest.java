@@ -1,5 +1,7 @@
 package io.mailstream.csync.replica;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import io.mailstream.csync.client.CsyncClient;
 import io.mailstream.csync.client.CsyncClientConfig;
 import io.mailstream.csync.dlist.DKvList;
@@ -12,15 +14,12 @@ import io.mailstream.csync.server.Authenticator;
 import io.mailstream.csync.server.CsyncServer;
 import io.mailstream.csync.server.CsyncServerConfig;
 import io.mailstream.csync.testing.Transcripts;
-import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
-
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-
-import static org.assertj.core.api.Assertions.assertThat;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Replays the client side of real Cyrus sessions through CsyncClient into CsyncServer +
@@ -30,8 +29,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class TranscriptReplayTest {
 
     /** Expected answer to one command: its {@code *} lines and completion line. */
-    record Expected(List<Transcripts.Line> data, String completion) {
-    }
+    record Expected(List<Transcripts.Line> data, String completion) {}
 
     private static List<Expected> expectedAnswers(List<Transcripts.Line> s2c) {
         List<Expected> out = new ArrayList<>();
@@ -62,16 +60,25 @@ class TranscriptReplayTest {
     void replayMatchesCyrus(String spec) throws Exception {
         String conn = spec.split(":")[0];
         boolean compress = Boolean.parseBoolean(spec.split(":")[1]);
-        List<Transcripts.Line> c2s = Transcripts.parseClientStream(Transcripts.read(Transcripts.csyncDir().resolve(conn + ".c2s")));
-        List<Expected> expected = expectedAnswers(Transcripts.parseServerStream(Transcripts.read(Transcripts.csyncDir().resolve(conn + ".s2c"))));
+        List<Transcripts.Line> c2s = Transcripts.parseClientStream(
+                Transcripts.read(Transcripts.csyncDir().resolve(conn + ".c2s")));
+        List<Expected> expected = expectedAnswers(Transcripts.parseServerStream(
+                Transcripts.read(Transcripts.csyncDir().resolve(conn + ".s2c"))));
         InMemoryReplica replica = new InMemoryReplica();
         CsyncServerConfig config = CsyncServerConfig.builder(Authenticator.single("admin", "adminpw"), replica)
-                .serverName("replica.test").sieveMailbox(true).failedAuthPause(Duration.ofMillis(10)).build();
+                .serverName("replica.test")
+                .sieveMailbox(true)
+                .failedAuthPause(Duration.ofMillis(10))
+                .build();
         int compared = 0;
         try (CsyncServer server = CsyncServer.start(config);
-             CsyncClient client = CsyncClient.connect(CsyncClientConfig.of("127.0.0.1", server.getPort(), "admin", "adminpw")
-                     .withCompress(compress).withSieveMailbox(true))) {
-            assertThat(client.serverCapabilities()).contains("SASL", "SIEVE-MAILBOX").contains("COMPRESS");
+                CsyncClient client =
+                        CsyncClient.connect(CsyncClientConfig.of("127.0.0.1", server.getPort(), "admin", "adminpw")
+                                .withCompress(compress)
+                                .withSieveMailbox(true))) {
+            assertThat(client.serverCapabilities())
+                    .contains("SASL", "SIEVE-MAILBOX")
+                    .contains("COMPRESS");
             assertThat(client.enabledCapabilities()).containsExactly("SIEVE-MAILBOX");
             int answer = 0;
             boolean afterUnuser = false;
@@ -111,7 +118,9 @@ class TranscriptReplayTest {
                     CsyncReply theirs = CsyncReply.decode(want.data().get(i).keyed());
                     if (ours instanceof CsyncReply.MailboxReply m) {
                         assertThat(comparable(m.mailbox().toDList()))
-                                .isEqualTo(comparable(((CsyncReply.MailboxReply) theirs).mailbox().toDList()));
+                                .isEqualTo(comparable(((CsyncReply.MailboxReply) theirs)
+                                        .mailbox()
+                                        .toDList()));
                     } else {
                         assertThat(ours).isEqualTo(theirs);
                     }
@@ -123,9 +132,14 @@ class TranscriptReplayTest {
         assertThat(compared).as("APPLY/GET commands compared").isEqualTo(conn.equals("conn001") ? 51 : 12);
         if (conn.equals("conn006")) {
             assertThat(replica.users()).containsExactly("alice", "bob");
-            assertThat(replica.mailbox("user.alice")).get().satisfies(m -> assertThat(m.lastUid()).isEqualTo(7));
-            assertThat(replica.records(replica.mailbox("user.alice").orElseThrow().uniqueId())).hasSize(7);
-            assertThat(replica.body(Guid.of("bbdc1469c379fe432981e54ed2e58ff44370f187"))).isPresent();
+            assertThat(replica.mailbox("user.alice"))
+                    .get()
+                    .satisfies(m -> assertThat(m.lastUid()).isEqualTo(7));
+            assertThat(replica.records(
+                            replica.mailbox("user.alice").orElseThrow().uniqueId()))
+                    .hasSize(7);
+            assertThat(replica.body(Guid.of("bbdc1469c379fe432981e54ed2e58ff44370f187")))
+                    .isPresent();
             assertThat(replica.subscriptions("alice")).containsExactly("user.alice.Work");
             assertThat(replica.seen("bob")).containsKey("bna989vhs9euekfiilsf7ukb");
             assertThat(replica.quota(MailboxNames.inboxOf("alice"))).isPresent();

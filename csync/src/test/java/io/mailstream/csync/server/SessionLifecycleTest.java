@@ -1,19 +1,13 @@
 package io.mailstream.csync.server;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
 import io.mailstream.csync.client.CsyncClient;
 import io.mailstream.csync.client.CsyncClientConfig;
 import io.mailstream.csync.client.CsyncProtocolException;
 import io.mailstream.csync.model.CsyncCommand;
 import io.mailstream.csync.replica.InMemoryReplica;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
-
-import javax.net.ssl.KeyManagerFactory;
-import javax.net.ssl.SSLContext;
-import javax.net.ssl.TrustManagerFactory;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
@@ -26,9 +20,14 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManagerFactory;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 
 /** Transport and session lifecycle of CsyncServer/CsyncClient: STARTTLS, idle timeout, session limit, BYE. */
 @Timeout(60)
@@ -38,7 +37,8 @@ class SessionLifecycleTest {
     private static SSLContext clientTls;
 
     private static final String AUTH = "AUTHENTICATE PLAIN "
-            + java.util.Base64.getEncoder().encodeToString("\0admin\0adminpw".getBytes(StandardCharsets.UTF_8)) + "\r\n";
+            + java.util.Base64.getEncoder().encodeToString("\0admin\0adminpw".getBytes(StandardCharsets.UTF_8))
+            + "\r\n";
 
     private CsyncServer server;
     private final List<SessionInfo> sessions = new CopyOnWriteArrayList<>();
@@ -47,11 +47,30 @@ class SessionLifecycleTest {
     @BeforeAll
     static void keyStore(@TempDir Path dir) throws Exception {
         Path store = dir.resolve("csync.p12");
-        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "keytool").toString(),
-                "-genkeypair", "-alias", "csync", "-keyalg", "EC", "-groupname", "secp256r1", "-validity", "2",
-                "-dname", "CN=localhost", "-ext", "SAN=ip:127.0.0.1,dns:localhost", "-storetype", "PKCS12",
-                "-keystore", store.toString(), "-storepass", new String(STORE_PASSWORD))
-                .redirectErrorStream(true).start();
+        Process p = new ProcessBuilder(
+                        Path.of(System.getProperty("java.home"), "bin", "keytool")
+                                .toString(),
+                        "-genkeypair",
+                        "-alias",
+                        "csync",
+                        "-keyalg",
+                        "EC",
+                        "-groupname",
+                        "secp256r1",
+                        "-validity",
+                        "2",
+                        "-dname",
+                        "CN=localhost",
+                        "-ext",
+                        "SAN=ip:127.0.0.1,dns:localhost",
+                        "-storetype",
+                        "PKCS12",
+                        "-keystore",
+                        store.toString(),
+                        "-storepass",
+                        new String(STORE_PASSWORD))
+                .redirectErrorStream(true)
+                .start();
         String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(p.waitFor()).as(output).isZero();
         KeyStore ks = KeyStore.getInstance("PKCS12");
@@ -75,9 +94,10 @@ class SessionLifecycleTest {
     private CsyncServerConfig.Builder config() {
         InMemoryReplica replica = new InMemoryReplica();
         return CsyncServerConfig.builder(Authenticator.single("admin", "adminpw"), info -> {
-            sessions.add(info);
-            return replica.openSession(info);
-        }).failedAuthPause(Duration.ofMillis(50));
+                    sessions.add(info);
+                    return replica.openSession(info);
+                })
+                .failedAuthPause(Duration.ofMillis(50));
     }
 
     @AfterEach
@@ -89,7 +109,8 @@ class SessionLifecycleTest {
     }
 
     private CsyncClientConfig client() {
-        return CsyncClientConfig.of("127.0.0.1", server.getPort(), "admin", "adminpw").withBackoff(Duration.ofMillis(10), Duration.ofMillis(10), 1);
+        return CsyncClientConfig.of("127.0.0.1", server.getPort(), "admin", "adminpw")
+                .withBackoff(Duration.ofMillis(10), Duration.ofMillis(10), 1);
     }
 
     @Test
@@ -118,7 +139,8 @@ class SessionLifecycleTest {
         start(config());
         assertThat(banner()).doesNotContain("* STARTTLS");
         assertThatThrownBy(() -> CsyncClient.connect(client().withStartTls(clientTls)))
-                .isInstanceOf(CsyncProtocolException.class).hasMessageContaining("does not offer STARTTLS");
+                .isInstanceOf(CsyncProtocolException.class)
+                .hasMessageContaining("does not offer STARTTLS");
         assertThat(sessions).as("no password was sent").isEmpty();
     }
 
@@ -131,7 +153,8 @@ class SessionLifecycleTest {
             readBanner(in);
             long t0 = System.nanoTime();
             assertThat(in.readLine()).isNull();
-            assertThat(Duration.ofNanos(System.nanoTime() - t0)).isBetween(Duration.ofMillis(200), Duration.ofSeconds(4));
+            assertThat(Duration.ofNanos(System.nanoTime() - t0))
+                    .isBetween(Duration.ofMillis(200), Duration.ofSeconds(4));
         }
     }
 

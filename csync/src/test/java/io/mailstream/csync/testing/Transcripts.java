@@ -3,7 +3,6 @@ package io.mailstream.csync.testing;
 import io.mailstream.csync.dlist.DKeyed;
 import io.mailstream.csync.dlist.DListLimits;
 import io.mailstream.csync.dlist.DListReader;
-
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -21,8 +20,7 @@ import java.util.stream.Stream;
  * if neither exists the calling test fails rather than silently skipping.
  */
 public final class Transcripts {
-    private Transcripts() {
-    }
+    private Transcripts() {}
 
     /** One command line of a .c2s stream, or one line of a .s2c stream. */
     public record Line(String verb, DKeyed keyed, String text, byte[] raw) {
@@ -52,18 +50,21 @@ public final class Transcripts {
                 return p.toAbsolutePath().normalize();
             }
         }
-        throw new IllegalStateException("shared reference folder not found (tried " + candidates
-                + "); set MAILSTREAM_SHARED");
+        throw new IllegalStateException(
+                "shared reference folder not found (tried " + candidates + "); set MAILSTREAM_SHARED");
     }
 
     /** Every decoded .c2s/.s2c stream of csync/ and csync-plain/ (not the compressed .wire ones). */
     public static List<Path> allStreams() {
         Path base = sharedDir().resolve("reference/cyrus-lab/transcripts");
-        try (Stream<Path> files = Stream.concat(Files.list(base.resolve("csync")), Files.list(base.resolve("csync-plain")))) {
+        try (Stream<Path> files =
+                Stream.concat(Files.list(base.resolve("csync")), Files.list(base.resolve("csync-plain")))) {
             List<Path> out = files.filter(p -> {
-                String n = p.getFileName().toString();
-                return (n.endsWith(".c2s") || n.endsWith(".s2c")) && !n.contains(".wire.");
-            }).sorted().toList();
+                        String n = p.getFileName().toString();
+                        return (n.endsWith(".c2s") || n.endsWith(".s2c")) && !n.contains(".wire.");
+                    })
+                    .sorted()
+                    .toList();
             if (out.size() < 16) {
                 throw new IllegalStateException("expected 16 transcript streams, found " + out);
             }

@@ -4,7 +4,6 @@ import io.mailstream.operations.audit.AuditEntry.Action;
 import io.mailstream.operations.audit.ChangeLogReader.LoggedEvent;
 import io.mailstream.schemas.MessageContent;
 import io.mailstream.schemas.MessageRecord;
-
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -32,10 +31,12 @@ public final class Audit {
      * {@code uid} needs {@code mailbox}; {@code guid} may be a prefix of at least 8 hex digits;
      * times are epoch ms (0 / {@link Long#MAX_VALUE}: unbounded).
      */
-    public record Query(String user, String mailbox, Long uid, String guid, String messageId, long sinceMs, long untilMs) {
+    public record Query(
+            String user, String mailbox, Long uid, String guid, String messageId, long sinceMs, long untilMs) {
         public Query {
             if (user == null || user.isEmpty()) throw new IllegalArgumentException("--user is required");
-            if (uid != null && mailbox == null) throw new IllegalArgumentException("--uid needs --mailbox: a UID is only unique within a mailbox");
+            if (uid != null && mailbox == null)
+                throw new IllegalArgumentException("--uid needs --mailbox: a UID is only unique within a mailbox");
             int selectors = (uid != null ? 1 : 0) + (guid != null ? 1 : 0) + (messageId != null ? 1 : 0);
             if (selectors > 1) throw new IllegalArgumentException("give at most one of --uid, --guid and --message-id");
             if (guid != null && !guid.matches("(?i)[0-9a-f]{8,40}")) {
@@ -55,7 +56,8 @@ public final class Audit {
     public record MessageAt(long uid, String guid, long size, long internalDate, List<String> flags) {}
 
     /** The answer of {@code --at}: the mailbox list, or one mailbox's messages when a mailbox was named. */
-    public record Snapshot(long atMs, List<MailboxAt> mailboxes, MailboxAt mailbox, List<MessageAt> messages, long eventsRead) {}
+    public record Snapshot(
+            long atMs, List<MailboxAt> mailboxes, MailboxAt mailbox, List<MessageAt> messages, long eventsRead) {}
 
     private Audit() {}
 
@@ -68,12 +70,20 @@ public final class Audit {
         Set<String> messageIdGuids = new HashSet<>();
         String wantedMessageId = query.messageId() == null ? null : normalizeMessageId(query.messageId());
         long[] read = {0};
-        boolean whole = log.read(query.user(), query.sinceMs(), query.untilMs(), wantedMessageId != null, fold::wholeHistory,
+        boolean whole = log.read(
+                query.user(),
+                query.sinceMs(),
+                query.untilMs(),
+                wantedMessageId != null,
+                fold::wholeHistory,
                 (LoggedEvent e) -> {
                     read[0]++;
                     if (e.envelope().getCaptureTime() > query.untilMs()) return;
-                    if (wantedMessageId != null && e.event() != null && e.event().getPayload() instanceof MessageContent c
-                            && c.getChunkIndex() == 0 && wantedMessageId.equals(messageId(c.getData()))) {
+                    if (wantedMessageId != null
+                            && e.event() != null
+                            && e.event().getPayload() instanceof MessageContent c
+                            && c.getChunkIndex() == 0
+                            && wantedMessageId.equals(messageId(c.getData()))) {
                         messageIdGuids.add(c.getGuid());
                     }
                     fold.apply(e);
@@ -84,7 +94,7 @@ public final class Audit {
 
     /** The user's mailboxes (or, with {@code mailbox}, that mailbox's messages) as they were at {@code atMs}. */
     public static Snapshot at(ChangeLogReader log, String user, String mailbox, long atMs) {
-        AuditFold fold = new AuditFold(e -> { });
+        AuditFold fold = new AuditFold(e -> {});
         long[] read = {0};
         log.read(user, 0, atMs, false, fold::wholeHistory, e -> {
             if (e.envelope().getCaptureTime() <= atMs) {
@@ -102,19 +112,25 @@ public final class Audit {
         boxes.sort((a, b) -> a.name().compareTo(b.name()));
         if (mailbox == null) return new Snapshot(atMs, boxes, null, List.of(), read[0]);
         if (chosen == null) {
-            throw new IllegalArgumentException("user " + user + " had no mailbox " + mailbox + " at " + java.time.Instant.ofEpochMilli(atMs)
-                    + " (mailboxes then: " + String.join(", ", boxes.stream().map(MailboxAt::name).toList()) + ")");
+            throw new IllegalArgumentException("user " + user + " had no mailbox " + mailbox + " at "
+                    + java.time.Instant.ofEpochMilli(atMs) + " (mailboxes then: "
+                    + String.join(", ", boxes.stream().map(MailboxAt::name).toList()) + ")");
         }
         List<MessageAt> messages = new ArrayList<>();
         for (MessageRecord r : chosen.liveRecords()) {
-            messages.add(new MessageAt(r.getUid(), r.getGuid(), r.getSize(), r.getInternalDate(), List.copyOf(r.getFlags())));
+            messages.add(new MessageAt(
+                    r.getUid(), r.getGuid(), r.getSize(), r.getInternalDate(), List.copyOf(r.getFlags())));
         }
         return new Snapshot(atMs, boxes, describe(chosen), messages, read[0]);
     }
 
     private static MailboxAt describe(AuditFold.Box b) {
-        return new MailboxAt(b.name(), b.uniqueId, b.header() == null ? 0 : b.header().getUidValidity(),
-                b.header() == null ? 0 : b.header().getLastUid(), b.liveRecords().size(),
+        return new MailboxAt(
+                b.name(),
+                b.uniqueId,
+                b.header() == null ? 0 : b.header().getUidValidity(),
+                b.header() == null ? 0 : b.header().getLastUid(),
+                b.liveRecords().size(),
                 b.header() == null ? "" : b.header().getAcl());
     }
 
@@ -135,7 +151,8 @@ public final class Audit {
         Map<String, Integer> arrivedAt = new HashMap<>();
         for (int i = 0; i < entries.size(); i++) {
             AuditEntry e = entries.get(i);
-            if (e.uid() != null && e.action() != Action.EXPUNGED) arrivedAt.putIfAbsent(e.uniqueId() + "/" + e.uid(), i);
+            if (e.uid() != null && e.action() != Action.EXPUNGED)
+                arrivedAt.putIfAbsent(e.uniqueId() + "/" + e.uid(), i);
         }
         AuditEntry[] out = entries.toArray(new AuditEntry[0]);
         boolean[] used = new boolean[out.length];
@@ -148,7 +165,10 @@ public final class Audit {
             int sourceArrived = arrivedAt.getOrDefault(x.uniqueId() + "/" + x.uid(), -1);
             for (int j : candidates) {
                 AuditEntry a = entries.get(j);
-                if (used[j] || j < sourceArrived || a.uniqueId().equals(x.uniqueId()) || !a.server().equals(x.server())
+                if (used[j]
+                        || j < sourceArrived
+                        || a.uniqueId().equals(x.uniqueId())
+                        || !a.server().equals(x.server())
                         || Math.abs(a.captureTime() - x.captureTime()) > MOVE_WINDOW_MS) continue;
                 if (best < 0 || Math.abs(j - i) < Math.abs(best - i)) best = j;
             }
@@ -171,7 +191,8 @@ public final class Audit {
         return result;
     }
 
-    private static List<AuditEntry> filter(List<AuditEntry> entries, Query q, AuditFold fold, Set<String> messageIdGuids) {
+    private static List<AuditEntry> filter(
+            List<AuditEntry> entries, Query q, AuditFold fold, Set<String> messageIdGuids) {
         Set<String> mailboxIds = new HashSet<>();
         if (q.mailbox() != null) {
             for (AuditFold.Box b : fold.boxes().values()) {
@@ -182,7 +203,8 @@ public final class Audit {
         if (q.uid() != null) {
             guids = new HashSet<>();
             for (AuditEntry e : entries) {
-                if (e.uid() != null && e.uid().equals(q.uid()) && mailboxIds.contains(e.uniqueId()) && e.guid() != null) guids.add(e.guid());
+                if (e.uid() != null && e.uid().equals(q.uid()) && mailboxIds.contains(e.uniqueId()) && e.guid() != null)
+                    guids.add(e.guid());
             }
         } else if (q.messageId() != null) {
             guids = messageIdGuids;
@@ -190,13 +212,16 @@ public final class Audit {
         String guidPrefix = q.guid() == null ? null : q.guid().toLowerCase(Locale.ROOT);
         List<AuditEntry> out = new ArrayList<>();
         for (AuditEntry e : entries) {
-            boolean inMailbox = q.mailbox() == null || mailboxIds.contains(e.uniqueId())
+            boolean inMailbox = q.mailbox() == null
+                    || mailboxIds.contains(e.uniqueId())
                     || (e.fromUniqueId() != null && mailboxIds.contains(e.fromUniqueId()));
             boolean keep;
             if (q.uid() != null) {
                 keep = (e.guid() != null && guids.contains(e.guid()))
                         || (mailboxIds.contains(e.uniqueId()) && q.uid().equals(e.uid()))
-                        || (e.fromUniqueId() != null && mailboxIds.contains(e.fromUniqueId()) && q.uid().equals(e.fromUid()));
+                        || (e.fromUniqueId() != null
+                                && mailboxIds.contains(e.fromUniqueId())
+                                && q.uid().equals(e.fromUid()));
             } else if (guids != null) {
                 keep = inMailbox && e.guid() != null && guids.contains(e.guid());
             } else if (guidPrefix != null) {
@@ -224,7 +249,9 @@ public final class Audit {
             if (lines[i].regionMatches(true, 0, "Message-ID:", 0, 11)) {
                 StringBuilder v = new StringBuilder(lines[i].substring(11));
                 // folded header: continuation lines start with white space
-                while (i + 1 < lines.length && !lines[i + 1].isEmpty() && Character.isWhitespace(lines[i + 1].charAt(0))) v.append(lines[++i]);
+                while (i + 1 < lines.length
+                        && !lines[i + 1].isEmpty()
+                        && Character.isWhitespace(lines[i + 1].charAt(0))) v.append(lines[++i]);
                 return normalizeMessageId(v.toString());
             }
         }

@@ -21,18 +21,47 @@ import java.time.Instant;
  * @param detail      the particulars (flags +X -Y, old and new names, rights), human-readable
  * @param offset      the position of the event in its partition of mailstream.changes
  */
-public record AuditEntry(long captureTime, String server, String site, String tier, long epoch, Action action,
-                         String mailbox, String uniqueId, Long uid, String guid, String fromMailbox, String fromUniqueId, Long fromUid,
-                         String detail, int partition, long offset) {
+public record AuditEntry(
+        long captureTime,
+        String server,
+        String site,
+        String tier,
+        long epoch,
+        Action action,
+        String mailbox,
+        String uniqueId,
+        Long uid,
+        String guid,
+        String fromMailbox,
+        String fromUniqueId,
+        Long fromUid,
+        String detail,
+        int partition,
+        long offset) {
 
     /** What happened; the word is what the text and JSON output show. */
     public enum Action {
-        DELIVERED("delivered"), COPIED("copied"), MOVED("moved"), FLAGS("flags"), EXPUNGED("expunged"),
-        ANNOTATIONS("annotations"), PRESENT("present"),
-        FOLDER_CREATED("folder-created"), FOLDER_SEEN("folder-present"), FOLDER_RENAMED("folder-renamed"),
-        FOLDER_DELETED("folder-deleted"), FOLDER_LEFT("folder-left-user"), ACL("acl"), FOLDER_CHANGED("folder-changed"),
-        SEEN("seen"), SUBSCRIBED("subscribed"), UNSUBSCRIBED("unsubscribed"), SIEVE("sieve"), QUOTA("quota"),
-        ANNOTATION("annotation"), USER_DELETED("user-deleted");
+        DELIVERED("delivered"),
+        COPIED("copied"),
+        MOVED("moved"),
+        FLAGS("flags"),
+        EXPUNGED("expunged"),
+        ANNOTATIONS("annotations"),
+        PRESENT("present"),
+        FOLDER_CREATED("folder-created"),
+        FOLDER_SEEN("folder-present"),
+        FOLDER_RENAMED("folder-renamed"),
+        FOLDER_DELETED("folder-deleted"),
+        FOLDER_LEFT("folder-left-user"),
+        ACL("acl"),
+        FOLDER_CHANGED("folder-changed"),
+        SEEN("seen"),
+        SUBSCRIBED("subscribed"),
+        UNSUBSCRIBED("unsubscribed"),
+        SIEVE("sieve"),
+        QUOTA("quota"),
+        ANNOTATION("annotation"),
+        USER_DELETED("user-deleted");
 
         public final String word;
 
@@ -43,16 +72,38 @@ public record AuditEntry(long captureTime, String server, String site, String ti
 
     /** This arrival as the end of a move out of {@code from}, at the time and position of {@code completedBy}. */
     AuditEntry movedFrom(AuditEntry from, AuditEntry completedBy) {
-        return new AuditEntry(completedBy.captureTime, server, site, tier, epoch, Action.MOVED, mailbox, uniqueId, uid, guid,
-                from.mailbox, from.uniqueId, from.uid, "from " + from.mailbox + " uid " + from.uid + " to " + mailbox,
-                completedBy.partition, completedBy.offset);
+        return new AuditEntry(
+                completedBy.captureTime,
+                server,
+                site,
+                tier,
+                epoch,
+                Action.MOVED,
+                mailbox,
+                uniqueId,
+                uid,
+                guid,
+                from.mailbox,
+                from.uniqueId,
+                from.uid,
+                "from " + from.mailbox + " uid " + from.uid + " to " + mailbox,
+                completedBy.partition,
+                completedBy.offset);
     }
 
     /** {@code 2026-12-02T13:07:41.123Z  primary-1@dc1 primary/e3  user.alice.Work  uid 4  flags +\Flagged}. */
     public String toText() {
         StringBuilder b = new StringBuilder(120);
-        b.append(Instant.ofEpochMilli(captureTime)).append("  ").append(server).append('@').append(site).append(' ')
-                .append(tier).append("/e").append(epoch).append("  ");
+        b.append(Instant.ofEpochMilli(captureTime))
+                .append("  ")
+                .append(server)
+                .append('@')
+                .append(site)
+                .append(' ')
+                .append(tier)
+                .append("/e")
+                .append(epoch)
+                .append("  ");
         b.append(mailbox == null ? "-" : mailbox);
         if (uid != null) b.append("  uid ").append(uid);
         b.append("  ").append(action.word);

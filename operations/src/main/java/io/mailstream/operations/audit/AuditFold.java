@@ -18,7 +18,6 @@ import io.mailstream.schemas.SeenUpsert;
 import io.mailstream.schemas.SieveScriptState;
 import io.mailstream.schemas.UserState;
 import io.mailstream.schemas.state.StateFold;
-
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -55,6 +54,7 @@ final class AuditFold {
         boolean deleted;
         /** Whether {@link #lastUid} is known: UIDs above it are new messages. */
         boolean baselineKnown;
+
         long lastUid;
         /** By UID; a hash map because a long history looks records up far more often than it lists them. */
         final Map<Long, MessageRecord> records = new HashMap<>();
@@ -86,13 +86,16 @@ final class AuditFold {
 
         /** Live (not expunged) records, ascending by UID. */
         List<MessageRecord> liveRecords() {
-            return sortedRecords().stream().filter(r -> !StateFold.isExpunged(r)).toList();
+            return sortedRecords().stream()
+                    .filter(r -> !StateFold.isExpunged(r))
+                    .toList();
         }
     }
 
     private final Map<String, Box> boxes = new LinkedHashMap<>();
     /** GUID → uniqueid → live records of it there, to tell a copy from a delivery. */
     private final Map<String, Map<String, Integer>> live = new HashMap<>();
+
     private final Consumer<AuditEntry> out;
     private boolean wholeHistory;
     private UserState user;
@@ -202,13 +205,22 @@ final class AuditFold {
             box.name = r.getNewName();
             box.names.add(r.getOldName());
             box.names.add(r.getNewName());
-            emit(Action.FOLDER_RENAMED, box, null, null, r.getOldName() + " -> " + r.getNewName() + " (from another user)");
+            emit(
+                    Action.FOLDER_RENAMED,
+                    box,
+                    null,
+                    null,
+                    r.getOldName() + " -> " + r.getNewName() + " (from another user)");
             return;
         }
         if (isDelayedDelete(r.getNewName()) && !isDelayedDelete(r.getOldName())) {
             // delete_mode: delayed: Cyrus deletes a folder by renaming it out of the user's sight.
-            emit(Action.FOLDER_DELETED, box, null, null, liveCount(box) + " messages in it; kept by Cyrus as " + r.getNewName()
-                    + " until purged");
+            emit(
+                    Action.FOLDER_DELETED,
+                    box,
+                    null,
+                    null,
+                    liveCount(box) + " messages in it; kept by Cyrus as " + r.getNewName() + " until purged");
             clear(box);
             box.deleted = true;
             box.hiddenAs = r.getNewName();
@@ -217,7 +229,12 @@ final class AuditFold {
         box.name = r.getNewName();
         box.names.add(r.getNewName());
         if (leaves) {
-            emit(Action.FOLDER_LEFT, box, null, null, r.getOldName() + " -> " + r.getNewName() + " (user " + r.getNewPartitionKey() + ")");
+            emit(
+                    Action.FOLDER_LEFT,
+                    box,
+                    null,
+                    null,
+                    r.getOldName() + " -> " + r.getNewName() + " (user " + r.getNewPartitionKey() + ")");
             clear(box);
             box.deleted = true;
         } else {
@@ -246,7 +263,8 @@ final class AuditFold {
             // IMAP expunges only \Deleted messages and MOVE marks its source so: a \Deleted set in
             // the same change as the expunge is part of it, not a flag change of its own.
             if (!old.getFlags().equals(rec.getFlags())) {
-                String diff = flagDiff(old.getFlags(), expunging ? withoutDeleted(rec.getFlags(), old.getFlags()) : rec.getFlags());
+                String diff = flagDiff(
+                        old.getFlags(), expunging ? withoutDeleted(rec.getFlags(), old.getFlags()) : rec.getFlags());
                 if (!diff.isEmpty()) emit(Action.FLAGS, box, rec.getUid(), rec.getGuid(), diff);
             }
             if (expunged && !StateFold.isExpunged(old)) emit(Action.EXPUNGED, box, rec.getUid(), rec.getGuid(), "");
@@ -271,7 +289,9 @@ final class AuditFold {
         // Where StateFold puts it, as Cyrus's wire order does: after \Draft, before \Seen and the keywords.
         List<String> flags = new ArrayList<>(rec.getFlags());
         int at = 0;
-        while (at < flags.size() && flags.get(at).startsWith("\\") && !flags.get(at).equalsIgnoreCase("\\Seen")) at++;
+        while (at < flags.size()
+                && flags.get(at).startsWith("\\")
+                && !flags.get(at).equalsIgnoreCase("\\Seen")) at++;
         flags.add(at, StateFold.EXPUNGED);
         box.records.put(uid, MessageRecord.newBuilder(rec).setFlags(flags).build());
         unlive(rec.getGuid(), box.uniqueId);
@@ -284,7 +304,9 @@ final class AuditFold {
     }
 
     private static long liveCount(Box box) {
-        return box.records.values().stream().filter(x -> !StateFold.isExpunged(x)).count();
+        return box.records.values().stream()
+                .filter(x -> !StateFold.isExpunged(x))
+                .count();
     }
 
     private void clear(Box box) {
@@ -312,12 +334,21 @@ final class AuditFold {
 
     private void userDiff(UserState before, UserState after, Object payload) {
         if (payload instanceof SeenUpsert s) {
-            SeenUpsert old = before == null ? null : before.getSeen().stream()
-                    .filter(x -> x.getUniqueId().equals(s.getUniqueId()) && x.getUserId().equals(s.getUserId())).findFirst().orElse(null);
+            SeenUpsert old = before == null
+                    ? null
+                    : before.getSeen().stream()
+                            .filter(x -> x.getUniqueId().equals(s.getUniqueId())
+                                    && x.getUserId().equals(s.getUserId()))
+                            .findFirst()
+                            .orElse(null);
             if (old == null || !old.getSeenUids().equals(s.getSeenUids())) {
                 Box box = boxes.get(s.getUniqueId());
                 String where = box != null ? box.name : s.getUniqueId();
-                emitUser(Action.SEEN, where, s.getUniqueId(), "by " + s.getUserId() + ": " + (s.getSeenUids().isEmpty() ? "none" : s.getSeenUids()));
+                emitUser(
+                        Action.SEEN,
+                        where,
+                        s.getUniqueId(),
+                        "by " + s.getUserId() + ": " + (s.getSeenUids().isEmpty() ? "none" : s.getSeenUids()));
             }
             return;
         }
@@ -332,7 +363,11 @@ final class AuditFold {
         Map<String, String> scriptsAfter = scripts(after);
         scriptsAfter.forEach((name, sha) -> {
             if (!sha.equals(scriptsBefore.get(name))) {
-                emitUser(Action.SIEVE, null, null, "script " + name + (scriptsBefore.containsKey(name) ? " changed" : " uploaded"));
+                emitUser(
+                        Action.SIEVE,
+                        null,
+                        null,
+                        "script " + name + (scriptsBefore.containsKey(name) ? " changed" : " uploaded"));
             }
         });
         scriptsBefore.keySet().forEach(name -> {
@@ -340,12 +375,17 @@ final class AuditFold {
         });
         String activeBefore = before == null ? null : before.getActiveSieve();
         if (!Objects.equals(activeBefore, after.getActiveSieve())) {
-            emitUser(Action.SIEVE, null, null, after.getActiveSieve() == null ? "no active script" : "active script " + after.getActiveSieve());
+            emitUser(
+                    Action.SIEVE,
+                    null,
+                    null,
+                    after.getActiveSieve() == null ? "no active script" : "active script " + after.getActiveSieve());
         }
         Map<String, String> quotasBefore = quotas(before);
         Map<String, String> quotasAfter = quotas(after);
         quotasAfter.forEach((root, limits) -> {
-            if (!limits.equals(quotasBefore.get(root))) emitUser(Action.QUOTA, root, null, limits.isEmpty() ? "unlimited" : limits);
+            if (!limits.equals(quotasBefore.get(root)))
+                emitUser(Action.QUOTA, root, null, limits.isEmpty() ? "unlimited" : limits);
         });
         quotasBefore.keySet().forEach(root -> {
             if (!quotasAfter.containsKey(root)) emitUser(Action.QUOTA, root, null, "removed");
@@ -354,12 +394,15 @@ final class AuditFold {
             String diff = userAnnotationDiff(before, after);
             if (!diff.isEmpty()) emitUser(Action.ANNOTATION, null, null, diff);
         }
-        if (after.getDeleted() && (before == null || !before.getDeleted())) emitUser(Action.USER_DELETED, null, null, "");
+        if (after.getDeleted() && (before == null || !before.getDeleted()))
+            emitUser(Action.USER_DELETED, null, null, "");
     }
 
     private static Map<String, String> scripts(UserState u) {
         Map<String, String> out = new TreeMap<>();
-        if (u != null) for (SieveScriptState s : u.getSieveScripts()) out.put(StateFold.scriptName(s.getFilename()), s.getContentSha1());
+        if (u != null)
+            for (SieveScriptState s : u.getSieveScripts())
+                out.put(StateFold.scriptName(s.getFilename()), s.getContentSha1());
         return out;
     }
 
@@ -368,7 +411,11 @@ final class AuditFold {
         if (u != null) {
             for (QuotaUpsert q : u.getQuotas()) {
                 StringBuilder b = new StringBuilder();
-                new TreeMap<>(q.getLimits()).forEach((k, v) -> b.append(b.length() == 0 ? "" : " ").append(k).append('=').append(v));
+                new TreeMap<>(q.getLimits())
+                        .forEach((k, v) -> b.append(b.length() == 0 ? "" : " ")
+                                .append(k)
+                                .append('=')
+                                .append(v));
                 out.put(q.getRoot(), b.toString());
             }
         }
@@ -378,8 +425,11 @@ final class AuditFold {
     private static String userAnnotationDiff(UserState before, UserState after) {
         Map<String, String> a = new TreeMap<>();
         Map<String, String> b = new TreeMap<>();
-        if (before != null) for (AnnotationUpsert x : before.getAnnotations()) a.put(x.getMailboxName() + " " + x.getEntry() + userSuffix(x.getUserId()), text(x.getValue()));
-        for (AnnotationUpsert x : after.getAnnotations()) b.put(x.getMailboxName() + " " + x.getEntry() + userSuffix(x.getUserId()), text(x.getValue()));
+        if (before != null)
+            for (AnnotationUpsert x : before.getAnnotations())
+                a.put(x.getMailboxName() + " " + x.getEntry() + userSuffix(x.getUserId()), text(x.getValue()));
+        for (AnnotationUpsert x : after.getAnnotations())
+            b.put(x.getMailboxName() + " " + x.getEntry() + userSuffix(x.getUserId()), text(x.getValue()));
         return mapDiff(a, b);
     }
 
@@ -406,8 +456,14 @@ final class AuditFold {
         for (String f : flagsWithoutExpunged(before)) a.put(f.toLowerCase(java.util.Locale.ROOT), f);
         for (String f : flagsWithoutExpunged(after)) b.put(f.toLowerCase(java.util.Locale.ROOT), f);
         StringBuilder out = new StringBuilder();
-        b.forEach((k, f) -> { if (!a.containsKey(k)) out.append(out.length() == 0 ? "" : " ").append('+').append(f); });
-        a.forEach((k, f) -> { if (!b.containsKey(k)) out.append(out.length() == 0 ? "" : " ").append('-').append(f); });
+        b.forEach((k, f) -> {
+            if (!a.containsKey(k))
+                out.append(out.length() == 0 ? "" : " ").append('+').append(f);
+        });
+        a.forEach((k, f) -> {
+            if (!b.containsKey(k))
+                out.append(out.length() == 0 ? "" : " ").append('-').append(f);
+        });
         return out.toString();
     }
 
@@ -443,8 +499,12 @@ final class AuditFold {
 
     private static String mapDiff(Map<String, String> a, Map<String, String> b) {
         List<String> parts = new ArrayList<>();
-        b.forEach((k, v) -> { if (!v.equals(a.get(k))) parts.add(k + " = " + v); });
-        new TreeSet<>(a.keySet()).forEach(k -> { if (!b.containsKey(k)) parts.add(k + " removed"); });
+        b.forEach((k, v) -> {
+            if (!v.equals(a.get(k))) parts.add(k + " = " + v);
+        });
+        new TreeSet<>(a.keySet()).forEach(k -> {
+            if (!b.containsKey(k)) parts.add(k + " removed");
+        });
         return String.join("; ", parts);
     }
 
@@ -464,13 +524,43 @@ final class AuditFold {
 
     private void emit(Action action, Box box, Long uid, String guid, String detail) {
         Envelope e = current.envelope();
-        out.accept(new AuditEntry(e.getCaptureTime(), e.getSourceServerId(), e.getSite(), e.getTier(), e.getEpoch(), action,
-                box.name, box.uniqueId, uid, guid, null, null, null, detail, current.partition(), current.offset()));
+        out.accept(new AuditEntry(
+                e.getCaptureTime(),
+                e.getSourceServerId(),
+                e.getSite(),
+                e.getTier(),
+                e.getEpoch(),
+                action,
+                box.name,
+                box.uniqueId,
+                uid,
+                guid,
+                null,
+                null,
+                null,
+                detail,
+                current.partition(),
+                current.offset()));
     }
 
     private void emitUser(Action action, String mailbox, String uniqueId, String detail) {
         Envelope e = current.envelope();
-        out.accept(new AuditEntry(e.getCaptureTime(), e.getSourceServerId(), e.getSite(), e.getTier(), e.getEpoch(), action,
-                mailbox, uniqueId, null, null, null, null, null, detail, current.partition(), current.offset()));
+        out.accept(new AuditEntry(
+                e.getCaptureTime(),
+                e.getSourceServerId(),
+                e.getSite(),
+                e.getTier(),
+                e.getEpoch(),
+                action,
+                mailbox,
+                uniqueId,
+                null,
+                null,
+                null,
+                null,
+                null,
+                detail,
+                current.partition(),
+                current.offset()));
     }
 }

@@ -19,9 +19,12 @@ public final class AuditTimes {
         String t = text.trim();
         try {
             if (t.matches("\\d{9,}")) return Long.parseLong(t);
-            if (t.endsWith("Z") || t.endsWith("z")) return Instant.parse(t.toUpperCase()).toEpochMilli();
-            if (t.matches(".*[+-]\\d\\d:\\d\\d$") && t.contains("T")) return OffsetDateTime.parse(t).toInstant().toEpochMilli();
-            if (t.contains("T")) return LocalDateTime.parse(t).toInstant(ZoneOffset.UTC).toEpochMilli();
+            if (t.endsWith("Z") || t.endsWith("z"))
+                return Instant.parse(t.toUpperCase()).toEpochMilli();
+            if (t.matches(".*[+-]\\d\\d:\\d\\d$") && t.contains("T"))
+                return OffsetDateTime.parse(t).toInstant().toEpochMilli();
+            if (t.contains("T"))
+                return LocalDateTime.parse(t).toInstant(ZoneOffset.UTC).toEpochMilli();
             return LocalDate.parse(t).atStartOfDay().toInstant(ZoneOffset.UTC).toEpochMilli();
         } catch (DateTimeParseException | NumberFormatException e) {
             throw new IllegalArgumentException(option + " '" + text + "' is not a time: use " + FORMS);

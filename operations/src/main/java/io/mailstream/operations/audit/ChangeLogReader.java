@@ -6,6 +6,13 @@ import io.mailstream.schemas.Envelope;
 import io.mailstream.schemas.codec.AvroCodec;
 import io.mailstream.schemas.codec.SchemaCatalog;
 import io.mailstream.schemas.codec.SchemaResolver;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
 import org.apache.avro.Schema;
 import org.apache.avro.io.BinaryDecoder;
 import org.apache.avro.io.DecoderFactory;
@@ -17,14 +24,6 @@ import org.apache.kafka.clients.consumer.OffsetAndTimestamp;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.time.Duration;
-import java.util.HashMap;
-import java.util.List;
-import java.util.Map;
-import java.util.function.Consumer;
 
 /**
  * Reads one partition key's events from {@code mailstream.changes}: only the partition the key
@@ -77,8 +76,13 @@ public final class ChangeLogReader implements AutoCloseable {
      * first event, {@code onStart} hears whether reading starts at the oldest offset of the
      * partition (the whole history is seen); the same is returned.
      */
-    public boolean read(String partitionKey, long fromMs, long untilMs, boolean withBodies, Consumer<Boolean> onStart,
-                        Consumer<LoggedEvent> sink) {
+    public boolean read(
+            String partitionKey,
+            long fromMs,
+            long untilMs,
+            boolean withBodies,
+            Consumer<Boolean> onStart,
+            Consumer<LoggedEvent> sink) {
         TopicPartition tp = partitionOf(partitionKey);
         consumer.assign(List.of(tp));
         long begin = consumer.beginningOffsets(List.of(tp)).get(tp);
@@ -121,7 +125,8 @@ public final class ChangeLogReader implements AutoCloseable {
                         return new LoggedEvent(r.partition(), r.offset(), envelope, null, true);
                     }
                 } catch (IOException e) {
-                    throw new UncheckedIOException("corrupt event at " + r.topic() + "-" + r.partition() + "@" + r.offset(), e);
+                    throw new UncheckedIOException(
+                            "corrupt event at " + r.topic() + "-" + r.partition() + "@" + r.offset(), e);
                 }
             }
         }
@@ -134,9 +139,15 @@ public final class ChangeLogReader implements AutoCloseable {
     private record Peek(SpecificDatumReader<Envelope> envelope, int contentBranch) {}
 
     private Peek peekFor(long fingerprint) {
-        Schema writer = SchemaCatalog.shipped().find(fingerprint).or(() -> schemas.resolve(fingerprint)).orElse(null);
-        if (writer == null || writer.getType() != Schema.Type.RECORD || writer.getFields().size() < 2
-                || !writer.getFields().get(0).name().equals("envelope") || !writer.getFields().get(1).name().equals("payload")) {
+        Schema writer = SchemaCatalog.shipped()
+                .find(fingerprint)
+                .or(() -> schemas.resolve(fingerprint))
+                .orElse(null);
+        if (writer == null
+                || writer.getType() != Schema.Type.RECORD
+                || writer.getFields().size() < 2
+                || !writer.getFields().get(0).name().equals("envelope")
+                || !writer.getFields().get(1).name().equals("payload")) {
             return null;
         }
         Schema payload = writer.getFields().get(1).schema();
@@ -145,7 +156,8 @@ public final class ChangeLogReader implements AutoCloseable {
             if (payload.getTypes().get(i).getName().equals("MessageContent")) branch = i;
         }
         if (branch < 0) return null;
-        return new Peek(new SpecificDatumReader<>(writer.getFields().get(0).schema(), Envelope.getClassSchema()), branch);
+        return new Peek(
+                new SpecificDatumReader<>(writer.getFields().get(0).schema(), Envelope.getClassSchema()), branch);
     }
 
     private static long fingerprint(byte[] bytes) {

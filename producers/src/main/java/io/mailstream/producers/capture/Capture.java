@@ -33,9 +33,6 @@ import io.mailstream.schemas.codec.SchemaTopicRegistry;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
@@ -51,6 +48,8 @@ import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import java.util.function.Predicate;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The capture endpoint: plays a Cyrus replica on {@code capture.listen} for the
@@ -92,10 +91,12 @@ public final class Capture implements AutoCloseable {
     /** APPLY FORCE ({@code sync_client -O}) is process-wide on a Cyrus replica too (spec 3.2). */
     private volatile boolean force;
 
-    private Capture(MailstreamConfig config, String bootstrapServers, MeterRegistry metrics, Consumer<Throwable> onFenced)
+    private Capture(
+            MailstreamConfig config, String bootstrapServers, MeterRegistry metrics, Consumer<Throwable> onFenced)
             throws IOException, CsyncException {
         String serverId = config.get(ConfigKeys.CAPTURE_SERVER_ID);
-        String password = config.password(ConfigKeys.CAPTURE_AUTH_PASSWORD, ConfigKeys.CAPTURE_AUTH_PASSWORD_FILE, null);
+        String password =
+                config.password(ConfigKeys.CAPTURE_AUTH_PASSWORD, ConfigKeys.CAPTURE_AUTH_PASSWORD_FILE, null);
         if (password.isEmpty()) {
             throw new ConfigException(ConfigKeys.CAPTURE_AUTH_PASSWORD.name() + " is empty: set the password the"
                     + " primary's mailstream_sync_password sends (or name a file holding it in "
@@ -121,17 +122,27 @@ public final class Capture implements AutoCloseable {
         this.store = loaded.store();
         Optional<ReplicaState> kept = loaded.shadow();
         if (kept.isPresent() && store.reservedUpTo() < kafkaSequence) {
-            LOG.warn("capture {}: the state under {} is older than mailstream.changes (sequences reserved up to {},"
-                    + " Kafka holds {} of this source): a restored or copied data.dir, or a journal cut short;"
-                    + " rebuilding it from Kafka", serverId, dir, store.reservedUpTo(), kafkaSequence);
+            LOG.warn(
+                    "capture {}: the state under {} is older than mailstream.changes (sequences reserved up to {},"
+                            + " Kafka holds {} of this source): a restored or copied data.dir, or a journal cut short;"
+                            + " rebuilding it from Kafka",
+                    serverId,
+                    dir,
+                    store.reservedUpTo(),
+                    kafkaSequence);
             kept = Optional.empty();
         }
         if (kept.isPresent()) {
             this.shadow = kept.get();
         } else {
             ShadowRebuild.Result rebuilt = ShadowRebuild.fromKafka(bootstrapServers, schemas, serverId);
-            LOG.info("capture {}: no usable shadow under {}; rebuilt {} mailboxes from Kafka ({} left out for Cyrus"
-                    + " to resend), sequences continue after {}", serverId, dir, rebuilt.mailboxes(), rebuilt.skipped(),
+            LOG.info(
+                    "capture {}: no usable shadow under {}; rebuilt {} mailboxes from Kafka ({} left out for Cyrus"
+                            + " to resend), sequences continue after {}",
+                    serverId,
+                    dir,
+                    rebuilt.mailboxes(),
+                    rebuilt.skipped(),
                     Math.max(rebuilt.lastSequence(), kafkaSequence));
             this.shadow = rebuilt.shadow();
             store.reset(shadow, rebuilt.lastSequence());
@@ -142,9 +153,17 @@ public final class Capture implements AutoCloseable {
         bootstrapSingleSite(config, serverId, site);
         this.follower = ControlFollower.start(bootstrapServers, schemas, this::controlChanged);
         CaptureSource source = new CaptureSource(serverId, site, tier, 0);
-        this.translator = new CaptureTranslator(RECORDS_PER_EVENT, maxRecordBytes, config.get(ConfigKeys.CONTENT_CHUNK_BYTES));
-        this.publisher = new ChangePublisher(bootstrapServers, ControlTopic.captureTransactionalId(tier), maxRecordBytes,
-                schemas, source, this::epochIfPrimaryNow, metrics, onFenced);
+        this.translator =
+                new CaptureTranslator(RECORDS_PER_EVENT, maxRecordBytes, config.get(ConfigKeys.CONTENT_CHUNK_BYTES));
+        this.publisher = new ChangePublisher(
+                bootstrapServers,
+                ControlTopic.captureTransactionalId(tier),
+                maxRecordBytes,
+                schemas,
+                source,
+                this::epochIfPrimaryNow,
+                metrics,
+                onFenced);
         OptionalLong epoch = epochIfPrimary(follower.current());
         if (epoch.isPresent()) {
             try {
@@ -159,29 +178,45 @@ public final class Capture implements AutoCloseable {
         // Removed on close, so that a capture started again in this process reports its own values.
         this.gauges = List.of(
                 Gauge.builder("mailstream.capture.sessions", sessions, AtomicInteger::get)
-                        .description("csync sessions of the primary's sync_client open now").register(metrics),
-                Gauge.builder("mailstream.capture.epoch", this, c -> c.epochIfPrimary(c.follower.current()).orElse(0))
-                        .description("Epoch this capture stamps on its events while its tier is primary (0 while it refuses)")
+                        .description("csync sessions of the primary's sync_client open now")
                         .register(metrics),
-                Gauge.builder("mailstream.capture.primary", this,
+                Gauge.builder(
+                                "mailstream.capture.epoch",
+                                this,
+                                c -> c.epochIfPrimary(c.follower.current()).orElse(0))
+                        .description(
+                                "Epoch this capture stamps on its events while its tier is primary (0 while it refuses)")
+                        .register(metrics),
+                Gauge.builder(
+                                "mailstream.capture.primary",
+                                this,
                                 c -> c.epochIfPrimary(c.follower.current()).isPresent() && !c.isFenced() ? 1 : 0)
-                        .description("1 while mailstream.control names this capture's tier primary and its producer is not fenced")
+                        .description(
+                                "1 while mailstream.control names this capture's tier primary and its producer is not fenced")
                         .register(metrics),
                 Gauge.builder("mailstream.capture.fenced", this, c -> c.isFenced() ? 1 : 0)
-                        .description("1 once this capture's producer was fenced (a promotion or a second capture of its tier)")
+                        .description(
+                                "1 once this capture's producer was fenced (a promotion or a second capture of its tier)")
                         .register(metrics));
         this.server = CsyncServer.start(serverConfig(config, listen, serverId, password));
-        LOG.info("capture {} of tier {} listening on {}:{} ({})", serverId, tier, listen.getHostString(), server.getPort(),
+        LOG.info(
+                "capture {} of tier {} listening on {}:{} ({})",
+                serverId,
+                tier,
+                listen.getHostString(),
+                server.getPort(),
                 epoch.isPresent() ? "primary at epoch " + epoch.getAsLong() : "not primary: refusing");
     }
 
     /** What the endpoint lets a client do before and after it authenticates: the capture.max.* and capture.auth.* keys. */
-    private CsyncServerConfig serverConfig(MailstreamConfig config, InetSocketAddress listen, String serverId, String password) {
+    private CsyncServerConfig serverConfig(
+            MailstreamConfig config, InetSocketAddress listen, String serverId, String password) {
         DListLimits limits = DListLimits.SERVER
                 .withMaxLine(config.get(ConfigKeys.CAPTURE_MAX_COMMAND_BYTES))
                 .withMaxValues(config.get(ConfigKeys.CAPTURE_MAX_COMMAND_VALUES))
                 .withMaxLiterals(config.get(ConfigKeys.CAPTURE_MAX_COMMAND_LITERALS))
-                .withFileLiterals(config.get(ConfigKeys.CAPTURE_MAX_COMMAND_BODIES),
+                .withFileLiterals(
+                        config.get(ConfigKeys.CAPTURE_MAX_COMMAND_BODIES),
                         config.get(ConfigKeys.CAPTURE_MAX_COMMAND_BODY_BYTES));
         try {
             Files.createDirectories(stagingDir);
@@ -190,9 +225,11 @@ public final class Capture implements AutoCloseable {
         }
         // Bodies being received go under data.dir, not the system's temporary folder, and are counted there.
         limits = limits.withSpool(limits.spoolThreshold(), stagingDir);
-        return CsyncServerConfig.builder(Authenticator.single(config.get(ConfigKeys.CAPTURE_AUTH_USER), password),
-                        this::openSession)
-                .bind(listen).serverName("mailstream-capture-" + serverId).sieveMailbox(true)
+        return CsyncServerConfig.builder(
+                        Authenticator.single(config.get(ConfigKeys.CAPTURE_AUTH_USER), password), this::openSession)
+                .bind(listen)
+                .serverName("mailstream-capture-" + serverId)
+                .sieveMailbox(true)
                 .maxSessions(config.get(ConfigKeys.CAPTURE_MAX_SESSIONS))
                 .maxUnauthenticated(config.get(ConfigKeys.CAPTURE_MAX_UNAUTHENTICATED))
                 .maxUnauthenticatedPerAddress(config.get(ConfigKeys.CAPTURE_MAX_UNAUTHENTICATED_PER_ADDRESS))
@@ -215,8 +252,9 @@ public final class Capture implements AutoCloseable {
      * Starts capture: loads or rebuilds the shadow, takes the epoch, fences older captures with
      * the same server id, and listens. {@code onFenced} hears when a newer capture took over.
      */
-    public static Capture start(MailstreamConfig config, String bootstrapServers, MeterRegistry metrics,
-                                Consumer<Throwable> onFenced) throws IOException {
+    public static Capture start(
+            MailstreamConfig config, String bootstrapServers, MeterRegistry metrics, Consumer<Throwable> onFenced)
+            throws IOException {
         try {
             return new Capture(config, bootstrapServers, metrics, onFenced);
         } catch (CsyncException e) {
@@ -275,7 +313,10 @@ public final class Capture implements AutoCloseable {
 
     private void controlChanged(ControlState state) {
         OptionalLong epoch = epochIfPrimary(state);
-        LOG.info("capture of tier {}: {}", tier, epoch.isPresent() ? "primary at epoch " + epoch.getAsLong() : notPrimary(state));
+        LOG.info(
+                "capture of tier {}: {}",
+                tier,
+                epoch.isPresent() ? "primary at epoch " + epoch.getAsLong() : notPrimary(state));
         synchronized (roleChanged) {
             roleChanged.notifyAll();
         }
@@ -287,8 +328,10 @@ public final class Capture implements AutoCloseable {
      * keeps every partition in epoch order.
      */
     private OptionalLong epochIfPrimary(ControlState state) {
-        return state.primary().filter(a -> a.getTier().equals(tier) && !a.getFencePending())
-                .map(a -> OptionalLong.of(a.getEpoch())).orElse(OptionalLong.empty());
+        return state.primary()
+                .filter(a -> a.getTier().equals(tier) && !a.getFencePending())
+                .map(a -> OptionalLong.of(a.getEpoch()))
+                .orElse(OptionalLong.empty());
     }
 
     /** mailstream.control read to its end now (not the follower's view): for a producer's check right after its fence. */
@@ -297,11 +340,14 @@ public final class Capture implements AutoCloseable {
     }
 
     private String notPrimary(ControlState state) {
-        return state.primary().map(a -> a.getTier().equals(tier)
+        return state.primary()
+                .map(a -> a.getTier().equals(tier)
                         ? "the promotion of this capture's tier " + tier + " to epoch " + a.getEpoch()
                                 + " is still fencing the previous primary"
-                        : "tier " + a.getTier() + " is primary at epoch " + a.getEpoch() + ", not this capture's tier " + tier)
-                .orElse("no tier is primary yet: run 'mailstream promote --tier " + tier + " --initial' to make this one");
+                        : "tier " + a.getTier() + " is primary at epoch " + a.getEpoch() + ", not this capture's tier "
+                                + tier)
+                .orElse("no tier is primary yet: run 'mailstream promote --tier " + tier
+                        + " --initial' to make this one");
     }
 
     /** Longest a refused APPLY waits for a promotion before answering NO: slows sync_client's retry loop down. */
@@ -316,7 +362,8 @@ public final class Capture implements AutoCloseable {
         if (epoch.isEmpty()) {
             long deadline = System.currentTimeMillis() + REFUSAL_WAIT_MS;
             synchronized (roleChanged) {
-                while ((epoch = epochIfPrimary(follower.current())).isEmpty() && System.currentTimeMillis() < deadline) {
+                while ((epoch = epochIfPrimary(follower.current())).isEmpty()
+                        && System.currentTimeMillis() < deadline) {
                     try {
                         roleChanged.wait(Math.max(1, deadline - System.currentTimeMillis()));
                     } catch (InterruptedException e) {
@@ -328,8 +375,9 @@ public final class Capture implements AutoCloseable {
         }
         if (epoch.isEmpty()) {
             metrics.counter("mailstream.capture.refused", "code", "NOT_PRIMARY").increment();
-            throw new CsyncException(CsyncError.AGAIN, notPrimary(follower.current())
-                    + ": refused, the primary keeps the change in its sync log");
+            throw new CsyncException(
+                    CsyncError.AGAIN,
+                    notPrimary(follower.current()) + ": refused, the primary keeps the change in its sync log");
         }
         return epoch.getAsLong();
     }
@@ -395,7 +443,8 @@ public final class Capture implements AutoCloseable {
         try {
             validateAndPublish(epoch, command, session);
         } catch (CsyncException e) {
-            metrics.counter("mailstream.capture.refused", "code", e.error().name()).increment();
+            metrics.counter("mailstream.capture.refused", "code", e.error().name())
+                    .increment();
             throw e;
         }
     }
@@ -444,7 +493,8 @@ public final class Capture implements AutoCloseable {
         }
         String partitionKey = PartitionKeys.ofMailbox(a.mailbox().name());
         Map<String, Set<Guid>> held = new HashMap<>(1);
-        return guid -> session.isStaged(guid) || held.computeIfAbsent(partitionKey, this::heldGuids).contains(guid);
+        return guid -> session.isStaged(guid)
+                || held.computeIfAbsent(partitionKey, this::heldGuids).contains(guid);
     }
 
     /**
@@ -454,8 +504,11 @@ public final class Capture implements AutoCloseable {
      */
     private void mismatch(Mailbox m) throws CsyncException {
         if (shadow.mailbox(m.name()).isEmpty()) {
-            LOG.warn("{}: the CRCs of the records Cyrus sent are not its SYNC_CRC/SYNC_CRC_ANNOT {}/{}; taking them as sent",
-                    m.name(), m.syncCrc(), m.syncCrcAnnot());
+            LOG.warn(
+                    "{}: the CRCs of the records Cyrus sent are not its SYNC_CRC/SYNC_CRC_ANNOT {}/{}; taking them as sent",
+                    m.name(),
+                    m.syncCrc(),
+                    m.syncCrcAnnot());
             return;
         }
         shadow.forget(m.name());
@@ -464,7 +517,9 @@ public final class Capture implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        LOG.warn("{}: capture's records disagree with the primary's CRCs; dropped it so Cyrus resends it whole", m.name());
+        LOG.warn(
+                "{}: capture's records disagree with the primary's CRCs; dropped it so Cyrus resends it whole",
+                m.name());
         throw new CsyncException(CsyncError.SYNC_CHECKSUM, "CRC mismatch on " + m.name());
     }
 
@@ -487,7 +542,8 @@ public final class Capture implements AutoCloseable {
         try {
             return new InetSocketAddress(value.substring(0, colon), Integer.parseInt(value.substring(colon + 1)));
         } catch (RuntimeException e) {
-            throw new ConfigException(ConfigKeys.CAPTURE_LISTEN.name() + " '" + value + "': expected HOST:PORT, e.g. 127.0.0.1:2005");
+            throw new ConfigException(
+                    ConfigKeys.CAPTURE_LISTEN.name() + " '" + value + "': expected HOST:PORT, e.g. 127.0.0.1:2005");
         }
     }
 

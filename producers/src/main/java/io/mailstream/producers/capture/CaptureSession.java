@@ -16,9 +16,6 @@ import io.mailstream.csync.model.MessageFile;
 import io.mailstream.csync.replica.ReplicaSession;
 import io.mailstream.csync.replica.ReplicaState;
 import io.mailstream.csync.server.SessionInfo;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -31,6 +28,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * One csync connection from the primary's sync_client: answers GETs from the shadow (as
@@ -46,6 +45,7 @@ final class CaptureSession extends ReplicaSession {
     private final Map<Guid, MessageFile> staged = new HashMap<>();
     /** Partition keys of the mailboxes the current batch asked about (GET USER, GET MAILBOXES). */
     private final Set<String> batchKeys = new HashSet<>();
+
     private boolean reserved;
 
     CaptureSession(Capture capture, ReplicaState shadow, SessionInfo info, Path staging) {
@@ -125,7 +125,8 @@ final class CaptureSession extends ReplicaSession {
             Files.createDirectories(staging);
             for (MessageFile f : cmd.files()) {
                 if (!f.guidMatchesBody()) {
-                    throw new CsyncException(CsyncError.IOERROR, "GUID " + f.guid() + " does not match the message bytes");
+                    throw new CsyncException(
+                            CsyncError.IOERROR, "GUID " + f.guid() + " does not match the message bytes");
                 }
                 Path file = staging.resolve(f.guid().hex());
                 try (InputStream in = f.body().open()) {

@@ -13,14 +13,6 @@ import io.mailstream.schemas.codec.SchemaResolver;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.clients.producer.RecordMetadata;
-import org.apache.kafka.common.serialization.StringSerializer;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -29,6 +21,13 @@ import java.util.Map;
 import java.util.concurrent.Future;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Writes the events of one APPLY to {@code mailstream.changes} in one Kafka transaction and
@@ -79,10 +78,18 @@ final class ChangePublisher implements AutoCloseable {
     private KafkaProducer<String, ChangeEvent> producer;
     /** The epoch {@link #producer} was verified for. */
     private long producerEpoch;
+
     private volatile Throwable fenced;
 
-    ChangePublisher(String bootstrapServers, String transactionalId, int maxRecordBytes, SchemaResolver schemas,
-                    CaptureSource source, PrimaryCheck primaryCheck, MeterRegistry metrics, Consumer<Throwable> onFenced) {
+    ChangePublisher(
+            String bootstrapServers,
+            String transactionalId,
+            int maxRecordBytes,
+            SchemaResolver schemas,
+            CaptureSource source,
+            PrimaryCheck primaryCheck,
+            MeterRegistry metrics,
+            Consumer<Throwable> onFenced) {
         Map<String, Object> props = KafkaClients.producerProps(bootstrapServers, transactionalId, maxRecordBytes);
         // Fail an APPLY within seconds when the broker is away: Cyrus retries it anyway, and a
         // sync_client stuck for a minute on one APPLY helps nobody.
@@ -105,7 +112,8 @@ final class ChangePublisher implements AutoCloseable {
         this.commitLatency = Timer.builder("mailstream.capture.commit")
                 .description("Time from beginning a change's Kafka transaction to its commit (before Cyrus hears OK)")
                 .serviceLevelObjectives(Stream.of(2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000)
-                        .map(Duration::ofMillis).toArray(Duration[]::new))
+                        .map(Duration::ofMillis)
+                        .toArray(Duration[]::new))
                 .register(metrics);
     }
 
@@ -166,9 +174,13 @@ final class ChangePublisher implements AutoCloseable {
         long epoch = producerEpoch;
         closeProducer();
         if (action == ErrorPolicy.Action.STOP && isFencing(e) && !stillPrimaryAt(epoch)) {
-            LOG.info("capture of tier {}: fenced by a promotion (it held epoch {}); refusing every APPLY until the tier is"
-                    + " primary again", source.tier(), epoch);
-            return new CsyncException(CsyncError.AGAIN, "tier " + source.tier() + " is no longer primary: " + e.getMessage(), e);
+            LOG.info(
+                    "capture of tier {}: fenced by a promotion (it held epoch {}); refusing every APPLY until the tier is"
+                            + " primary again",
+                    source.tier(),
+                    epoch);
+            return new CsyncException(
+                    CsyncError.AGAIN, "tier " + source.tier() + " is no longer primary: " + e.getMessage(), e);
         }
         ErrorPolicy.handle(ROLE, e); // logs what the error means
         if (action == ErrorPolicy.Action.STOP) {
@@ -204,14 +216,17 @@ final class ChangePublisher implements AutoCloseable {
         if (fenced != null) {
             // sync_client reconnects and retries at once, forever: slow that loop down.
             pause(Duration.ofSeconds(1));
-            throw new CsyncException(CsyncError.AGAIN, "capture was fenced by another capture of tier " + source.tier()
-                    + ": " + fenced.getMessage());
+            throw new CsyncException(
+                    CsyncError.AGAIN,
+                    "capture was fenced by another capture of tier " + source.tier() + ": " + fenced.getMessage());
         }
         if (producer != null && producerEpoch != epoch) {
             closeProducer(); // made for another epoch: verify afresh
         }
         if (producer == null) {
-            KafkaProducer<String, ChangeEvent> p = new KafkaProducer<>(producerProps, new StringSerializer(),
+            KafkaProducer<String, ChangeEvent> p = new KafkaProducer<>(
+                    producerProps,
+                    new StringSerializer(),
                     AvroSerdes.changeEvent(schemas).serializer());
             java.util.OptionalLong verified;
             try {
@@ -224,8 +239,10 @@ final class ChangePublisher implements AutoCloseable {
             }
             if (verified.isEmpty() || verified.getAsLong() != epoch) {
                 p.close(Duration.ZERO);
-                throw new CsyncException(CsyncError.AGAIN, "tier " + source.tier() + " is not the primary at epoch " + epoch
-                        + " any more (mailstream.control has moved on): refused, Cyrus keeps the change");
+                throw new CsyncException(
+                        CsyncError.AGAIN,
+                        "tier " + source.tier() + " is not the primary at epoch " + epoch
+                                + " any more (mailstream.control has moved on): refused, Cyrus keeps the change");
             }
             producer = p;
             producerEpoch = epoch;

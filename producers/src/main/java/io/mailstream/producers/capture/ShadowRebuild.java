@@ -7,7 +7,6 @@ import io.mailstream.bridge.capture.PartitionKeys;
 import io.mailstream.core.kafka.KafkaClients;
 import io.mailstream.core.kafka.KafkaUnavailableException;
 import io.mailstream.core.kafka.Topics;
-import io.mailstream.schemas.state.StateFold;
 import io.mailstream.csync.model.CsyncCommand;
 import io.mailstream.csync.model.MailboxNames;
 import io.mailstream.csync.replica.ReplicaState;
@@ -19,19 +18,19 @@ import io.mailstream.schemas.UserDelete;
 import io.mailstream.schemas.UserState;
 import io.mailstream.schemas.codec.AvroSerdes;
 import io.mailstream.schemas.codec.SchemaResolver;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.StringDeserializer;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
+import io.mailstream.schemas.state.StateFold;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Rebuilds a lost shadow from {@code mailstream.changes}: this server id's committed events,
@@ -43,11 +42,9 @@ import java.util.Map;
 final class ShadowRebuild {
     private static final Logger LOG = LoggerFactory.getLogger(ShadowRebuild.class);
 
-    record Result(ReplicaState shadow, long lastSequence, int mailboxes, int skipped) {
-    }
+    record Result(ReplicaState shadow, long lastSequence, int mailboxes, int skipped) {}
 
-    private ShadowRebuild() {
-    }
+    private ShadowRebuild() {}
 
     static Result fromKafka(String bootstrapServers, SchemaResolver schemas, String serverId) {
         // Per mailbox, one fold per partition key: a key's events are in order, two keys' are not.
@@ -56,10 +53,12 @@ final class ShadowRebuild {
         List<CsyncCommand> serverAnnotations = new ArrayList<>();
         long lastSequence = 0;
         try (KafkaConsumer<String, ChangeEvent> consumer = new KafkaConsumer<>(
-                KafkaClients.consumerProps(bootstrapServers, null), new StringDeserializer(),
+                KafkaClients.consumerProps(bootstrapServers, null),
+                new StringDeserializer(),
                 AvroSerdes.changeEvent(schemas).deserializer())) {
             List<TopicPartition> parts = consumer.partitionsFor(Topics.CHANGES, Duration.ofSeconds(30)).stream()
-                    .map(p -> new TopicPartition(Topics.CHANGES, p.partition())).toList();
+                    .map(p -> new TopicPartition(Topics.CHANGES, p.partition()))
+                    .toList();
             consumer.assign(parts);
             consumer.seekToBeginning(parts);
             Map<TopicPartition, Long> end = consumer.endOffsets(parts, Duration.ofSeconds(30));
@@ -76,8 +75,11 @@ final class ShadowRebuild {
                         dropUserMailboxes(mailboxes, u.getUserId());
                     }
                     if (key != null && key.startsWith(StateFold.mailboxKey(""))) {
-                        mailboxes.computeIfAbsent(key, k -> new LinkedHashMap<>())
-                                .compute(e.getEnvelope().getPartitionKey(), (k, state) -> StateFold.applyToMailbox(state, e));
+                        mailboxes
+                                .computeIfAbsent(key, k -> new LinkedHashMap<>())
+                                .compute(
+                                        e.getEnvelope().getPartitionKey(),
+                                        (k, state) -> StateFold.applyToMailbox(state, e));
                     } else if (key != null) {
                         users.put(key, StateFold.applyToUser(users.get(key), e));
                     } else if ((p instanceof AnnotationUpsert || p instanceof AnnotationDelete)
@@ -101,13 +103,15 @@ final class ShadowRebuild {
                 if (state.getHeader() == null) {
                     throw new IllegalStateException("records without a header");
                 }
-                shadow.apply(new CsyncCommand.ApplyMailbox(MailboxTranslation.toMailbox(state.getHeader(),
-                        state.getRecords(), state.getHeader().getPartition())));
+                shadow.apply(new CsyncCommand.ApplyMailbox(MailboxTranslation.toMailbox(
+                        state.getHeader(), state.getRecords(), state.getHeader().getPartition())));
                 rebuilt++;
             } catch (RuntimeException e) {
                 skipped++;
-                LOG.warn("left mailbox {} out of the rebuilt shadow (Cyrus will resend it whole): {}",
-                        state.getHeader() == null ? "?" : state.getHeader().getName(), e.getMessage());
+                LOG.warn(
+                        "left mailbox {} out of the rebuilt shadow (Cyrus will resend it whole): {}",
+                        state.getHeader() == null ? "?" : state.getHeader().getName(),
+                        e.getMessage());
             }
         }
         for (UserState user : users.values()) {
@@ -125,14 +129,21 @@ final class ShadowRebuild {
      * live copies: the later one wins.
      */
     private static MailboxState current(Map<String, MailboxState> copies) {
-        return copies.values().stream().filter(m -> !m.getDeleted())
-                .max(Comparator.comparingLong(MailboxState::getLastCaptureTime)).orElse(null);
+        return copies.values().stream()
+                .filter(m -> !m.getDeleted())
+                .max(Comparator.comparingLong(MailboxState::getLastCaptureTime))
+                .orElse(null);
     }
 
     /** APPLY UNUSER removes the user's mailboxes but its DELETED.* ones (as {@link ReplicaState#apply} does). */
     private static void dropUserMailboxes(Map<String, Map<String, MailboxState>> mailboxes, String userId) {
-        mailboxes.values().forEach(copies -> copies.values().removeIf(m -> m.getHeader() != null
-                && !MailboxNames.isDeleted(m.getHeader().getName())
-                && MailboxNames.userOf(m.getHeader().getName()).filter(userId::equals).isPresent()));
+        mailboxes
+                .values()
+                .forEach(copies -> copies.values()
+                        .removeIf(m -> m.getHeader() != null
+                                && !MailboxNames.isDeleted(m.getHeader().getName())
+                                && MailboxNames.userOf(m.getHeader().getName())
+                                        .filter(userId::equals)
+                                        .isPresent()));
     }
 }

@@ -6,9 +6,6 @@ import io.mailstream.csync.dlist.DListWriter;
 import io.mailstream.csync.model.CsyncCommand;
 import io.mailstream.csync.model.CsyncException;
 import io.mailstream.csync.replica.ReplicaState;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
@@ -25,6 +22,8 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.Optional;
 import java.util.zip.CRC32;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The shadow on disk: a snapshot plus an append-only journal of what was applied since, in
@@ -78,8 +77,7 @@ final class ShadowStore implements AutoCloseable {
         return new ReplicaState(ReplicaState.CrcReport.COMPUTED);
     }
 
-    record Loaded(ShadowStore store, Optional<ReplicaState> shadow) {
-    }
+    record Loaded(ShadowStore store, Optional<ReplicaState> shadow) {}
 
     private Optional<ReplicaState> load() throws IOException {
         Optional<Long> gen = latestSnapshot();
@@ -90,7 +88,9 @@ final class ShadowStore implements AutoCloseable {
         ReplicaState shadow = newShadow();
         try (InputStream in = Files.newInputStream(snapshotFile(generation))) {
             if (replay(in, shadow, false) < 0) {
-                LOG.warn("shadow snapshot {} is corrupt; the state will be rebuilt from Kafka", snapshotFile(generation));
+                LOG.warn(
+                        "shadow snapshot {} is corrupt; the state will be rebuilt from Kafka",
+                        snapshotFile(generation));
                 return Optional.empty();
             }
         }
@@ -136,7 +136,9 @@ final class ShadowStore implements AutoCloseable {
         if (nextSequence > reservedUpTo) {
             long reserve = nextSequence + SEQUENCE_BLOCK - 1;
             // Memory follows the disk: after a failed write the next call tries to reserve again.
-            write(journal, frame(SEQUENCE, ByteBuffer.allocate(8).putLong(reserve).array()));
+            write(
+                    journal,
+                    frame(SEQUENCE, ByteBuffer.allocate(8).putLong(reserve).array()));
             reservedUpTo = reserve;
         }
         return nextSequence++;
@@ -162,15 +164,19 @@ final class ShadowStore implements AutoCloseable {
     void snapshot(ReplicaState shadow) throws IOException {
         long next = generation + 1;
         Path tmp = dir.resolve("snapshot.tmp");
-        try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.TRUNCATE_EXISTING)) {
-            out.write(frame(SEQUENCE, ByteBuffer.allocate(8).putLong(reservedUpTo).array()));
+        try (FileChannel out = FileChannel.open(
+                tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+            out.write(
+                    frame(SEQUENCE, ByteBuffer.allocate(8).putLong(reservedUpTo).array()));
             for (CsyncCommand c : shadow.asCommands()) {
                 out.write(frame(COMMAND, commandBytes(c)));
             }
             out.force(true);
         }
-        FileChannel newJournal = FileChannel.open(journalFile(next), StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+        FileChannel newJournal = FileChannel.open(
+                journalFile(next),
+                StandardOpenOption.CREATE,
+                StandardOpenOption.WRITE,
                 StandardOpenOption.TRUNCATE_EXISTING);
         Files.move(tmp, snapshotFile(next), StandardCopyOption.ATOMIC_MOVE);
         syncDirectory();
@@ -233,7 +239,8 @@ final class ShadowStore implements AutoCloseable {
                 shadow.apply(CsyncCommand.decode(verb, reader.readKeyed()));
             }
             case FORGET -> shadow.forget(new String(body, StandardCharsets.UTF_8));
-            case SEQUENCE -> reservedUpTo = Math.max(reservedUpTo, ByteBuffer.wrap(body).getLong());
+            case SEQUENCE ->
+                reservedUpTo = Math.max(reservedUpTo, ByteBuffer.wrap(body).getLong());
             default -> throw new IOException("unknown frame type " + type);
         }
     }

@@ -7,17 +7,16 @@ import io.mailstream.schemas.ChangeEvent;
 import io.mailstream.schemas.Envelope;
 import io.mailstream.schemas.codec.AvroSerdes;
 import io.mailstream.schemas.codec.SchemaResolver;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.StringDeserializer;
-
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.StringDeserializer;
 
 /**
  * The newest event of one source in each partition of {@code mailstream.changes}, found by
@@ -32,18 +31,18 @@ final class SourceTail {
     private static final long FIRST_WINDOW = 64;
     private static final long MAX_WINDOW = 65_536;
 
-    private SourceTail() {
-    }
+    private SourceTail() {}
 
     /** Envelopes of the last event of {@code serverId} per partition that has one. */
     static List<Envelope> latest(String bootstrapServers, SchemaResolver schemas, String serverId) {
         Map<String, Object> props = KafkaClients.consumerProps(bootstrapServers, null);
         props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_uncommitted");
         List<Envelope> out = new ArrayList<>();
-        try (KafkaConsumer<String, ChangeEvent> consumer = new KafkaConsumer<>(props, new StringDeserializer(),
-                AvroSerdes.changeEvent(schemas).deserializer())) {
+        try (KafkaConsumer<String, ChangeEvent> consumer = new KafkaConsumer<>(
+                props, new StringDeserializer(), AvroSerdes.changeEvent(schemas).deserializer())) {
             List<TopicPartition> parts = consumer.partitionsFor(Topics.CHANGES, TIMEOUT).stream()
-                    .map(p -> new TopicPartition(Topics.CHANGES, p.partition())).toList();
+                    .map(p -> new TopicPartition(Topics.CHANGES, p.partition()))
+                    .toList();
             Map<TopicPartition, Long> begin = consumer.beginningOffsets(parts, TIMEOUT);
             Map<TopicPartition, Long> end = consumer.endOffsets(parts, TIMEOUT);
             for (TopicPartition p : parts) {
@@ -55,8 +54,8 @@ final class SourceTail {
         return out;
     }
 
-    private static Optional<Envelope> latestIn(KafkaConsumer<String, ChangeEvent> consumer, TopicPartition p,
-                                               long begin, long end, String serverId) {
+    private static Optional<Envelope> latestIn(
+            KafkaConsumer<String, ChangeEvent> consumer, TopicPartition p, long begin, long end, String serverId) {
         consumer.assign(List.of(p));
         long window = FIRST_WINDOW;
         for (long to = end; to > begin; window = Math.min(window * 4, MAX_WINDOW)) {
@@ -70,7 +69,9 @@ final class SourceTail {
                 }
                 for (ConsumerRecord<String, ChangeEvent> r : consumer.poll(Duration.ofMillis(200))) {
                     ChangeEvent e = r.value();
-                    if (r.offset() < to && e != null && serverId.equals(e.getEnvelope().getSourceServerId())) {
+                    if (r.offset() < to
+                            && e != null
+                            && serverId.equals(e.getEnvelope().getSourceServerId())) {
                         found = e.getEnvelope();
                     }
                 }

@@ -1,5 +1,7 @@
 package io.mailstream.producers.capture;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import io.mailstream.csync.model.Mailbox;
 import io.mailstream.schemas.ChangeEvent;
 import io.mailstream.schemas.MailboxRename;
@@ -14,18 +16,15 @@ import io.mailstream.schemas.Unsubscribe;
 import io.mailstream.schemas.UserDelete;
 import io.mailstream.testkit.ImapActionScript;
 import io.mailstream.testkit.ImapActionScript.Step;
-import org.apache.kafka.common.TopicPartition;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
-
-import static org.assertj.core.api.Assertions.assertThat;
+import org.apache.kafka.common.TopicPartition;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The csync issue's IMAP action script on a real Cyrus primary, replicated over the mailstream
@@ -39,7 +38,7 @@ class CaptureActionScriptTest {
     @Test
     void everyActionBecomesItsEventsAndTheShadowMatchesThePrimary() throws Exception {
         try (CaptureLab lab = new CaptureLab(tmp, Map.of("alice", "alicepw", "bob", "bobpw"));
-             Capture capture = lab.startCapture(tmp.resolve("data"))) {
+                Capture capture = lab.startCapture(tmp.resolve("data"))) {
             lab.startSyncClient();
             ImapActionScript script = new ImapActionScript(lab.cyrus.endpoint(), 7);
             Map<TopicPartition, Long> offsets = lab.endOffsets();
@@ -56,15 +55,24 @@ class CaptureActionScriptTest {
     }
 
     private static void assertStep(Step step, List<ChangeEvent> events) {
-        String as = step + ": " + events.stream().map(e -> e.getPayload().getClass().getSimpleName()).toList();
+        String as = step + ": "
+                + events.stream()
+                        .map(e -> e.getPayload().getClass().getSimpleName())
+                        .toList();
         assertThat(events).as(as).isNotEmpty();
-        assertThat(events).as(as).allMatch(e -> e.getEnvelope().getSourceServerId().equals(CaptureLab.SERVER_ID)
-                && e.getEnvelope().getTier().equals("primary") && e.getEnvelope().getEpoch() >= 1);
+        assertThat(events)
+                .as(as)
+                .allMatch(e -> e.getEnvelope().getSourceServerId().equals(CaptureLab.SERVER_ID)
+                        && e.getEnvelope().getTier().equals("primary")
+                        && e.getEnvelope().getEpoch() >= 1);
         assertHeadersLast(events, as);
         assertContentAhead(events, as);
         switch (step) {
             case CREATE_USERS -> {
-                assertThat(upserts(events)).as(as).extracting(MailboxUpsert::getName).contains("user.alice", "user.bob");
+                assertThat(upserts(events))
+                        .as(as)
+                        .extracting(MailboxUpsert::getName)
+                        .contains("user.alice", "user.bob");
                 assertThat(keysOf(events, "user.alice")).containsOnly("alice");
             }
             case APPEND -> {
@@ -82,7 +90,9 @@ class CaptureActionScriptTest {
             }
             case STORE_FLAGS -> {
                 assertThat(record(events, "user.alice", 1).getFlags()).contains("\\Seen", "$Label1");
-                assertThat(record(events, "user.alice", 2).getFlags()).contains("\\Answered").doesNotContain("\\Flagged");
+                assertThat(record(events, "user.alice", 2).getFlags())
+                        .contains("\\Answered")
+                        .doesNotContain("\\Flagged");
                 assertThat(content(events)).as(as).isEmpty();
             }
             case EXPUNGE -> {
@@ -91,34 +101,54 @@ class CaptureActionScriptTest {
                 assertThat(content(events)).as(as).isEmpty();
             }
             case CREATE_FOLDERS -> {
-                assertThat(upserts(events)).extracting(MailboxUpsert::getName).contains("user.alice.Work", "user.alice.Archive");
+                assertThat(upserts(events))
+                        .extracting(MailboxUpsert::getName)
+                        .contains("user.alice.Work", "user.alice.Archive");
                 assertThat(uids(events, "user.alice.Work")).containsExactly(1L, 2L);
                 // the copied message's body is already on alice's partition: only the new one travels
-                assertThat(content(events).keySet()).containsExactly(record(events, "user.alice.Work", 1).getGuid());
+                assertThat(content(events).keySet())
+                        .containsExactly(record(events, "user.alice.Work", 1).getGuid());
             }
             case SUBSCRIBE -> {
-                assertThat(payloads(events, Subscribe.class)).extracting(Subscribe::getMailboxName).contains("user.alice.Work");
-                assertThat(payloads(events, Subscribe.class)).allMatch(s -> s.getUserId().equals("alice"));
-                List<Object> archive = events.stream().map(ChangeEvent::getPayload).filter(p ->
-                        p instanceof Subscribe s && s.getMailboxName().equals("user.alice.Archive")
-                                || p instanceof Unsubscribe u && u.getMailboxName().equals("user.alice.Archive")).toList();
+                assertThat(payloads(events, Subscribe.class))
+                        .extracting(Subscribe::getMailboxName)
+                        .contains("user.alice.Work");
+                assertThat(payloads(events, Subscribe.class))
+                        .allMatch(s -> s.getUserId().equals("alice"));
+                List<Object> archive = events.stream()
+                        .map(ChangeEvent::getPayload)
+                        .filter(p ->
+                                p instanceof Subscribe s && s.getMailboxName().equals("user.alice.Archive")
+                                        || p instanceof Unsubscribe u
+                                                && u.getMailboxName().equals("user.alice.Archive"))
+                        .toList();
                 if (!archive.isEmpty()) {
                     assertThat(archive.get(archive.size() - 1)).isInstanceOf(Unsubscribe.class);
                 }
             }
-            case RENAME -> assertThat(payloads(events, MailboxRename.class)).as(as).anyMatch(r ->
-                    r.getOldName().equals("user.alice.Work") && r.getNewName().equals("user.alice.Projects"));
-            case DELETE_FOLDER -> assertThat(payloads(events, MailboxRename.class)).as(as).anyMatch(r ->
-                    r.getOldName().equals("user.alice.Archive") && r.getNewName().startsWith("DELETED.user.alice.Archive."));
+            case RENAME ->
+                assertThat(payloads(events, MailboxRename.class))
+                        .as(as)
+                        .anyMatch(r -> r.getOldName().equals("user.alice.Work")
+                                && r.getNewName().equals("user.alice.Projects"));
+            case DELETE_FOLDER ->
+                assertThat(payloads(events, MailboxRename.class))
+                        .as(as)
+                        .anyMatch(r -> r.getOldName().equals("user.alice.Archive")
+                                && r.getNewName().startsWith("DELETED.user.alice.Archive."));
             case SETACL -> assertThat(upsert(events, "user.alice").getAcl()).contains("bob\tlrs\t");
-            case SETMETADATA -> assertThat(upsert(events, "user.alice").getAnnotations())
-                    .extracting(a -> a.getEntry() + "=" + StandardCharsets.UTF_8.decode(a.getValue().duplicate()))
-                    .anyMatch(s -> s.startsWith("/comment="));
+            case SETMETADATA ->
+                assertThat(upsert(events, "user.alice").getAnnotations())
+                        .extracting(a -> a.getEntry() + "="
+                                + StandardCharsets.UTF_8.decode(a.getValue().duplicate()))
+                        .anyMatch(s -> s.startsWith("/comment="));
             case SEEN_OTHER_USER -> {
                 SeenUpsert seen = payloads(events, SeenUpsert.class).get(0);
                 assertThat(seen.getUserId()).isEqualTo("bob");
-                assertThat(events.stream().filter(e -> e.getPayload() instanceof SeenUpsert)
-                        .map(e -> e.getEnvelope().getPartitionKey())).containsOnly("bob");
+                assertThat(events.stream()
+                                .filter(e -> e.getPayload() instanceof SeenUpsert)
+                                .map(e -> e.getEnvelope().getPartitionKey()))
+                        .containsOnly("bob");
             }
             case SETQUOTA -> {
                 QuotaUpsert q = payloads(events, QuotaUpsert.class).get(0);
@@ -126,27 +156,42 @@ class CaptureActionScriptTest {
                 assertThat(q.getLimits()).containsEntry("STORAGE", 100000L);
             }
             case SIEVE -> {
-                MailboxUpsert sieve = upserts(events).stream().filter(m -> m.getName().equals("user.alice.#sieve")).findFirst().orElseThrow();
+                MailboxUpsert sieve = upserts(events).stream()
+                        .filter(m -> m.getName().equals("user.alice.#sieve"))
+                        .findFirst()
+                        .orElseThrow();
                 assertThat(sieve.getMboxType()).contains("f");
                 assertThat(content(events)).as(as).isNotEmpty();
             }
             case LMTP_DELIVERY -> {
                 String shared = recordsOf(events, "user.bob").get(0).getGuid();
-                assertThat(recordsOf(events, "user.alice")).extracting(MessageRecord::getGuid).contains(shared);
+                assertThat(recordsOf(events, "user.alice"))
+                        .extracting(MessageRecord::getGuid)
+                        .contains(shared);
                 // one body delivered to two users goes to each user's partition
-                assertThat(events.stream().filter(e -> e.getPayload() instanceof MessageContent c && c.getGuid().equals(shared))
-                        .map(e -> e.getEnvelope().getPartitionKey()).collect(Collectors.toSet())).isEqualTo(Set.of("alice", "bob"));
+                assertThat(events.stream()
+                                .filter(e -> e.getPayload() instanceof MessageContent c
+                                        && c.getGuid().equals(shared))
+                                .map(e -> e.getEnvelope().getPartitionKey())
+                                .collect(Collectors.toSet()))
+                        .isEqualTo(Set.of("alice", "bob"));
                 assertThat(recordsOf(events, "user.alice.Projects")).isNotEmpty();
             }
             case MOVE -> {
                 MessageRecord moved = record(events, "user.alice", 1);
                 assertThat(moved.getFlags()).contains("\\Expunged");
-                assertThat(recordsOf(events, "user.alice.Projects")).extracting(MessageRecord::getGuid).contains(moved.getGuid());
+                assertThat(recordsOf(events, "user.alice.Projects"))
+                        .extracting(MessageRecord::getGuid)
+                        .contains(moved.getGuid());
                 assertThat(content(events)).as("no body resent for a move").isEmpty();
             }
             case DELETE_USER -> {
-                assertThat(payloads(events, UserDelete.class)).extracting(UserDelete::getUserId).containsExactly("carol");
-                assertThat(upserts(events)).extracting(MailboxUpsert::getName).anyMatch(n -> n.startsWith("DELETED.user.carol."));
+                assertThat(payloads(events, UserDelete.class))
+                        .extracting(UserDelete::getUserId)
+                        .containsExactly("carol");
+                assertThat(upserts(events))
+                        .extracting(MailboxUpsert::getName)
+                        .anyMatch(n -> n.startsWith("DELETED.user.carol."));
             }
         }
     }
@@ -156,8 +201,11 @@ class CaptureActionScriptTest {
         for (int i = 0; i < events.size(); i++) {
             if (events.get(i).getPayload() instanceof RecordsUpsert r) {
                 boolean headerFollows = events.subList(i + 1, events.size()).stream()
-                        .anyMatch(e -> e.getPayload() instanceof MailboxUpsert m && m.getUniqueId().equals(r.getUniqueId()));
-                assertThat(headerFollows).as(as + ": header after records of " + r.getMailboxName()).isTrue();
+                        .anyMatch(e -> e.getPayload() instanceof MailboxUpsert m
+                                && m.getUniqueId().equals(r.getUniqueId()));
+                assertThat(headerFollows)
+                        .as(as + ": header after records of " + r.getMailboxName())
+                        .isTrue();
             }
         }
     }
@@ -168,9 +216,12 @@ class CaptureActionScriptTest {
             if (events.get(i).getPayload() instanceof MessageContent c) {
                 String key = events.get(i).getEnvelope().getPartitionKey();
                 for (ChangeEvent earlier : events.subList(0, i)) {
-                    if (earlier.getPayload() instanceof RecordsUpsert r && earlier.getEnvelope().getPartitionKey().equals(key)) {
-                        assertThat(r.getRecords()).as(as + ": body " + c.getGuid() + " after its record")
-                                .noneMatch(x -> x.getGuid().equals(c.getGuid()) && !x.getFlags().contains("\\Expunged"));
+                    if (earlier.getPayload() instanceof RecordsUpsert r
+                            && earlier.getEnvelope().getPartitionKey().equals(key)) {
+                        assertThat(r.getRecords())
+                                .as(as + ": body " + c.getGuid() + " after its record")
+                                .noneMatch(x -> x.getGuid().equals(c.getGuid())
+                                        && !x.getFlags().contains("\\Expunged"));
                     }
                 }
             }
@@ -178,9 +229,13 @@ class CaptureActionScriptTest {
     }
 
     private static void assertShadowMatchesPrimary(CaptureLab lab, Capture capture) {
-        List<Mailbox> shadow = capture.mailboxes().stream().filter(m -> !m.isHeaderOnly()).toList();
-        assertThat(shadow).extracting(Mailbox::name).contains("user.alice", "user.alice.Projects", "user.bob", "user.alice.#sieve");
-        Map<String, Mailbox> primary = lab.primaryMailboxes(shadow.stream().map(Mailbox::name).toList());
+        List<Mailbox> shadow =
+                capture.mailboxes().stream().filter(m -> !m.isHeaderOnly()).toList();
+        assertThat(shadow)
+                .extracting(Mailbox::name)
+                .contains("user.alice", "user.alice.Projects", "user.bob", "user.alice.#sieve");
+        Map<String, Mailbox> primary =
+                lab.primaryMailboxes(shadow.stream().map(Mailbox::name).toList());
         for (Mailbox m : shadow) {
             Mailbox p = primary.get(m.name());
             if (p == null && m.name().endsWith(".#sieve")) {
@@ -204,7 +259,11 @@ class CaptureActionScriptTest {
     // ---- event helpers ----
 
     static <T> List<T> payloads(List<ChangeEvent> events, Class<T> type) {
-        return events.stream().map(ChangeEvent::getPayload).filter(type::isInstance).map(type::cast).toList();
+        return events.stream()
+                .map(ChangeEvent::getPayload)
+                .filter(type::isInstance)
+                .map(type::cast)
+                .toList();
     }
 
     private static List<MailboxUpsert> upserts(List<ChangeEvent> events) {
@@ -212,32 +271,47 @@ class CaptureActionScriptTest {
     }
 
     private static MailboxUpsert upsert(List<ChangeEvent> events, String name) {
-        return upserts(events).stream().filter(m -> m.getName().equals(name)).reduce((a, b) -> b).orElseThrow(
-                () -> new AssertionError("no MailboxUpsert of " + name));
+        return upserts(events).stream()
+                .filter(m -> m.getName().equals(name))
+                .reduce((a, b) -> b)
+                .orElseThrow(() -> new AssertionError("no MailboxUpsert of " + name));
     }
 
     static List<MessageRecord> recordsOf(List<ChangeEvent> events, String name) {
-        return payloads(events, RecordsUpsert.class).stream().filter(r -> r.getMailboxName().equals(name))
-                .flatMap(r -> r.getRecords().stream()).toList();
+        return payloads(events, RecordsUpsert.class).stream()
+                .filter(r -> r.getMailboxName().equals(name))
+                .flatMap(r -> r.getRecords().stream())
+                .toList();
     }
 
     private static List<Long> uids(List<ChangeEvent> events, String name) {
-        return recordsOf(events, name).stream().map(MessageRecord::getUid).distinct().sorted().toList();
+        return recordsOf(events, name).stream()
+                .map(MessageRecord::getUid)
+                .distinct()
+                .sorted()
+                .toList();
     }
 
     private static MessageRecord record(List<ChangeEvent> events, String name, long uid) {
-        return recordsOf(events, name).stream().filter(r -> r.getUid() == uid).reduce((a, b) -> b)
+        return recordsOf(events, name).stream()
+                .filter(r -> r.getUid() == uid)
+                .reduce((a, b) -> b)
                 .orElseThrow(() -> new AssertionError("no record " + name + " UID " + uid));
     }
 
     private static Set<String> guids(List<ChangeEvent> events) {
-        return payloads(events, RecordsUpsert.class).stream().flatMap(r -> r.getRecords().stream())
-                .map(MessageRecord::getGuid).collect(Collectors.toSet());
+        return payloads(events, RecordsUpsert.class).stream()
+                .flatMap(r -> r.getRecords().stream())
+                .map(MessageRecord::getGuid)
+                .collect(Collectors.toSet());
     }
 
     private static Set<String> keysOf(List<ChangeEvent> events, String mailboxName) {
-        return events.stream().filter(e -> e.getPayload() instanceof MailboxUpsert m && m.getName().equals(mailboxName))
-                .map(e -> e.getEnvelope().getPartitionKey()).collect(Collectors.toSet());
+        return events.stream()
+                .filter(e ->
+                        e.getPayload() instanceof MailboxUpsert m && m.getName().equals(mailboxName))
+                .map(e -> e.getEnvelope().getPartitionKey())
+                .collect(Collectors.toSet());
     }
 
     private static Map<String, List<MessageContent>> content(List<ChangeEvent> events) {

@@ -1,5 +1,8 @@
 package io.mailstream.producers.capture;
 
+import static io.mailstream.producers.capture.CaptureActionScriptTest.recordsOf;
+import static org.assertj.core.api.Assertions.assertThat;
+
 import io.mailstream.csync.client.CsyncClient;
 import io.mailstream.csync.client.CsyncClientConfig;
 import io.mailstream.csync.model.CsyncCommand;
@@ -11,19 +14,15 @@ import io.mailstream.schemas.MessageRecord;
 import io.mailstream.schemas.content.MessageChunker;
 import io.mailstream.testkit.ImapClient;
 import io.mailstream.testkit.MessageFactory;
-import org.apache.kafka.common.TopicPartition;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
-
-import static io.mailstream.producers.capture.CaptureActionScriptTest.recordsOf;
-import static org.assertj.core.api.Assertions.assertThat;
+import org.apache.kafka.common.TopicPartition;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A body Kafka holds on one partition key is not on another: a message moved or copied to
@@ -37,7 +36,7 @@ class CaptureBodyKeyTest {
     @Test
     void aMessageMovedToAnotherKeyInOneBatchArrivesWithItsBodyOnThatKey() throws Exception {
         try (CaptureLab lab = new CaptureLab(tmp, Map.of("alice", "alicepw", "bob", "bobpw"));
-             Capture capture = lab.startCapture(tmp.resolve("data"))) {
+                Capture capture = lab.startCapture(tmp.resolve("data"))) {
             try (ImapClient admin = lab.cyrus.endpoint().imapAdmin()) {
                 admin.create("user.alice");
                 admin.create("user.bob");
@@ -73,13 +72,21 @@ class CaptureBodyKeyTest {
             lab.awaitDrained();
             lab.cyrus.stopSyncClient(CaptureLab.CHANNEL);
 
-            assertThat(lab.metrics.counter("mailstream.capture.refused", "code", "IOERROR").count())
-                    .as("APPLYs capture refused with IOERROR").isZero();
+            assertThat(lab.metrics
+                            .counter("mailstream.capture.refused", "code", "IOERROR")
+                            .count())
+                    .as("APPLYs capture refused with IOERROR")
+                    .isZero();
             List<ChangeEvent> after = lab.eventsSince(before);
-            assertThat(recordsOf(after, "shared.folder")).extracting(MessageRecord::getGuid).contains(guids.get(0));
-            assertThat(recordsOf(after, "user.bob.Shared")).extracting(MessageRecord::getGuid)
+            assertThat(recordsOf(after, "shared.folder"))
+                    .extracting(MessageRecord::getGuid)
+                    .contains(guids.get(0));
+            assertThat(recordsOf(after, "user.bob.Shared"))
+                    .extracting(MessageRecord::getGuid)
                     .contains(guids.get(1), guids.get(2));
-            assertThat(bodiesOnKey(lab.events(), "shared")).as("bodies on key shared").contains(guids.get(0));
+            assertThat(bodiesOnKey(lab.events(), "shared"))
+                    .as("bodies on key shared")
+                    .contains(guids.get(0));
             assertThat(bodiesOnKey(lab.events(), "bob")).as("bodies on key bob").contains(guids.get(1), guids.get(2));
         }
     }
@@ -93,7 +100,7 @@ class CaptureBodyKeyTest {
     @Test
     void reserveCountsTheKeysOfEveryMailboxTheBatchAskedAbout() throws Exception {
         try (CaptureLab lab = new CaptureLab(tmp, Map.of("alice", "alicepw"));
-             Capture capture = lab.startCapture(tmp.resolve("data"))) {
+                Capture capture = lab.startCapture(tmp.resolve("data"))) {
             try (ImapClient admin = lab.cyrus.endpoint().imapAdmin()) {
                 admin.create("user.alice");
             }
@@ -106,11 +113,17 @@ class CaptureBodyKeyTest {
             lab.cyrus.stopSyncClient(CaptureLab.CHANNEL);
             Guid guid = Guid.of(MessageChunker.sha1Hex(body));
 
-            try (CsyncClient c = CsyncClient.connect(CsyncClientConfig.of("127.0.0.1", capture.port(), "admin", "adminpw"))) {
-                assertThat(missing(c, List.of("user.alice"), guid)).as("a body alice's key holds, for alice's batch").isEmpty();
+            try (CsyncClient c =
+                    CsyncClient.connect(CsyncClientConfig.of("127.0.0.1", capture.port(), "admin", "adminpw"))) {
+                assertThat(missing(c, List.of("user.alice"), guid))
+                        .as("a body alice's key holds, for alice's batch")
+                        .isEmpty();
                 assertThat(missing(c, List.of("user.alice", "projects.q1"), guid))
-                        .as("the same body when the batch also holds projects.q1, new on the replica").containsExactly(guid);
-                assertThat(missing(c, List.of("user.alice"), guid)).as("the next batch, alice's alone again").isEmpty();
+                        .as("the same body when the batch also holds projects.q1, new on the replica")
+                        .containsExactly(guid);
+                assertThat(missing(c, List.of("user.alice"), guid))
+                        .as("the next batch, alice's alone again")
+                        .isEmpty();
             }
         }
     }
@@ -123,7 +136,7 @@ class CaptureBodyKeyTest {
     @Test
     void aBodyWhoseRecordsAreExpungedComesAgainWhenAMessageReferencesItLater() throws Exception {
         try (CaptureLab lab = new CaptureLab(tmp, Map.of("alice", "alicepw"));
-             Capture capture = lab.startCapture(tmp.resolve("data"))) {
+                Capture capture = lab.startCapture(tmp.resolve("data"))) {
             try (ImapClient admin = lab.cyrus.endpoint().imapAdmin()) {
                 admin.create("user.alice");
             }
@@ -134,15 +147,19 @@ class CaptureBodyKeyTest {
                 alice.append("INBOX", List.of(), messages.date(0), body);
             }
             sync(lab);
-            assertThat(bodiesOnKey(lab.events(), "alice")).as("bodies on key alice after the first append").contains(guid);
+            assertThat(bodiesOnKey(lab.events(), "alice"))
+                    .as("bodies on key alice after the first append")
+                    .contains(guid);
             try (ImapClient alice = lab.cyrus.endpoint().imap("alice")) {
                 alice.select("INBOX");
                 alice.uidStore("1", true, "\\Deleted");
                 alice.expunge();
             }
             sync(lab);
-            assertThat(recordsOf(lab.events(), "user.alice")).as("alice's records after the expunge")
-                    .filteredOn(r -> r.getGuid().equals(guid)).last()
+            assertThat(recordsOf(lab.events(), "user.alice"))
+                    .as("alice's records after the expunge")
+                    .filteredOn(r -> r.getGuid().equals(guid))
+                    .last()
                     .satisfies(r -> assertThat(r.getFlags()).contains("\\Expunged"));
 
             Map<TopicPartition, Long> before = lab.endOffsets();
@@ -152,8 +169,12 @@ class CaptureBodyKeyTest {
             sync(lab);
 
             List<ChangeEvent> after = lab.eventsSince(before);
-            assertThat(recordsOf(after, "user.alice")).extracting(MessageRecord::getGuid).contains(guid);
-            assertThat(bodiesOnKey(after, "alice")).as("bodies on key alice with the message appended again").contains(guid);
+            assertThat(recordsOf(after, "user.alice"))
+                    .extracting(MessageRecord::getGuid)
+                    .contains(guid);
+            assertThat(bodiesOnKey(after, "alice"))
+                    .as("bodies on key alice with the message appended again")
+                    .contains(guid);
         }
     }
 
@@ -174,7 +195,8 @@ class CaptureBodyKeyTest {
 
     private static Set<String> bodiesOnKey(List<ChangeEvent> events, String key) {
         return events.stream()
-                .filter(e -> e.getPayload() instanceof MessageContent && e.getEnvelope().getPartitionKey().equals(key))
+                .filter(e -> e.getPayload() instanceof MessageContent
+                        && e.getEnvelope().getPartitionKey().equals(key))
                 .map(e -> ((MessageContent) e.getPayload()).getGuid())
                 .collect(Collectors.toSet());
     }

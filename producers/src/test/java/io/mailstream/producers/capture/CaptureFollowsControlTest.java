@@ -1,5 +1,9 @@
 package io.mailstream.producers.capture;
 
+import static io.mailstream.producers.capture.CaptureActionScriptTest.payloads;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
 import io.mailstream.core.config.MailstreamConfig;
 import io.mailstream.core.control.ControlTopic;
 import io.mailstream.schemas.ChangeEvent;
@@ -7,21 +11,15 @@ import io.mailstream.schemas.MessageContent;
 import io.mailstream.schemas.TierRole;
 import io.mailstream.schemas.codec.SchemaResolver;
 import io.mailstream.testkit.MessageFactory;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.function.Function;
 import java.util.stream.Collectors;
-
-import static io.mailstream.producers.capture.CaptureActionScriptTest.payloads;
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A capture follows mailstream.control live: while its tier is not the primary (no tier yet, or
@@ -40,11 +38,24 @@ class CaptureFollowsControlTest {
         try (CaptureLab lab = new CaptureLab(tmp, users)) {
             ControlTopic control = new ControlTopic(lab.kafka.bootstrapServers(), SchemaResolver.none());
             // Two Cyrus tiers, so no capture makes itself primary: an operator decides.
-            MailstreamConfig config = lab.config(tmp.resolve("data")).with(Map.of("tiers", "dc1,dc2",
-                    "tier.dc1.type", "cyrus", "tier.dc1.cyrus.address", "127.0.0.1:1",
-                    "tier.dc2.type", "cyrus", "tier.dc2.cyrus.address", "127.0.0.1:2", "capture.tier", "dc2"));
-            try (Capture capture = Capture.start(config, lab.kafka.bootstrapServers(), lab.metrics, e -> { })) {
-                assertThat(control.primary()).as("a capture of a Cyrus tier assigns nothing by itself").isEmpty();
+            MailstreamConfig config = lab.config(tmp.resolve("data"))
+                    .with(Map.of(
+                            "tiers",
+                            "dc1,dc2",
+                            "tier.dc1.type",
+                            "cyrus",
+                            "tier.dc1.cyrus.address",
+                            "127.0.0.1:1",
+                            "tier.dc2.type",
+                            "cyrus",
+                            "tier.dc2.cyrus.address",
+                            "127.0.0.1:2",
+                            "capture.tier",
+                            "dc2"));
+            try (Capture capture = Capture.start(config, lab.kafka.bootstrapServers(), lab.metrics, e -> {})) {
+                assertThat(control.primary())
+                        .as("a capture of a Cyrus tier assigns nothing by itself")
+                        .isEmpty();
                 CaptureRecoveryTest.createInboxes(lab, users.keySet());
                 MessageFactory messages = new MessageFactory(5);
                 Set<String> appended = new HashSet<>();
@@ -81,8 +92,11 @@ class CaptureFollowsControlTest {
                     assertThat(e.getEnvelope().getEpoch()).isEqualTo(2);
                 });
                 Map<String, Long> bodies = payloads(events, MessageContent.class).stream()
-                        .collect(Collectors.groupingBy(c -> c.getGuid() + "/" + c.getChunkIndex(), Collectors.counting()));
-                assertThat(bodies).hasSize(appended.size()).allSatisfy((guid, count) -> assertThat(count).as(guid).isEqualTo(1));
+                        .collect(Collectors.groupingBy(
+                                c -> c.getGuid() + "/" + c.getChunkIndex(), Collectors.counting()));
+                assertThat(bodies)
+                        .hasSize(appended.size())
+                        .allSatisfy((guid, count) -> assertThat(count).as(guid).isEqualTo(1));
                 assertThat(capture.isFenced()).isFalse();
 
                 // Demoted (dc1 promoted, fencing this capture's producer at the broker): refused again.
@@ -100,10 +114,12 @@ class CaptureFollowsControlTest {
                 lab.restartSyncClientIfGone();
                 lab.awaitDrained();
                 CaptureRecoveryTest.assertEveryMessageCaptured(lab, users.keySet(), appended);
-                assertThat(lab.events().subList(before, lab.events().size())).isNotEmpty().allSatisfy(e -> {
-                    assertThat(e.getEnvelope().getTier()).isEqualTo("dc2");
-                    assertThat(e.getEnvelope().getEpoch()).isEqualTo(4);
-                });
+                assertThat(lab.events().subList(before, lab.events().size()))
+                        .isNotEmpty()
+                        .allSatisfy(e -> {
+                            assertThat(e.getEnvelope().getTier()).isEqualTo("dc2");
+                            assertThat(e.getEnvelope().getEpoch()).isEqualTo(4);
+                        });
                 assertThat(capture.isFenced()).isFalse();
                 lab.cyrus.killSyncClient(CaptureLab.CHANNEL);
             }
@@ -111,15 +127,20 @@ class CaptureFollowsControlTest {
     }
 
     private static double refusals(CaptureLab lab) {
-        var counter = lab.metrics.find("mailstream.capture.refused").tag("code", "NOT_PRIMARY").counter();
+        var counter = lab.metrics
+                .find("mailstream.capture.refused")
+                .tag("code", "NOT_PRIMARY")
+                .counter();
         return counter == null ? 0 : counter.count();
     }
 
     /** sync_client tried again and was refused: the refusal counter passed {@code before}. */
     private static void awaitMoreRefusals(CaptureLab lab, double before) throws Exception {
-        await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(200)).until(() -> {
-            lab.restartSyncClientIfGone();
-            return refusals(lab) > before;
-        });
+        await().atMost(Duration.ofSeconds(90))
+                .pollInterval(Duration.ofMillis(200))
+                .until(() -> {
+                    lab.restartSyncClientIfGone();
+                    return refusals(lab) > before;
+                });
     }
 }

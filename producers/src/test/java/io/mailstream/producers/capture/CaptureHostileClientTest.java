@@ -1,12 +1,12 @@
 package io.mailstream.producers.capture;
 
+import static io.mailstream.producers.capture.CaptureActionScriptTest.recordsOf;
+import static org.assertj.core.api.Assertions.assertThat;
+
 import io.mailstream.schemas.MessageRecord;
 import io.mailstream.testkit.ChildJvm;
 import io.mailstream.testkit.ImapClient;
 import io.mailstream.testkit.MessageFactory;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.Socket;
@@ -18,9 +18,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-
-import static io.mailstream.producers.capture.CaptureActionScriptTest.recordsOf;
-import static org.assertj.core.api.Assertions.assertThat;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Clients that never authenticate must not keep the real primary out: capture's connection
@@ -36,7 +35,7 @@ class CaptureHostileClientTest {
     @Test
     void aSlowLorisOfAHundredConnectionsDoesNotStopThePrimarysSyncClient() throws Exception {
         try (CaptureLab lab = new CaptureLab(tmp, Map.of("alice", "alicepw"));
-             Capture capture = lab.startCapture(tmp.resolve("data"))) {
+                Capture capture = lab.startCapture(tmp.resolve("data"))) {
             try (ImapClient admin = lab.cyrus.endpoint().imapAdmin()) {
                 admin.create("user.alice");
             }
@@ -52,7 +51,9 @@ class CaptureHostileClientTest {
                 lab.startSyncClient();
                 assertThePrimaryReplicates(lab, "alice", "after the loris");
                 // The connections that gave way were told why and closed; at most the per-address budget (4) is left.
-                long closed = loris.stream().filter(CaptureHostileClientTest::closedByServer).count();
+                long closed = loris.stream()
+                        .filter(CaptureHostileClientTest::closedByServer)
+                        .count();
                 assertThat(closed).isGreaterThanOrEqualTo(100 - 4);
                 assertThat(capture.unauthenticatedClosedCount()).isGreaterThanOrEqualTo(100 - 4);
             } finally {
@@ -77,18 +78,28 @@ class CaptureHostileClientTest {
             }
             // Bodies past the heap budget are spooled to data.dir; 64 MiB of them per command is plenty here.
             Path config = lab.configFile(tmp.resolve("data"), Map.of("capture.max.command.body.bytes", "67108864"));
-            try (ChildJvm capture = ChildJvm.start("capture-bombed", List.of("-Xmx" + BOMB_HEAP), CaptureChild.class.getName(),
-                    "READY", Duration.ofMinutes(2), config.toString())) {
+            try (ChildJvm capture = ChildJvm.start(
+                    "capture-bombed",
+                    List.of("-Xmx" + BOMB_HEAP),
+                    CaptureChild.class.getName(),
+                    "READY",
+                    Duration.ofMinutes(2),
+                    config.toString())) {
                 lab.startSyncClient();
                 String guid = "0".repeat(40);
-                bomb(lab.capturePort, "APPLY MAILBOX %(UNIQUEID bomb MBOXNAME user.zoe RECORD (",
+                bomb(
+                        lab.capturePort,
+                        "APPLY MAILBOX %(UNIQUEID bomb MBOXNAME user.zoe RECORD (",
                         "%(UID 1 MODSEQ 1 FLAGS ()) ".getBytes(StandardCharsets.US_ASCII));
-                bomb(lab.capturePort, "APPLY SIEVE %(USERID zoe FILENAME x.script CONTENT (",
+                bomb(
+                        lab.capturePort,
+                        "APPLY SIEVE %(USERID zoe FILENAME x.script CONTENT (",
                         literal("{8000000+}\r\n", 8_000_000));
                 bomb(lab.capturePort, "APPLY MESSAGE (", literal("%{default " + guid + " 1000000}\r\n", 1_000_000));
 
                 assertThat(capture.isAlive()).as("capture survived").isTrue();
-                assertThat(capture.output()).doesNotContain("OutOfMemoryError")
+                assertThat(capture.output())
+                        .doesNotContain("OutOfMemoryError")
                         .contains("more than 2000000 values in one line")
                         .contains("would make the line longer than 67108864 bytes")
                         .contains("file literals of one line add up to more than 67108864 bytes");
@@ -115,13 +126,14 @@ class CaptureHostileClientTest {
     /** Logs in, compresses, and sends {@code head} then {@code unit} over and over until capture closes the session. */
     private static void bomb(int port, String head, byte[] unit) throws Exception {
         try (CompressedSession s = new CompressedSession(port, "admin", "adminpw")) {
-            java.util.concurrent.CompletableFuture<List<String>> replies = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
-                try {
-                    return s.readUntilClosed();
-                } catch (IOException e) {
-                    throw new java.io.UncheckedIOException(e);
-                }
-            });
+            java.util.concurrent.CompletableFuture<List<String>> replies =
+                    java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                        try {
+                            return s.readUntilClosed();
+                        } catch (IOException e) {
+                            throw new java.io.UncheckedIOException(e);
+                        }
+                    });
             long sent = 0;
             try {
                 s.send(head);
@@ -137,7 +149,11 @@ class CaptureHostileClientTest {
                 // capture closed the connection: what a bomb should get
             }
             List<String> lines = replies.get(2, java.util.concurrent.TimeUnit.MINUTES);
-            LOG.info("bomb '{}...' stopped after {} inflated bytes sent; capture answered {}", head.substring(0, 14), sent, lines);
+            LOG.info(
+                    "bomb '{}...' stopped after {} inflated bytes sent; capture answered {}",
+                    head.substring(0, 14),
+                    sent,
+                    lines);
             assertThat(sent).as("bytes sent before capture closed the session").isLessThan(BOMB_BYTES);
         }
     }
@@ -150,7 +166,7 @@ class CaptureHostileClientTest {
     @Test
     void fuzzedTranscriptsThroughCompressGetClearAnswers() throws Exception {
         try (CaptureLab lab = new CaptureLab(tmp, Map.of("zoe", "zoepw"));
-             Capture capture = lab.startCapture(tmp.resolve("data"))) {
+                Capture capture = lab.startCapture(tmp.resolve("data"))) {
             try (ImapClient admin = lab.cyrus.endpoint().imapAdmin()) {
                 admin.create("user.zoe");
             }
@@ -181,13 +197,20 @@ class CaptureHostileClientTest {
                 }
                 for (String line : lines) {
                     answers.merge(line.startsWith("* Fatal") ? "* Fatal" : line.split(" ")[0], 1, Integer::sum);
-                    assertThat(line).as("round %d", round)
+                    assertThat(line)
+                            .as("round %d", round)
                             .matches("(?s)(\\* |OK |NO |BAD |BYE |\\(closed).*")
                             .doesNotContain("internal error");
                 }
-                assertThat(capture.internalErrorCount()).as("internal errors after round %d", round).isZero();
+                assertThat(capture.internalErrorCount())
+                        .as("internal errors after round %d", round)
+                        .isZero();
             }
-            LOG.info("{} fuzzed sessions answered ({}); {} closed by capture before all was sent", FUZZ_ROUNDS, answers, closedEarly);
+            LOG.info(
+                    "{} fuzzed sessions answered ({}); {} closed by capture before all was sent",
+                    FUZZ_ROUNDS,
+                    answers,
+                    closedEarly);
             // The mutations leave much intact: capture must have accepted some commands and refused others.
             assertThat(answers).containsKeys("OK", "NO", "BAD");
 
@@ -232,10 +255,13 @@ class CaptureHostileClientTest {
                 }
                 default -> { // a literal or file literal that announces another size
                     String text = new String(out, StandardCharsets.ISO_8859_1);
-                    java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\{|%\\{\\S+ \\S+ )(\\d+)(\\+?\\})").matcher(text);
+                    java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\{|%\\{\\S+ \\S+ )(\\d+)(\\+?\\})")
+                            .matcher(text);
                     if (m.find()) {
                         long[] sizes = {0, 1, 4096, 9_999_999, 4_294_967_295L, 99_999_999_999L};
-                        text = text.substring(0, m.start(2)) + sizes[r.nextInt(sizes.length)] + text.substring(m.end(2));
+                        text = text.substring(0, m.start(2))
+                                + sizes[r.nextInt(sizes.length)]
+                                + text.substring(m.end(2));
                         out = text.getBytes(StandardCharsets.ISO_8859_1);
                     }
                 }
@@ -276,7 +302,9 @@ class CaptureHostileClientTest {
         }
         lab.awaitDrained();
         lab.cyrus.stopSyncClient(CaptureLab.CHANNEL);
-        assertThat(recordsOf(lab.events(), "user." + user)).extracting(MessageRecord::getUid).contains(1L);
+        assertThat(recordsOf(lab.events(), "user." + user))
+                .extracting(MessageRecord::getUid)
+                .contains(1L);
     }
 
     /** Whether the server closed the connection (reads its banner and whatever else it wrote, up to EOF). */

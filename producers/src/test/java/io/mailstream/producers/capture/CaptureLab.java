@@ -15,11 +15,6 @@ import io.mailstream.schemas.codec.SchemaResolver;
 import io.mailstream.testkit.ChildJvm;
 import io.mailstream.testkit.CyrusInstance;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.StringDeserializer;
-
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -32,6 +27,10 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.StringDeserializer;
 
 /**
  * A real Cyrus primary whose {@code mailstream} channel points at a capture port, an embedded
@@ -56,7 +55,9 @@ final class CaptureLab implements AutoCloseable {
         TopicAdmin.ensureTopics(config(dir.resolve("data")), kafka.bootstrapServers());
         // sync_client backs off 15 s, 30 s, 60 s ... between reconnects to a dead capture; a test that kills
         // capture twice would otherwise wait minutes, so cap the wait (sync_reconnect_maxwait, 3.6+).
-        CyrusInstance.Builder b = CyrusInstance.primary().mailstreamTarget("127.0.0.1", capturePort).syncRepeatInterval(0)
+        CyrusInstance.Builder b = CyrusInstance.primary()
+                .mailstreamTarget("127.0.0.1", capturePort)
+                .syncRepeatInterval(0)
                 .option("sync_reconnect_maxwait: 3");
         users.forEach(b::user);
         this.cyrus = b.start();
@@ -93,7 +94,7 @@ final class CaptureLab implements AutoCloseable {
     }
 
     Capture startCapture(Path dataDir) throws IOException {
-        return Capture.start(config(dataDir), kafka.bootstrapServers(), metrics, e -> { });
+        return Capture.start(config(dataDir), kafka.bootstrapServers(), metrics, e -> {});
     }
 
     /**
@@ -101,7 +102,12 @@ final class CaptureLab implements AutoCloseable {
      * operators to run it: no copy-back into the primary, ever.
      */
     void startSyncClient() {
-        run("/bin/bash", repoRoot().resolve("infra/cyrus/start-sync-client.sh").toString(), cyrus.dir().toString(), CHANNEL, "-O");
+        run(
+                "/bin/bash",
+                repoRoot().resolve("infra/cyrus/start-sync-client.sh").toString(),
+                cyrus.dir().toString(),
+                CHANNEL,
+                "-O");
     }
 
     /**
@@ -110,7 +116,8 @@ final class CaptureLab implements AutoCloseable {
      */
     void restartSyncClientIfGone() throws IOException {
         Path pidFile = cyrus.dir().resolve("run/sync_client." + CHANNEL + ".pid");
-        boolean running = Files.exists(pidFile) && isRunning(Files.readString(pidFile).trim());
+        boolean running =
+                Files.exists(pidFile) && isRunning(Files.readString(pidFile).trim());
         if (!running) {
             startSyncClient();
         }
@@ -174,12 +181,16 @@ final class CaptureLab implements AutoCloseable {
     }
 
     private KafkaConsumer<String, ChangeEvent> consumer() {
-        return new KafkaConsumer<>(KafkaClients.consumerProps(kafka.bootstrapServers(), null), new StringDeserializer(),
+        return new KafkaConsumer<>(
+                KafkaClients.consumerProps(kafka.bootstrapServers(), null),
+                new StringDeserializer(),
                 AvroSerdes.changeEvent(SchemaResolver.none()).deserializer());
     }
 
     private static List<TopicPartition> partitions(KafkaConsumer<?, ?> c) {
-        return c.partitionsFor(Topics.CHANGES).stream().map(p -> new TopicPartition(Topics.CHANGES, p.partition())).toList();
+        return c.partitionsFor(Topics.CHANGES).stream()
+                .map(p -> new TopicPartition(Topics.CHANGES, p.partition()))
+                .toList();
     }
 
     // ---- the primary's own view over IMAP SYNCGET ----
@@ -188,7 +199,8 @@ final class CaptureLab implements AutoCloseable {
     Map<String, Mailbox> primaryMailboxes(List<String> names) {
         Map<String, Mailbox> out = new HashMap<>();
         try (var imap = cyrus.endpoint().imapAdmin()) {
-            for (byte[] line : imap.syncGet("MAILBOXES (" + String.join(" ", names.stream().map(n -> "\"" + n + "\"").toList()) + ")")) {
+            for (byte[] line : imap.syncGet("MAILBOXES ("
+                    + String.join(" ", names.stream().map(n -> "\"" + n + "\"").toList()) + ")")) {
                 Mailbox m = parseMailbox(line);
                 out.put(m.name(), m);
             }
@@ -222,7 +234,8 @@ final class CaptureLab implements AutoCloseable {
                 return p;
             }
         }
-        throw new IllegalStateException("infra/cyrus not found above " + Path.of("").toAbsolutePath());
+        throw new IllegalStateException(
+                "infra/cyrus not found above " + Path.of("").toAbsolutePath());
     }
 
     static void run(String... cmd) {

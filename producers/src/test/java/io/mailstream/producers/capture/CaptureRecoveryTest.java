@@ -1,5 +1,11 @@
 package io.mailstream.producers.capture;
 
+import static io.mailstream.producers.capture.CaptureActionScriptTest.payloads;
+import static io.mailstream.producers.capture.CaptureActionScriptTest.recordsOf;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
 import io.mailstream.csync.model.Mailbox;
 import io.mailstream.schemas.ChangeEvent;
 import io.mailstream.schemas.MailboxState;
@@ -12,12 +18,6 @@ import io.mailstream.sinks.StoreReader;
 import io.mailstream.testkit.ChildJvm;
 import io.mailstream.testkit.ImapClient;
 import io.mailstream.testkit.MessageFactory;
-import org.apache.kafka.common.TopicPartition;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -28,12 +28,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
-
-import static io.mailstream.producers.capture.CaptureActionScriptTest.payloads;
-import static io.mailstream.producers.capture.CaptureActionScriptTest.recordsOf;
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.awaitility.Awaitility.await;
+import org.apache.kafka.common.TopicPartition;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /** Capture against crashes and outages, with a real Cyrus primary and a real embedded broker. */
 class CaptureRecoveryTest {
@@ -58,7 +57,8 @@ class CaptureRecoveryTest {
 
     /** Appends message {@code index} to the user's INBOX; returns "user/uid/guid". */
     static String append(CaptureLab lab, MessageFactory messages, String user, int index) {
-        byte[] body = messages.message(index, 800 + index * 37 % 3000, "x@example.org", user + "@example.org", "m" + index);
+        byte[] body =
+                messages.message(index, 800 + index * 37 % 3000, "x@example.org", user + "@example.org", "m" + index);
         try (ImapClient c = lab.cyrus.endpoint().imap(user)) {
             long uid = c.append("INBOX", List.of(), messages.date(index), body);
             return user + "/" + uid + "/" + MessageChunker.sha1Hex(body);
@@ -69,7 +69,8 @@ class CaptureRecoveryTest {
     private static Set<String> primaryMessages(CaptureLab lab, Set<String> users) {
         Set<String> out = new HashSet<>();
         for (String u : users) {
-            for (io.mailstream.csync.model.MessageRecord r : lab.primaryFullMailbox("user." + u).records()) {
+            for (io.mailstream.csync.model.MessageRecord r :
+                    lab.primaryFullMailbox("user." + u).records()) {
                 if (!r.isExpunged()) {
                     out.add(u + "/" + r.uid() + "/" + r.guid().hex());
                 }
@@ -91,7 +92,9 @@ class CaptureRecoveryTest {
                 out.add(u + "/" + r.getUid() + "/" + r.getGuid());
             }
         }
-        Set<String> bodies = payloads(events, MessageContent.class).stream().map(MessageContent::getGuid).collect(Collectors.toSet());
+        Set<String> bodies = payloads(events, MessageContent.class).stream()
+                .map(MessageContent::getGuid)
+                .collect(Collectors.toSet());
         out.forEach(m -> assertThat(bodies).as("body of " + m).contains(m.substring(m.lastIndexOf('/') + 1)));
         return out;
     }
@@ -138,7 +141,8 @@ class CaptureRecoveryTest {
     @Test
     void brokerDownMeansNoThenEverythingArrives() throws Exception {
         Map<String, String> users = users(2);
-        try (CaptureLab lab = new CaptureLab(tmp, users); Capture capture = lab.startCapture(tmp.resolve("data"))) {
+        try (CaptureLab lab = new CaptureLab(tmp, users);
+                Capture capture = lab.startCapture(tmp.resolve("data"))) {
             createInboxes(lab, users.keySet());
             lab.startSyncClient();
             lab.awaitDrained();
@@ -153,7 +157,10 @@ class CaptureRecoveryTest {
             }
             // Capture answers NO while Kafka is away, so the change stays in Cyrus's sync log.
             await().atMost(Duration.ofSeconds(60))
-                    .until(() -> lab.metrics.counter("mailstream.capture.refused", "code", "AGAIN").count() > 0);
+                    .until(() -> lab.metrics
+                                    .counter("mailstream.capture.refused", "code", "AGAIN")
+                                    .count()
+                            > 0);
             assertThat(lab.cyrus.isSyncLogDrained(CaptureLab.CHANNEL)).isFalse();
 
             lab.kafka = io.mailstream.core.kafka.EmbeddedKafka.start(tmp.resolve("kafka"), 0);
@@ -183,7 +190,8 @@ class CaptureRecoveryTest {
                 // Closing capture says BYE, and sync_client then exits (under DAEMON master restarts it).
                 lab.cyrus.stopSyncClient(CaptureLab.CHANNEL);
             }
-            Path shadowDir = data.resolve("capture").resolve(CaptureLab.SERVER_ID).resolve("shadow");
+            Path shadowDir =
+                    data.resolve("capture").resolve(CaptureLab.SERVER_ID).resolve("shadow");
             Capture.deleteTree(shadowDir);
             Map<TopicPartition, Long> before = lab.endOffsets();
             try (Capture capture = lab.startCapture(data)) {
@@ -192,8 +200,12 @@ class CaptureRecoveryTest {
                 Map<String, Mailbox> primary = lab.primaryMailboxes(List.of("user.u0", "user.u1"));
                 assertThat(shadow).extracting(Mailbox::name).containsExactlyInAnyOrder("user.u0", "user.u1");
                 for (Mailbox m : shadow) {
-                    assertThat(m.syncCrc()).as(m.name()).isEqualTo(primary.get(m.name()).syncCrc());
-                    assertThat(m.highestModSeq()).as(m.name()).isEqualTo(primary.get(m.name()).highestModSeq());
+                    assertThat(m.syncCrc())
+                            .as(m.name())
+                            .isEqualTo(primary.get(m.name()).syncCrc());
+                    assertThat(m.highestModSeq())
+                            .as(m.name())
+                            .isEqualTo(primary.get(m.name()).highestModSeq());
                 }
                 // A full user sync (no-op) and one new message: only the new message travels.
                 lab.startSyncClient();
@@ -203,9 +215,13 @@ class CaptureRecoveryTest {
                 lab.awaitDrained();
                 List<ChangeEvent> after = lab.eventsSince(before);
                 String freshGuid = fresh.substring(fresh.lastIndexOf('/') + 1);
-                assertThat(payloads(after, MessageContent.class)).extracting(MessageContent::getGuid).containsOnly(freshGuid);
-                assertThat(payloads(after, RecordsUpsert.class)).flatExtracting(RecordsUpsert::getRecords)
-                        .extracting(MessageRecord::getGuid).containsOnly(freshGuid);
+                assertThat(payloads(after, MessageContent.class))
+                        .extracting(MessageContent::getGuid)
+                        .containsOnly(freshGuid);
+                assertThat(payloads(after, RecordsUpsert.class))
+                        .flatExtracting(RecordsUpsert::getRecords)
+                        .extracting(MessageRecord::getGuid)
+                        .containsOnly(freshGuid);
                 lab.cyrus.stopSyncClient(CaptureLab.CHANNEL);
             }
         }
@@ -223,7 +239,11 @@ class CaptureRecoveryTest {
                 try (ImapClient c = lab.cyrus.endpoint().imap("u0")) {
                     c.create("INBOX.Work");
                     for (int i = 0; i < 4; i++) {
-                        c.append("INBOX.Work", List.of(), messages.date(i), messages.message(i, 900 + i, "x@example.org", "u0@example.org", "m" + i));
+                        c.append(
+                                "INBOX.Work",
+                                List.of(),
+                                messages.date(i),
+                                messages.message(i, 900 + i, "x@example.org", "u0@example.org", "m" + i));
                     }
                 }
                 lab.awaitDrained();
@@ -233,7 +253,8 @@ class CaptureRecoveryTest {
                 lab.awaitDrained();
                 lab.cyrus.stopSyncClient(CaptureLab.CHANNEL);
             }
-            Capture.deleteTree(data.resolve("capture").resolve(CaptureLab.SERVER_ID).resolve("shadow"));
+            Capture.deleteTree(
+                    data.resolve("capture").resolve(CaptureLab.SERVER_ID).resolve("shadow"));
             try (Capture capture = lab.startCapture(data)) {
                 // Each user's events are folded in their order, whatever order the partitions are read in.
                 List<String> names = List.of("user.u0", "user.u1", "user.u1.Work");
@@ -242,9 +263,15 @@ class CaptureRecoveryTest {
                 List<Mailbox> shadow = capture.mailboxes();
                 assertThat(shadow).extracting(Mailbox::name).containsExactlyInAnyOrderElementsOf(names);
                 for (Mailbox m : shadow) {
-                    assertThat(m.uniqueId()).as(m.name()).isEqualTo(primary.get(m.name()).uniqueId());
-                    assertThat(m.syncCrc()).as(m.name()).isEqualTo(primary.get(m.name()).syncCrc());
-                    assertThat(m.highestModSeq()).as(m.name()).isEqualTo(primary.get(m.name()).highestModSeq());
+                    assertThat(m.uniqueId())
+                            .as(m.name())
+                            .isEqualTo(primary.get(m.name()).uniqueId());
+                    assertThat(m.syncCrc())
+                            .as(m.name())
+                            .isEqualTo(primary.get(m.name()).syncCrc());
+                    assertThat(m.highestModSeq())
+                            .as(m.name())
+                            .isEqualTo(primary.get(m.name()).highestModSeq());
                 }
             }
         }
@@ -255,14 +282,20 @@ class CaptureRecoveryTest {
         Map<String, String> users = users(1);
         try (CaptureLab lab = new CaptureLab(tmp, users)) {
             Set<Throwable> fencedBy = new HashSet<>();
-            try (Capture first = Capture.start(lab.config(tmp.resolve("first")), lab.kafka.bootstrapServers(),
-                    new io.micrometer.core.instrument.simple.SimpleMeterRegistry(), fencedBy::add)) {
+            try (Capture first = Capture.start(
+                    lab.config(tmp.resolve("first")),
+                    lab.kafka.bootstrapServers(),
+                    new io.micrometer.core.instrument.simple.SimpleMeterRegistry(),
+                    fencedBy::add)) {
                 createInboxes(lab, users.keySet());
                 lab.startSyncClient();
                 lab.awaitDrained();
                 assertThat(first.isFenced()).isFalse();
-                try (Capture second = Capture.start(lab.config(tmp.resolve("second")).with(Map.of("capture.listen", "127.0.0.1:0")),
-                        lab.kafka.bootstrapServers(), new io.micrometer.core.instrument.simple.SimpleMeterRegistry(), e -> { })) {
+                try (Capture second = Capture.start(
+                        lab.config(tmp.resolve("second")).with(Map.of("capture.listen", "127.0.0.1:0")),
+                        lab.kafka.bootstrapServers(),
+                        new io.micrometer.core.instrument.simple.SimpleMeterRegistry(),
+                        e -> {})) {
                     Map<TopicPartition, Long> before = lab.endOffsets();
                     append(lab, new MessageFactory(1), "u0", 0);
                     await().atMost(Duration.ofSeconds(30)).until(first::isFenced);
@@ -359,7 +392,9 @@ class CaptureRecoveryTest {
             Set<String> appended = new HashSet<>();
             for (int round = 0; round < 3; round++) {
                 if (round == 2) {
-                    garbleFirstFrame(data.resolve("capture").resolve(CaptureLab.SERVER_ID).resolve("shadow"));
+                    garbleFirstFrame(data.resolve("capture")
+                            .resolve(CaptureLab.SERVER_ID)
+                            .resolve("shadow"));
                 }
                 ChildJvm capture = startChild(configFile, "journal-" + round);
                 try {
@@ -382,7 +417,9 @@ class CaptureRecoveryTest {
     private static void garbleFirstFrame(Path shadowDir) throws java.io.IOException {
         Path journal;
         try (var files = Files.list(shadowDir)) {
-            journal = files.filter(f -> f.getFileName().toString().startsWith("journal.")).findFirst().orElseThrow();
+            journal = files.filter(f -> f.getFileName().toString().startsWith("journal."))
+                    .findFirst()
+                    .orElseThrow();
         }
         byte[] bytes = Files.readAllBytes(journal);
         assertThat(bytes.length).as(journal + " holds frames").isGreaterThan(8);
@@ -412,8 +449,9 @@ class CaptureRecoveryTest {
                 }
                 Long last = applied.get(env.getPartitionKey());
                 if (last != null && env.getSequence() <= last) {
-                    skipped.add(env.getPartitionKey() + " " + e.getPayload().getClass().getSimpleName() + " sequence "
-                            + env.getSequence() + " after " + last);
+                    skipped.add(env.getPartitionKey() + " "
+                            + e.getPayload().getClass().getSimpleName() + " sequence " + env.getSequence() + " after "
+                            + last);
                 }
                 applied.merge(env.getPartitionKey(), env.getSequence(), Math::max);
             }
@@ -436,9 +474,15 @@ class CaptureRecoveryTest {
             Map<TopicPartition, Long> before = lab.endOffsets();
             // Another data centre, left on the same capture.server.id, with a data.dir of its own.
             var dc2 = lab.config(tmp.resolve("dc2")).with(Map.of("site", "dc2"));
-            assertThatThrownBy(() -> Capture.start(dc2, lab.kafka.bootstrapServers(),
-                    new io.micrometer.core.instrument.simple.SimpleMeterRegistry(), e -> { }).close())
-                    .hasMessageContaining("dc1").hasMessageContaining("dc2").hasMessageContaining("capture.server.id")
+            assertThatThrownBy(() -> Capture.start(
+                                    dc2,
+                                    lab.kafka.bootstrapServers(),
+                                    new io.micrometer.core.instrument.simple.SimpleMeterRegistry(),
+                                    e -> {})
+                            .close())
+                    .hasMessageContaining("dc1")
+                    .hasMessageContaining("dc2")
+                    .hasMessageContaining("capture.server.id")
                     .hasMessageContaining(CaptureLab.SERVER_ID);
             assertThat(lab.eventsSince(before)).isEmpty();
             // The first site is not harmed: it starts again and captures.
@@ -467,7 +511,11 @@ class CaptureRecoveryTest {
     }
 
     private static ChildJvm startChild(Path configFile, String name) {
-        return ChildJvm.start("capture-child-" + name, CaptureChild.class.getName(), "READY", Duration.ofSeconds(60),
+        return ChildJvm.start(
+                "capture-child-" + name,
+                CaptureChild.class.getName(),
+                "READY",
+                Duration.ofSeconds(60),
                 configFile.toString());
     }
 }

@@ -34,14 +34,16 @@ final class CompressedSession implements AutoCloseable {
         do {
             line = readLine();
         } while (line != null && !line.startsWith("* OK"));
-        String plain = Base64.getEncoder().encodeToString(("\0" + user + "\0" + password).getBytes(StandardCharsets.UTF_8));
+        String plain =
+                Base64.getEncoder().encodeToString(("\0" + user + "\0" + password).getBytes(StandardCharsets.UTF_8));
         out.write(("AUTHENTICATE PLAIN " + plain + "\r\n").getBytes(StandardCharsets.US_ASCII));
         out.flush();
         expect("OK");
         out.write("COMPRESS DEFLATE\r\n".getBytes(StandardCharsets.US_ASCII));
         out.flush();
         expect("OK");
-        deflating = new DeflaterOutputStream(socket.getOutputStream(), new Deflater(Deflater.BEST_SPEED, true), 65536, true);
+        deflating = new DeflaterOutputStream(
+                socket.getOutputStream(), new Deflater(Deflater.BEST_SPEED, true), 65536, true);
         out = deflating;
         in = new InflaterInputStream(socket.getInputStream(), new Inflater(true), 16384);
     }

@@ -1,13 +1,12 @@
 package io.mailstream.producers.capture;
 
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.IOException;
 import java.nio.file.Path;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The per-source sequence on disk: a number is handed out only once its reservation is durable. */
 class ShadowStoreTest {
@@ -25,7 +24,8 @@ class ShadowStoreTest {
         // The next number needs a new reservation, and the journal can no longer be written.
         store.close();
         assertThatThrownBy(store::nextSequence).isInstanceOf(IOException.class);
-        assertThatThrownBy(store::nextSequence).as("a second try after the failed reservation")
+        assertThatThrownBy(store::nextSequence)
+                .as("a second try after the failed reservation")
                 .isInstanceOf(IOException.class);
 
         // What a restart finds on disk is what was handed out: the next number is above all of them.

@@ -17,49 +17,49 @@ import org.apache.kafka.common.serialization.Serde;
  */
 public final class AvroSerdes {
 
-  private AvroSerdes() {}
+    private AvroSerdes() {}
 
-  public static <T extends SpecificRecord> Serde<T> serde(Class<T> type, SchemaResolver resolver) {
-    return new CodecSerde<>(AvroCodec.of(type, resolver));
-  }
+    public static <T extends SpecificRecord> Serde<T> serde(Class<T> type, SchemaResolver resolver) {
+        return new CodecSerde<>(AvroCodec.of(type, resolver));
+    }
 
-  public static Serde<ChangeEvent> changeEvent(SchemaResolver resolver) {
-    return serde(ChangeEvent.class, resolver);
-  }
+    public static Serde<ChangeEvent> changeEvent(SchemaResolver resolver) {
+        return serde(ChangeEvent.class, resolver);
+    }
 
-  public static Serde<ControlEvent> controlEvent(SchemaResolver resolver) {
-    return serde(ControlEvent.class, resolver);
-  }
+    public static Serde<ControlEvent> controlEvent(SchemaResolver resolver) {
+        return serde(ControlEvent.class, resolver);
+    }
 
-  public static Serde<StateRecord> stateRecord(SchemaResolver resolver) {
-    return serde(StateRecord.class, resolver);
-  }
+    public static Serde<StateRecord> stateRecord(SchemaResolver resolver) {
+        return serde(StateRecord.class, resolver);
+    }
 
-  public static Serde<TierProgress> tierProgress(SchemaResolver resolver) {
-    return serde(TierProgress.class, resolver);
-  }
+    public static Serde<TierProgress> tierProgress(SchemaResolver resolver) {
+        return serde(TierProgress.class, resolver);
+    }
 
-  public static Serde<DeadLetter> deadLetter(SchemaResolver resolver) {
-    return serde(DeadLetter.class, resolver);
-  }
+    public static Serde<DeadLetter> deadLetter(SchemaResolver resolver) {
+        return serde(DeadLetter.class, resolver);
+    }
 
-  public static Serde<ChangeEvent> changeEvent() {
-    return changeEvent(SchemaResolver.none());
-  }
+    public static Serde<ChangeEvent> changeEvent() {
+        return changeEvent(SchemaResolver.none());
+    }
 
-  public static Serde<ControlEvent> controlEvent() {
-    return controlEvent(SchemaResolver.none());
-  }
+    public static Serde<ControlEvent> controlEvent() {
+        return controlEvent(SchemaResolver.none());
+    }
 
-  public static Serde<StateRecord> stateRecord() {
-    return stateRecord(SchemaResolver.none());
-  }
+    public static Serde<StateRecord> stateRecord() {
+        return stateRecord(SchemaResolver.none());
+    }
 
-  public static Serde<TierProgress> tierProgress() {
-    return tierProgress(SchemaResolver.none());
-  }
+    public static Serde<TierProgress> tierProgress() {
+        return tierProgress(SchemaResolver.none());
+    }
 
-  public static Serde<DeadLetter> deadLetter() {
-    return deadLetter(SchemaResolver.none());
-  }
+    public static Serde<DeadLetter> deadLetter() {
+        return deadLetter(SchemaResolver.none());
+    }
 }

@@ -12,38 +12,38 @@ import org.apache.avro.Schema;
  */
 public interface SchemaResolver {
 
-  /** The writer schema with that CRC-64-AVRO fingerprint, if this resolver knows it. */
-  Optional<Schema> resolve(long fingerprint);
+    /** The writer schema with that CRC-64-AVRO fingerprint, if this resolver knows it. */
+    Optional<Schema> resolve(long fingerprint);
 
-  /** Makes {@code schema} resolvable by every reader; returns only once that is durable. */
-  void register(Schema schema);
+    /** Makes {@code schema} resolvable by every reader; returns only once that is durable. */
+    void register(Schema schema);
 
-  /** Resolves nothing and registers nowhere: for code that only meets schemas shipped in the jar. */
-  static SchemaResolver none() {
-    return new SchemaResolver() {
-      @Override
-      public Optional<Schema> resolve(long fingerprint) {
-        return Optional.empty();
-      }
+    /** Resolves nothing and registers nowhere: for code that only meets schemas shipped in the jar. */
+    static SchemaResolver none() {
+        return new SchemaResolver() {
+            @Override
+            public Optional<Schema> resolve(long fingerprint) {
+                return Optional.empty();
+            }
 
-      @Override
-      public void register(Schema schema) {}
-    };
-  }
+            @Override
+            public void register(Schema schema) {}
+        };
+    }
 
-  /** A process-local registry: what one codec registers, another can resolve (broker-less tests). */
-  static SchemaResolver inMemory() {
-    Map<Long, Schema> schemas = new ConcurrentHashMap<>();
-    return new SchemaResolver() {
-      @Override
-      public Optional<Schema> resolve(long fingerprint) {
-        return Optional.ofNullable(schemas.get(fingerprint));
-      }
+    /** A process-local registry: what one codec registers, another can resolve (broker-less tests). */
+    static SchemaResolver inMemory() {
+        Map<Long, Schema> schemas = new ConcurrentHashMap<>();
+        return new SchemaResolver() {
+            @Override
+            public Optional<Schema> resolve(long fingerprint) {
+                return Optional.ofNullable(schemas.get(fingerprint));
+            }
 
-      @Override
-      public void register(Schema schema) {
-        schemas.put(SchemaCatalog.fingerprint(schema), schema);
-      }
-    };
-  }
+            @Override
+            public void register(Schema schema) {
+                schemas.put(SchemaCatalog.fingerprint(schema), schema);
+            }
+        };
+    }
 }

@@ -5,7 +5,7 @@ import java.io.IOException;
 /** Message content whose chunks or bytes do not add up to the message its GUID names. */
 public final class ContentIntegrityException extends IOException {
 
-  ContentIntegrityException(String message) {
-    super(message);
-  }
+    ContentIntegrityException(String message) {
+        super(message);
+    }
 }

@@ -23,7 +23,6 @@ import io.mailstream.schemas.Unsubscribe;
 import io.mailstream.schemas.UserDelete;
 import io.mailstream.schemas.UserState;
 import io.mailstream.schemas.codec.AvroCodec;
-
 import java.nio.ByteBuffer;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -58,10 +57,18 @@ public final class StateFold {
         if (p instanceof Expunge e) return mailboxKey(e.getUniqueId());
         if (p instanceof MailboxRename r) return mailboxKey(r.getUniqueId());
         if (p instanceof MailboxDelete d) return mailboxKey(d.getUniqueId());
-        if (p instanceof SeenUpsert || p instanceof Subscribe || p instanceof Unsubscribe || p instanceof SieveUpsert
-                || p instanceof SieveDelete || p instanceof SieveActivate || p instanceof SieveDeactivate
-                || p instanceof UserDelete || p instanceof QuotaUpsert || p instanceof QuotaDelete
-                || p instanceof AnnotationUpsert || p instanceof AnnotationDelete) {
+        if (p instanceof SeenUpsert
+                || p instanceof Subscribe
+                || p instanceof Unsubscribe
+                || p instanceof SieveUpsert
+                || p instanceof SieveDelete
+                || p instanceof SieveActivate
+                || p instanceof SieveDeactivate
+                || p instanceof UserDelete
+                || p instanceof QuotaUpsert
+                || p instanceof QuotaDelete
+                || p instanceof AnnotationUpsert
+                || p instanceof AnnotationDelete) {
             // Standalone annotations belong to the partition key that carried them ("#server" for server-wide ones).
             return userKey(event.getEnvelope().getPartitionKey());
         }
@@ -74,7 +81,8 @@ public final class StateFold {
      * mailbox; under the old key the mailbox is gone, as if deleted, but nothing is deleted.
      */
     public static boolean leavesKey(ChangeEvent event) {
-        return event.getPayload() instanceof MailboxRename r && r.getNewPartitionKey() != null
+        return event.getPayload() instanceof MailboxRename r
+                && r.getNewPartitionKey() != null
                 && !r.getNewPartitionKey().equals(event.getEnvelope().getPartitionKey());
     }
 
@@ -89,7 +97,10 @@ public final class StateFold {
     /** Folds a mailbox event into the mailbox's state ({@code current} may be null). */
     public static MailboxState applyToMailbox(MailboxState current, ChangeEvent event) {
         MailboxState.Builder next = current == null
-                ? MailboxState.newBuilder().setHeader(null).setRecords(new ArrayList<>()).setDeleted(false)
+                ? MailboxState.newBuilder()
+                        .setHeader(null)
+                        .setRecords(new ArrayList<>())
+                        .setDeleted(false)
                 : MailboxState.newBuilder(current);
         next.setPartitionKey(event.getEnvelope().getPartitionKey())
                 .setLastEventId(event.getEnvelope().getEventId())
@@ -103,7 +114,8 @@ public final class StateFold {
             next.setRecords(expunge(next.getRecords(), e.getUids()));
         } else if (p instanceof MailboxRename r) {
             if (next.getHeader() != null) {
-                MailboxUpsert.Builder h = MailboxUpsert.newBuilder(next.getHeader()).setName(r.getNewName())
+                MailboxUpsert.Builder h = MailboxUpsert.newBuilder(next.getHeader())
+                        .setName(r.getNewName())
                         .setPartition(r.getPartition());
                 if (r.getUidValidity() > h.getUidValidity()) h.setUidValidity(r.getUidValidity());
                 next.setHeader(h.build());
@@ -115,7 +127,8 @@ public final class StateFold {
         } else if (p instanceof MailboxDelete) {
             next.setDeleted(true).setRecords(new ArrayList<>());
         } else {
-            throw new IllegalArgumentException("not a mailbox event: " + p.getClass().getSimpleName());
+            throw new IllegalArgumentException(
+                    "not a mailbox event: " + p.getClass().getSimpleName());
         }
         return next.build();
     }
@@ -124,17 +137,26 @@ public final class StateFold {
     public static UserState applyToUser(UserState current, ChangeEvent event) {
         String userId = event.getEnvelope().getPartitionKey();
         UserState.Builder next = current == null
-                ? UserState.newBuilder().setUserId(userId).setSeen(new ArrayList<>()).setSubscriptions(new ArrayList<>())
-                        .setSieveScripts(new ArrayList<>()).setActiveSieve(null).setQuotas(new ArrayList<>())
-                        .setAnnotations(new ArrayList<>()).setDeleted(false)
+                ? UserState.newBuilder()
+                        .setUserId(userId)
+                        .setSeen(new ArrayList<>())
+                        .setSubscriptions(new ArrayList<>())
+                        .setSieveScripts(new ArrayList<>())
+                        .setActiveSieve(null)
+                        .setQuotas(new ArrayList<>())
+                        .setAnnotations(new ArrayList<>())
+                        .setDeleted(false)
                 : UserState.newBuilder(current);
-        next.setLastEventId(event.getEnvelope().getEventId()).setLastCaptureTime(event.getEnvelope().getCaptureTime());
+        next.setLastEventId(event.getEnvelope().getEventId())
+                .setLastCaptureTime(event.getEnvelope().getCaptureTime());
         Object p = event.getPayload();
         if (p instanceof SeenUpsert s) {
             List<SeenUpsert> seen = new ArrayList<>(next.getSeen());
-            seen.removeIf(x -> x.getUniqueId().equals(s.getUniqueId()) && x.getUserId().equals(s.getUserId()));
+            seen.removeIf(x ->
+                    x.getUniqueId().equals(s.getUniqueId()) && x.getUserId().equals(s.getUserId()));
             seen.add(SeenUpsert.newBuilder(s).build());
-            seen.sort((a, b) -> (a.getUserId() + "\0" + a.getUniqueId()).compareTo(b.getUserId() + "\0" + b.getUniqueId()));
+            seen.sort((a, b) ->
+                    (a.getUserId() + "\0" + a.getUniqueId()).compareTo(b.getUserId() + "\0" + b.getUniqueId()));
             next.setSeen(seen).setDeleted(false);
         } else if (p instanceof Subscribe s) {
             List<String> subs = new ArrayList<>(next.getSubscriptions());
@@ -151,8 +173,12 @@ public final class StateFold {
             ByteBuffer content = s.getContent().duplicate();
             byte[] bytes = new byte[content.remaining()];
             content.get(bytes);
-            scripts.add(SieveScriptState.newBuilder().setFilename(s.getFilename()).setLastUpdate(s.getLastUpdate())
-                    .setContentSha1(sha1(bytes)).setContent(ByteBuffer.wrap(bytes)).build());
+            scripts.add(SieveScriptState.newBuilder()
+                    .setFilename(s.getFilename())
+                    .setLastUpdate(s.getLastUpdate())
+                    .setContentSha1(sha1(bytes))
+                    .setContent(ByteBuffer.wrap(bytes))
+                    .build());
             scripts.sort((a, b) -> a.getFilename().compareTo(b.getFilename()));
             next.setSieveScripts(scripts).setDeleted(false);
         } else if (p instanceof SieveDelete d) {
@@ -184,10 +210,16 @@ public final class StateFold {
             annotations.removeIf(x -> sameAnnotation(x, a.getMailboxName(), a.getEntry(), a.getUserId()));
             next.setAnnotations(annotations);
         } else if (p instanceof UserDelete) {
-            next.setSeen(new ArrayList<>()).setSubscriptions(new ArrayList<>()).setSieveScripts(new ArrayList<>())
-                    .setActiveSieve(null).setQuotas(new ArrayList<>()).setAnnotations(new ArrayList<>()).setDeleted(true);
+            next.setSeen(new ArrayList<>())
+                    .setSubscriptions(new ArrayList<>())
+                    .setSieveScripts(new ArrayList<>())
+                    .setActiveSieve(null)
+                    .setQuotas(new ArrayList<>())
+                    .setAnnotations(new ArrayList<>())
+                    .setDeleted(true);
         } else {
-            throw new IllegalArgumentException("not a user event: " + p.getClass().getSimpleName());
+            throw new IllegalArgumentException(
+                    "not a user event: " + p.getClass().getSimpleName());
         }
         return next.build();
     }
@@ -201,7 +233,9 @@ public final class StateFold {
 
     /** An annotation is identified by mailbox, entry and userid, as in Cyrus's annotations database. */
     private static boolean sameAnnotation(AnnotationUpsert a, String mailboxName, String entry, String userId) {
-        return a.getMailboxName().equals(mailboxName) && a.getEntry().equals(entry) && a.getUserId().equals(userId);
+        return a.getMailboxName().equals(mailboxName)
+                && a.getEntry().equals(entry)
+                && a.getUserId().equals(userId);
     }
 
     private static String annotationKey(AnnotationUpsert a) {
@@ -216,7 +250,8 @@ public final class StateFold {
     static List<MessageRecord> mergeRecords(List<MessageRecord> current, List<MessageRecord> incoming) {
         TreeMap<Long, MessageRecord> byUid = new TreeMap<>();
         for (MessageRecord r : current) byUid.put(r.getUid(), r);
-        for (MessageRecord r : incoming) byUid.put(r.getUid(), MessageRecord.newBuilder(r).build());
+        for (MessageRecord r : incoming)
+            byUid.put(r.getUid(), MessageRecord.newBuilder(r).build());
         return new ArrayList<>(byUid.values());
     }
 
@@ -228,7 +263,9 @@ public final class StateFold {
                 // Cyrus's wire order puts \Expunged after \Draft and before \Seen and the keywords.
                 List<String> flags = new ArrayList<>(r.getFlags());
                 int at = 0;
-                while (at < flags.size() && flags.get(at).startsWith("\\") && !flags.get(at).equalsIgnoreCase("\\Seen")) at++;
+                while (at < flags.size()
+                        && flags.get(at).startsWith("\\")
+                        && !flags.get(at).equalsIgnoreCase("\\Seen")) at++;
                 flags.add(at, EXPUNGED);
                 out.add(MessageRecord.newBuilder(r).setFlags(flags).build());
             } else {
