@@ -63,7 +63,9 @@ public final class EmbeddedKafka implements AutoCloseable {
             Properties state = readState(dataDir);
             int brokerPort =
                     port != 0 ? port : Integer.parseInt(state.getProperty("broker.port", String.valueOf(freePort())));
-            int controllerPort = Integer.parseInt(state.getProperty("controller.port", String.valueOf(freePort())));
+            int controllerPort = state.getProperty("controller.port") != null
+                    ? Integer.parseInt(state.getProperty("controller.port"))
+                    : freePortOtherThan(brokerPort);
             String clusterId = state.getProperty("cluster.id", Uuid.randomUuid().toString());
             state.setProperty("broker.port", String.valueOf(brokerPort));
             state.setProperty("controller.port", String.valueOf(controllerPort));
@@ -135,6 +137,18 @@ public final class EmbeddedKafka implements AutoCloseable {
             throw new IllegalStateException(
                     "formatting the embedded broker's storage failed: " + out.toString(StandardCharsets.UTF_8));
         }
+    }
+
+    /**
+     * A free port that is not {@code taken}: the port just released for the broker is free again,
+     * and the system may hand it out at once, which would put both listeners on one port.
+     */
+    private static int freePortOtherThan(int taken) throws IOException {
+        int port = freePort();
+        while (port == taken) {
+            port = freePort();
+        }
+        return port;
     }
 
     private static int freePort() throws IOException {
