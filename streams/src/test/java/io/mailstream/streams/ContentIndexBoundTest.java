@@ -72,6 +72,7 @@ class ContentIndexBoundTest {
             values.put("streams.content.grace.seconds", String.valueOf(GRACE.toSeconds()));
             MailstreamConfig config = MailstreamConfig.of(values);
             TopicAdmin.ensureTopics(config, bootstrap);
+            Events.firstPromotion(bootstrap);
 
             List<String> expunged = guids(EXPUNGED); // expunged in alice's INBOX, referenced nowhere else
             List<String> trash = guids(3); // in alice's Trash, which is then deleted
